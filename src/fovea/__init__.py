@@ -1,0 +1,108 @@
+"""fovea: a deep-learning library for computer vision, from scratch on NumPy.
+
+The autograd engine (``Tensor``, ``Function``, ``backward``, ``grad``), layers in
+:mod:`fovea.nn`, optimizers in :mod:`fovea.optim`, data in :mod:`fovea.data`, training in
+:mod:`fovea.train` and the classic pipeline in :mod:`fovea.classic`.
+"""
+
+from fovea import backend
+from fovea.autograd import (
+    Function,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from fovea.backend import get_default_dtype, set_default_dtype
+from fovea.creation import (
+    arange,
+    as_tensor,
+    default_generator,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from fovea.gradcheck import grad_check_sparse, gradcheck, relative_error
+from fovea.ops.arithmetic import (
+    abs,
+    add,
+    clamp,
+    clip,
+    div,
+    exp,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    sigmoid,
+    sqrt,
+    sub,
+    tanh,
+    where,
+)
+from fovea.ops.compare import eq, ge, gt, isfinite, isnan, le, lt, ne, sign
+from fovea.ops.index import gather, take_along_axis
+from fovea.ops.linalg import matmul, mm
+from fovea.ops.reduce import (
+    amax,
+    amin,
+    argmax,
+    argmin,
+    logsumexp,
+    max,
+    mean,
+    min,
+    std,
+    sum,
+    var,
+)
+from fovea.ops.shape import (
+    cat,
+    chunk,
+    clone,
+    concatenate,
+    expand,
+    flatten,
+    pad,
+    permute,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+)
+from fovea.tensor import Tensor
+from fovea.viz import graph_to_dot
+
+float16 = backend.xp.float16
+float32 = backend.xp.float32
+float64 = backend.xp.float64
+int32 = backend.xp.int32
+int64 = backend.xp.int64
+uint8 = backend.xp.uint8
+bool_ = backend.xp.bool_
+long = int64
+float = float32  # noqa: A001 - PyTorch's alias
+double = float64
+
+__version__ = "0.1.0"
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,478 @@
+"""The graph: ``Function`` nodes, recording, and the backward pass.
+
+How a graph is built and walked, for ``f = (x + y) * z``::
+
+      x ──┐
+          ├─ Add ─ q ──┐
+      y ──┘            ├─ Mul ─ f          f.backward()
+      z ───────────────┘
+
+Each op is a :class:`Function` subclass with ``forward(ctx, *arrays, **params)`` (raw
+arrays in, one raw array out) and ``backward(ctx, grad_out)`` (one gradient per input)
+side by side. ``Function.apply`` runs ``forward`` and, when grad mode is on and some input
+requires grad, records a node: the ``ctx`` object, which is the node itself, keeps the
+edges to its inputs (their nodes, or the leaf tensors) and what ``forward`` saved.
+
+``backward`` (in :func:`run_backward`) walks the nodes in reverse topological order without
+recursion, reduces broadcast gradients to each input's shape, adds gradients where a tensor
+feeds several nodes ("gradients add at branches"), skips inputs that need no gradient,
+accumulates into leaves' ``.grad`` and frees saved arrays unless ``retain_graph=True``.
+
+Backward code is written once for two modes. It uses operators and ``ctx.xp.<fn>`` only:
+normally ``ctx.xp`` is the array module and the saved values and gradients are raw arrays
+(fast); with ``create_graph=True`` ``ctx.xp`` is fovea's differentiable twin of that module
+and everything is a Tensor, so the backward pass is itself recorded and can be
+differentiated again (Hessian-vector products, gradient penalties).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from fovea import _arrayns, backend
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record the graph (True unless inside ``no_grad``)."""
+    return getattr(_state, "grad_enabled", True)
+
+
+def set_grad_enabled(mode: bool) -> None:
+    _state.grad_enabled = bool(mode)
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Context manager and decorator that sets grad mode and restores it on exit."""
+
+    def __init__(self, mode: bool):
+        self.mode = mode
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        set_grad_enabled(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        set_grad_enabled(self.prev)
+        return False
+
+
+def no_grad():
+    """Disable graph recording: ``with fovea.no_grad(): ...`` or ``@fovea.no_grad()``."""
+    return _GradMode(False)
+
+
+def enable_grad():
+    """Re-enable graph recording inside a ``no_grad`` block."""
+    return _GradMode(True)
+
+
+# Markers that say what a saved array is, resolved when forward returns.
+_INPUT, _OUTPUT, _CONST = 0, 1, 2
+
+
+class Function:
+    """One node of the graph: an op's forward and backward side by side.
+
+    Subclasses define two static methods:
+
+    * ``forward(ctx, *arrays, **params) -> array``: compute on raw arrays; save what backward
+      needs with ``ctx.save_for_backward(...)`` (inputs or the output, preferably) and keep
+      small non-array facts (shapes, axes) as attributes on ``ctx``.
+    * ``backward(ctx, grad_out) -> gradient or tuple of gradients``: one per array input (None
+      where there is no gradient), each of that input's shape or broadcastable to it. Use only
+      operators and ``ctx.xp.<fn>`` so that the same code runs in both backward modes.
+
+    The instance is the context: ``apply`` creates it, and it becomes the node of the output
+    tensor when the graph is recorded.
+    """
+
+    # The namespace backward code calls (``ctx.xp.exp`` ...): arrays normally; the engine
+    # swaps in fovea's differentiable twin on the instance while recording a backward pass.
+    xp = _arrayns
+    _saved = ()
+    _saved_kinds = None
+    _retained = None
+    edges = ()
+
+    # --- used inside forward -------------------------------------------------------------
+    def save_for_backward(self, *arrays) -> None:
+        """Keep ``arrays`` for backward. Inputs and the output are tracked as graph values."""
+        self._saved = arrays
+
+    # --- used inside backward ------------------------------------------------------------
+    @property
+    def saved_tensors(self):
+        """What forward saved: raw arrays normally, Tensors when the graph is being built."""
+        if self._saved is None:
+            raise RuntimeError(
+                f"{type(self).__name__}: trying to backward through the graph a second time "
+                "(or directly access saved values after they have already been freed). "
+                "Saved intermediate values of the graph are freed when you call .backward() "
+                "or fovea.grad(). Specify retain_graph=True if you need to backward through "
+                "the graph a second time."
+            )
+        return self._saved
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad_out):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    # --- recording -----------------------------------------------------------------------
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run forward on ``inputs`` (Tensors) and record a node if a gradient is needed."""
+        from fovea.tensor import Tensor
+
+        ctx = cls()
+        arrays = [t._data for t in inputs]
+        out = cls.forward(ctx, *arrays, **params)
+        needs = [t.requires_grad for t in inputs]
+        if not (any(needs) and is_grad_enabled()):
+            ctx._saved = None
+            return Tensor._make(out, None)
+        ctx.needs_input_grad = needs
+        ctx.edges = [(t.grad_fn if t.grad_fn is not None else t) if n else None
+                     for t, n in zip(inputs, needs)]
+        ctx._out_meta = (out.shape, out.dtype)
+        if ctx._saved:
+            ctx._resolve_saved(inputs, arrays, out)
+        return Tensor._make(out, ctx)
+
+    def _resolve_saved(self, inputs, arrays, out) -> None:
+        """Tag each saved array as an input tensor, the output or a constant (by identity)."""
+        kinds, versions = [], []
+        for a in self._saved:
+            kind = (_CONST, None)
+            if a is out:
+                kind = (_OUTPUT, None)
+            else:
+                for i, arr in enumerate(arrays):
+                    if a is arr:
+                        kind = (_INPUT, inputs[i])
+                        break
+            kinds.append(kind)
+            versions.append(kind[1]._version[0] if kind[0] == _INPUT else None)
+        self._saved_kinds = kinds
+        self._saved_versions = versions
+
+    def _check_versions(self) -> None:
+        if self._saved_kinds is None:
+            return
+        for (kind, t), v in zip(self._saved_kinds, self._saved_versions):
+            if kind == _INPUT and t._version[0] != v:
+                raise RuntimeError(
+                    f"{type(self).__name__}: one of the tensors needed for gradient computation "
+                    f"(shape {t.shape}) has been modified by an in-place operation: it was at "
+                    f"version {v} when saved and is now at version {t._version[0]}. Use an "
+                    "out-of-place op, or clone the tensor before modifying it."
+                )
+
+    def _saved_as_tensors(self):
+        """The saved values as Tensors, so that a backward run with create_graph is recorded."""
+        from fovea.tensor import Tensor
+
+        if self._saved is None:
+            self.saved_tensors  # raises the "freed" error
+        if self._saved_kinds is None:
+            return tuple(Tensor._make(a, None) for a in self._saved)
+        result = []
+        for a, (kind, t) in zip(self._saved, self._saved_kinds):
+            if kind == _INPUT:
+                result.append(t)
+            elif kind == _OUTPUT:
+                result.append(Tensor._make(a, self))
+            else:
+                result.append(Tensor._make(a, None))
+        return tuple(result)
+
+    def release(self) -> None:
+        """Free what forward saved (called after backward unless retain_graph=True)."""
+        self._saved = None
+        self._saved_kinds = None
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def _unbroadcast(xp, grad, shape):
+    """Sum ``grad`` over the dimensions that broadcasting added or stretched to reach ``shape``."""
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1
+    )
+    if axes:
+        grad = xp.sum(grad, axis=axes, keepdims=True)
+    if lead:
+        grad = xp.reshape(grad, shape)
+    if grad.shape != shape:
+        raise RuntimeError(f"internal: gradient of shape {gshape} cannot be reduced to {shape}")
+    return grad
+
+
+def _topological_order(roots):
+    """Nodes reachable from ``roots`` with their number of consumers, iteratively (no recursion)."""
+    consumers: dict[int, int] = {}
+    nodes: dict[int, Function] = {}
+    stack = [r for r in roots if isinstance(r, Function)]
+    for r in stack:
+        nodes[id(r)] = r
+        consumers.setdefault(id(r), 0)
+    seen = {id(r) for r in stack}
+    while stack:
+        node = stack.pop()
+        for e in node.edges:
+            if isinstance(e, Function):
+                consumers[id(e)] = consumers.get(id(e), 0) + 1
+                if id(e) not in seen:
+                    seen.add(id(e))
+                    nodes[id(e)] = e
+                    stack.append(e)
+    return nodes, consumers
+
+
+def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, inputs=None,
+                 accumulate: bool = True):
+    """Propagate ``root_grads`` from ``roots`` (Tensors) through the graph.
+
+    With ``accumulate=True`` (``Tensor.backward``) leaf gradients are added into ``.grad``.
+    With ``inputs`` given (``fovea.grad``) the gradients reaching those tensors are returned
+    instead, in order, and ``.grad`` is untouched.
+    """
+    from fovea import _diffns
+    from fovea.tensor import Tensor
+
+    xp = _diffns if create_graph else _arrayns
+
+    # Where each captured input's gradient arrives: its node (non-leaf) or itself (leaf).
+    capture: dict[int, int] = {}
+    captured: list = []
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            key = id(t.grad_fn) if t.grad_fn is not None else id(t)
+            capture[key] = i
+        captured = [None] * len(inputs)
+
+    grads: dict[int, object] = {}
+    leaves: dict[int, tuple] = {}
+
+    def add(key, target, g):
+        prev = grads.get(key)
+        grads[key] = g if prev is None else prev + g
+        if not isinstance(target, Function):
+            leaves[key] = target
+
+    for r, g in zip(roots, root_grads):
+        target = r.grad_fn if r.grad_fn is not None else r
+        add(id(target), target, g)
+
+    nodes, consumers = _topological_order([r.grad_fn for r in roots])
+    ready = [n for n in nodes.values() if consumers[id(n)] == 0]
+    with _GradMode(create_graph):
+        while ready:
+            node = ready.pop()
+            g = grads.pop(id(node), None)
+            key = id(node)
+            if key in capture:
+                captured[capture[key]] = g
+            if g is not None:
+                node._check_versions()
+                g = _node_backward(node, g, create_graph, xp, retain_graph)
+            for i, e in enumerate(node.edges):
+                if e is None:
+                    continue
+                if g is not None and g[i] is not None:
+                    add(id(e), e, g[i])
+                if isinstance(e, Function):
+                    consumers[id(e)] -= 1
+                    if consumers[id(e)] == 0:
+                        ready.append(e)
+        for key, leaf in leaves.items():
+            g = grads[key]
+            if key in capture:
+                captured[capture[key]] = g
+            if accumulate and leaf.requires_grad:
+                _accumulate_leaf(leaf, g, create_graph)
+    if inputs is not None:
+        return [
+            (c if isinstance(c, Tensor) or c is None else Tensor._make(c, None))
+            for c in captured
+        ]
+    return None
+
+
+def _node_backward(node: Function, g, create_graph: bool, xp, retain_graph: bool):
+    """Call one node's backward and shape-check the gradients it returns."""
+    from fovea.tensor import Tensor
+
+    if node._retained is not None:
+        for ref in node._retained:
+            t = ref()
+            if t is not None:
+                _accumulate_leaf(t, g, create_graph)
+    if create_graph:
+        node.xp = xp
+        saved_backup = node._saved
+        node._saved = node._saved_as_tensors() if node._saved is not None else None
+        if not isinstance(g, Tensor):
+            g = Tensor._make(g, None)
+        try:
+            result = type(node).backward(node, g)
+        finally:
+            node._saved = saved_backup
+            del node.xp
+    else:
+        if isinstance(g, Tensor):
+            g = g._data
+        result = type(node).backward(node, g)
+    if not isinstance(result, tuple):
+        result = (result,)
+    if len(result) != len(node.edges):
+        raise RuntimeError(
+            f"{node.name}.backward returned {len(result)} gradients for {len(node.edges)} inputs"
+        )
+    out = []
+    for gi, e in zip(result, node.edges):
+        if e is None or gi is None:
+            out.append(None)
+            continue
+        shape, dtype = e._out_meta if isinstance(e, Function) else (e.shape, e.dtype)
+        if gi.shape != shape:
+            gi = _unbroadcast(xp, gi, shape)
+        if gi.dtype != dtype:
+            # Keep each gradient in its input's dtype (float32 stays float32).
+            gi = xp.astype(gi, dtype)
+        out.append(gi)
+    if not retain_graph:
+        node.release()
+    return tuple(out)
+
+
+def _accumulate_leaf(t, g, create_graph: bool) -> None:
+    """Add gradient ``g`` into ``t.grad`` (accumulation across calls, like PyTorch)."""
+    from fovea.tensor import Tensor
+
+    if isinstance(g, Tensor):
+        if not create_graph:
+            g = g._data
+    if not create_graph:
+        if g.dtype != t.dtype:
+            g = g.astype(t.dtype)
+        if t.grad is None:
+            # Copy so that later in-place accumulation never aliases another tensor's array.
+            t.grad = Tensor._make(backend.xp.array(g, copy=True), None)
+        else:
+            t.grad._data = t.grad._data + g
+    else:
+        if not isinstance(g, Tensor):
+            g = Tensor._make(g, None)
+        t.grad = g if t.grad is None else t.grad + g
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate the gradients of ``tensors`` into the leaves' ``.grad``."""
+    from fovea.tensor import Tensor
+
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    elif isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors]
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots, root_grads = _roots(tensors, grad_tensors, create_graph, "backward")
+    run_backward(roots, root_grads, retain_graph=retain_graph, create_graph=create_graph)
+
+
+def _roots(tensors, grad_tensors, create_graph, op):
+    from fovea.tensor import Tensor
+
+    roots, root_grads = [], []
+    for t, g in zip(tensors, grad_tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected Tensors as outputs, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"{op}: tensor of shape {t.shape} does not require grad and has no grad_fn "
+                "(was it computed under no_grad, or from tensors with requires_grad=False?)"
+            )
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError(
+                    f"{op}: grad can be implicitly created only for scalar outputs; the output "
+                    f"has shape {t.shape}, so pass a gradient of that shape "
+                    "(e.g. t.backward(fovea.ones_like(t)))"
+                )
+            g = backend.xp.ones(t.shape, dtype=t.dtype)
+        else:
+            g = g if isinstance(g, Tensor) else Tensor._make(backend.xp.asarray(g), None)
+            if g.shape != t.shape:
+                raise ValueError(
+                    f"{op}: gradient has shape {g.shape} but the output has shape {t.shape}"
+                )
+            g = g if create_graph else g._data.astype(t.dtype, copy=False)
+        roots.append(t)
+        root_grads.append(g)
+    return roots, root_grads
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, like ``torch.autograd.grad``.
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors (leaves or intermediate values).
+        grad_outputs: the vector in the vector-Jacobian product, one per output
+            (None for a scalar output means 1).
+        retain_graph: keep the graph for another backward (defaults to ``create_graph``).
+        create_graph: record the backward pass, so that the returned gradients can be
+            differentiated again.
+        allow_unused: return None for an input that the outputs do not depend on, instead of
+            raising.
+
+    Returns:
+        A tuple with one gradient Tensor per input. ``.grad`` fields are not touched.
+    """
+    from fovea.tensor import Tensor
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in inputs:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError("grad: every input must be a Tensor that requires grad")
+    roots, root_grads = _roots(outputs, grad_outputs, create_graph, "grad")
+    result = run_backward(roots, root_grads, retain_graph=retain_graph,
+                          create_graph=create_graph, inputs=inputs, accumulate=False)
+    for i, r in enumerate(result):
+        if r is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the "
+                "outputs; pass allow_unused=True to get None for it"
+            )
+        if r is not None and r.dtype != inputs[i].dtype and not create_graph:
+            result[i] = Tensor._make(r._data.astype(inputs[i].dtype), None)
+    return tuple(result)
+

@@ -1,0 +1,132 @@
+"""Classification losses: ``nll_loss`` and ``cross_entropy`` (PyTorch semantics)."""
+
+from __future__ import annotations
+
+from fovea import backend
+from fovea.nn.functional.activation import log_softmax
+from fovea.ops._util import as_tensor, require_float
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction: str, op: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _class_targets(input, target, op):
+    """Validate class-index targets: input (N, C, d1, ...) and target (N, d1, ...)."""
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold class indices (an integer tensor), got dtype "
+                        f"{target.dtype}")
+    expected = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
+    if target.shape != expected:
+        raise ValueError(f"{op}: input of shape {input.shape} needs a target of shape {expected}, "
+                         f"got {target.shape}")
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood: loss_i = -w[y_i] · input[i, y_i].
+
+    Args:
+        input: log-probabilities, (N, C) or (N, C, d1, ...), or (C,) for one example.
+        target: class indices, (N,) or (N, d1, ...), values in [0, C) or ``ignore_index``.
+        weight: optional per-class weights, (C,).
+        ignore_index: target value that contributes neither loss nor gradient.
+        reduction: 'mean' (divided by the sum of the weights of non-ignored targets), 'sum'
+            or 'none' (shape of target).
+    """
+    from fovea.ops.index import take_along_axis
+
+    input, target = as_tensor(input, op="nll_loss"), as_tensor(target, op="nll_loss")
+    check_reduction(reduction, "nll_loss")
+    require_float(input, "nll_loss")
+    squeeze_batch = input.ndim == 1
+    if squeeze_batch:
+        input, target = input.unsqueeze(0), target.reshape(1)
+    if input.ndim < 2:
+        raise ValueError(f"nll_loss: expected input of shape (N, C) or (N, C, d1, ...), got "
+                         f"{input.shape}")
+    _class_targets(input, target, "nll_loss")
+    xp = backend.xp
+    C = input.shape[1]
+    t = target._data
+    ignored = t == ignore_index
+    safe = xp.where(ignored, 0, t)
+    if safe.size and (safe.min() < 0 or safe.max() >= C):
+        bad = safe[(safe < 0) | (safe >= C)][0]
+        raise IndexError(f"nll_loss: target {bad} is out of bounds for {C} classes")
+    picked = take_along_axis(input, xp.expand_dims(safe, 1), 1).squeeze(1)
+    w = xp.ones(C, dtype=input.dtype) if weight is None else as_tensor(weight)._data
+    if w.shape != (C,):
+        raise ValueError(f"nll_loss: weight must have shape ({C},), got {w.shape}")
+    w_i = xp.where(ignored, 0, w[safe]).astype(input.dtype)
+    losses = -picked * w_i
+    if reduction == "none":
+        return losses.squeeze(0) if squeeze_batch else losses
+    if reduction == "sum":
+        return losses.sum()
+    return losses.sum() / w_i.sum()
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Cross-entropy of logits against class indices or class probabilities.
+
+    loss_i = -log softmax(x_i)[y_i], computed through a stable log-softmax (logits of ±1000
+    are fine). With ``label_smoothing`` ε the target mixes (1 - ε) one-hot with ε uniform.
+
+    Args:
+        input: logits, (N, C), (N, C, d1, ...) or (C,).
+        target: class indices (N,) / (N, d1, ...), or probabilities of ``input``'s shape.
+        weight, ignore_index, reduction: as in :func:`nll_loss`.
+        label_smoothing: ε in [0, 1].
+    """
+    input, target = as_tensor(input, op="cross_entropy"), as_tensor(target, op="cross_entropy")
+    check_reduction(reduction, "cross_entropy")
+    require_float(input, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    class_dim = 0 if input.ndim == 1 else 1
+    logp = log_softmax(input, dim=class_dim)
+    C = input.shape[class_dim]
+    w = None if weight is None else as_tensor(weight, op="cross_entropy")
+    if backend.is_floating(target.dtype):
+        return _soft_target_loss(logp, target, w, reduction, label_smoothing, class_dim)
+    nll = nll_loss(logp, target, w, ignore_index, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    wshape = [1] * logp.ndim
+    wshape[class_dim] = C
+    weighted = logp if w is None else logp * w.reshape(*wshape)
+    smooth = -weighted.sum(class_dim)
+    ignored = (target == ignore_index)
+    smooth = smooth.masked_fill(ignored, 0.0)
+    if reduction == "sum":
+        smooth = smooth.sum()
+    elif reduction == "mean":
+        if w is None:
+            smooth = smooth.sum() / max(int((~ignored).sum().item()), 0)
+        else:
+            t = target._data[~ignored._data]
+            smooth = smooth.sum() / w._data[t].sum()
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / C)
+
+
+def _soft_target_loss(logp, target, w, reduction, eps, class_dim):
+    if target.shape != logp.shape:
+        raise ValueError(f"cross_entropy: probability targets must have the input's shape "
+                         f"{logp.shape}, got {target.shape}")
+    C = logp.shape[class_dim]
+    if eps:
+        target = target * (1 - eps) + eps / C
+    if w is not None:
+        wshape = [1] * logp.ndim
+        wshape[class_dim] = C
+        logp = logp * w.reshape(*wshape)
+    losses = -(logp * target).sum(class_dim)
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    return losses.sum() / max(1, logp.numel() // C)

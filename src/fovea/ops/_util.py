@@ -1,0 +1,95 @@
+"""Helpers shared by the op wrappers: turning operands into tensors, normalising dims."""
+
+from __future__ import annotations
+
+import numbers
+
+from fovea import backend
+
+
+def as_tensor(x, like=None, op: str = "op"):
+    """``x`` as a Tensor; Python scalars take ``like``'s dtype when it is floating."""
+    from fovea.tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return x
+    xp = backend.xp
+    if isinstance(x, bool):
+        return Tensor._make(xp.asarray(x), None)
+    if isinstance(x, numbers.Number):
+        if like is not None and (backend.is_floating(like.dtype) or isinstance(x, numbers.Integral)):
+            dtype = like.dtype
+        elif isinstance(x, numbers.Integral):
+            dtype = xp.int64
+        else:
+            dtype = backend.get_default_dtype()
+        return Tensor._make(xp.asarray(x, dtype=dtype), None)
+    if isinstance(x, backend.ndarray):
+        backend.check_dtype(x.dtype, op)
+        return Tensor._make(x, None)
+    try:
+        from fovea.tensor import _to_array
+
+        return Tensor._make(_to_array(x, None, op), None)
+    except TypeError:
+        raise TypeError(f"{op}: expected a Tensor or a number, got {type(x).__name__}") from None
+
+
+def binary_operands(a, b, op: str):
+    """Tensors for a binary op; an integer/bool operand takes the floating operand's dtype."""
+    from fovea.tensor import Tensor
+
+    if not isinstance(a, Tensor):
+        b = as_tensor(b, None, op)
+        a = as_tensor(a, b, op)
+    else:
+        b = as_tensor(b, a, op)
+    fa, fb = backend.is_floating(a.dtype), backend.is_floating(b.dtype)
+    if fa and not fb:
+        b = Tensor._make(b._data.astype(a.dtype), None)
+    elif fb and not fa:
+        a = Tensor._make(a._data.astype(b.dtype), None)
+    return a, b
+
+
+def broadcast_check(a, b, op: str) -> None:
+    try:
+        backend.xp.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(
+            f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together"
+        ) from None
+
+
+def resolve_dims(dim, axis, ndim: int, op: str):
+    """Merge PyTorch's ``dim`` and NumPy's ``axis``; return a sorted tuple of non-negative axes or None."""
+    if dim is not None and axis is not None:
+        raise TypeError(f"{op}: pass dim or axis, not both")
+    d = dim if dim is not None else axis
+    if d is None:
+        return None
+    dims = d if isinstance(d, tuple | list) else (d,)
+    out = []
+    for x in dims:
+        if not isinstance(x, numbers.Integral):
+            raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {type(x).__name__}")
+        n = max(ndim, 1)
+        if not -n <= x < n:
+            raise IndexError(
+                f"{op}: dimension {x} is out of range for a tensor with {ndim} dimensions"
+            )
+        out.append(int(x) % n)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated dimension in {d}")
+    return tuple(sorted(out))
+
+
+def normalize_dim(dim: int, ndim: int, op: str) -> int:
+    if not -ndim <= dim < max(ndim, 1):
+        raise IndexError(f"{op}: dimension {dim} is out of range for a tensor with {ndim} dims")
+    return dim % max(ndim, 1)
+
+
+def require_float(t, op: str, arg: str = "input") -> None:
+    if not backend.is_floating(t.dtype):
+        raise TypeError(f"{op}: {arg} must be a floating tensor, got dtype {t.dtype}")

@@ -1,0 +1,438 @@
+"""Elementwise arithmetic: + - * / **, neg, exp, log, sqrt, abs, tanh, sigmoid, relu, clamp,
+maximum/minimum, where, cast.
+
+Each Function's backward uses operators and ``ctx.xp`` only, so it runs on raw arrays
+(fast) or on Tensors (recorded, with ``create_graph=True``). The engine reduces broadcast
+gradients back to each input's shape.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from fovea import backend
+from fovea.autograd import Function
+from fovea.ops._util import as_tensor, binary_operands, broadcast_check
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, -g
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return g * b, g * a
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = -g * a / (b * b)
+        return g / b, gb
+
+
+class Pow(Function):
+    """a ** b for two tensors: d/da = b a^(b-1), d/db = a^b log a (0 where a = 0)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        xp = ctx.xp
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = g * b * a ** (b - 1)
+        if ctx.needs_input_grad[1]:
+            # NOTE: like PyTorch, the gradient wrt the exponent is 0 where the base is 0.
+            safe = xp.where(a == 0, 1, a)
+            gb = xp.where(a == 0, 0, g * out * xp.log(safe))
+        return ga, gb
+
+
+class PowScalar(Function):
+    """x ** c for a Python number c: d/dx = c x^(c-1)."""
+
+    @staticmethod
+    def forward(ctx, x, exponent):
+        ctx.save_for_backward(x)
+        ctx.exponent = exponent
+        return x ** exponent
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        c = ctx.exponent
+        if c == 0:
+            return g * 0
+        if c == 2:
+            return g * 2 * x
+        return g * c * x ** (c - 1)
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.xp.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.xp.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.xp.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g / (2 * out)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.xp.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        # NOTE: subgradient 0 at x = 0, as in PyTorch.
+        return g * ctx.xp.sign(x)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.xp.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (1 - out * out)
+
+
+class Sigmoid(Function):
+    """σ(x) = 1 / (1 + e^-x), one fused node with local gradient σ(1 - σ)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = backend.xp
+        # Stable for large |x|: e^-|x| never overflows.
+        e = xp.exp(-xp.abs(x))
+        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out * (1 - out)
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.xp.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        # NOTE: subgradient 0 at x = 0, as in PyTorch.
+        return g * (out > 0)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return backend.xp.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        # NOTE: the gradient passes where lo <= x <= hi (bounds included), as in PyTorch.
+        mask = True
+        if ctx.lo is not None:
+            mask = x >= ctx.lo
+        if ctx.hi is not None:
+            mask = (x <= ctx.hi) if mask is True else (mask & (x <= ctx.hi))
+        return g * mask
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return backend.xp.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        # NOTE: a tie splits the gradient evenly between the two inputs, as in PyTorch.
+        xp = ctx.xp
+        ga = xp.where(a > b, g, xp.where(a == b, g * 0.5, 0))
+        return ga, g - ga
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return backend.xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        xp = ctx.xp
+        ga = xp.where(a < b, g, xp.where(a == b, g * 0.5, 0))
+        return ga, g - ga
+
+
+class Where(Function):
+    """where(cond, a, b): the gradient goes to a where cond holds, to b elsewhere."""
+
+    @staticmethod
+    def forward(ctx, a, b, cond):
+        ctx.cond = cond
+        return backend.xp.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        zero = g * 0
+        return xp.where(ctx.cond, g, zero), xp.where(ctx.cond, zero, g)
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.xp.astype(g, ctx.in_dtype)
+
+
+# --- public wrappers ---------------------------------------------------------------------
+
+def _binary(fn, a, b, op):
+    a, b = binary_operands(a, b, op)
+    if a.shape != b.shape:
+        broadcast_check(a, b, op)
+    return fn.apply(a, b)
+
+
+def add(a, b):
+    """a + b, broadcasting. Shapes: any two broadcastable shapes -> the broadcast shape."""
+    return _binary(Add, a, b, "add")
+
+
+def sub(a, b):
+    """a - b, broadcasting."""
+    return _binary(Sub, a, b, "sub")
+
+
+def mul(a, b):
+    """a * b (elementwise), broadcasting."""
+    return _binary(Mul, a, b, "mul")
+
+
+def div(a, b):
+    """a / b (true division), broadcasting. Integer tensors give the default float dtype."""
+    a, b = binary_operands(a, b, "div")
+    if not backend.is_floating(a.dtype):
+        a = cast(a, backend.get_default_dtype())
+        b = cast(b, backend.get_default_dtype())
+    if a.shape != b.shape:
+        broadcast_check(a, b, "div")
+    return Div.apply(a, b)
+
+
+def pow(a, b):  # noqa: A001 - PyTorch's name
+    """a ** b. A Python-number exponent is a constant (one input), else both are differentiable."""
+    from fovea.tensor import Tensor
+
+    if isinstance(a, Tensor) and isinstance(b, numbers.Real) and not isinstance(b, bool):
+        return PowScalar.apply(a, exponent=b)
+    return _binary(Pow, a, b, "pow")
+
+
+def neg(x):
+    """-x."""
+    return Neg.apply(as_tensor(x, op="neg"))
+
+
+def _unary_float(fn, x, op):
+    x = as_tensor(x, op=op)
+    if not backend.is_floating(x.dtype):
+        x = cast(x, backend.get_default_dtype())
+    return fn.apply(x)
+
+
+def exp(x):
+    """e^x elementwise."""
+    return _unary_float(Exp, x, "exp")
+
+
+def log(x):
+    """Natural logarithm elementwise (-inf at 0, nan below, as in NumPy/PyTorch)."""
+    return _unary_float(Log, x, "log")
+
+
+def sqrt(x):
+    """Square root elementwise."""
+    return _unary_float(Sqrt, x, "sqrt")
+
+
+def abs(x):  # noqa: A001 - PyTorch's name
+    """|x| elementwise (gradient sign(x), 0 at 0)."""
+    return Abs.apply(as_tensor(x, op="abs"))
+
+
+def tanh(x):
+    """Hyperbolic tangent; local gradient 1 - tanh²."""
+    return _unary_float(Tanh, x, "tanh")
+
+
+def sigmoid(x):
+    """Logistic sigmoid σ(x) = 1/(1+e^-x), stable for large |x|; local gradient σ(1-σ)."""
+    return _unary_float(Sigmoid, x, "sigmoid")
+
+
+def relu(x):
+    """max(x, 0); gradient 1 where x > 0, else 0."""
+    return Relu.apply(as_tensor(x, op="relu"))
+
+
+def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's names
+    """Clip x to [min, max] (either may be None); gradient 1 inside the bounds, 0 outside."""
+    x = as_tensor(x, op="clamp")
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    from fovea.tensor import Tensor
+
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return Clamp.apply(x, lo=min, hi=max)
+
+
+clip = clamp
+
+
+def maximum(a, b):
+    """Elementwise max of two tensors, broadcasting; ties split the gradient evenly."""
+    return _binary(Maximum, a, b, "maximum")
+
+
+def minimum(a, b):
+    """Elementwise min of two tensors, broadcasting; ties split the gradient evenly."""
+    return _binary(Minimum, a, b, "minimum")
+
+
+def where(condition, a, b):
+    """Elements of ``a`` where ``condition`` holds, else of ``b`` (all three broadcast)."""
+    from fovea.tensor import Tensor
+
+    cond = condition._data if isinstance(condition, Tensor) else backend.xp.asarray(condition)
+    if cond.dtype != bool:
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    a, b = binary_operands(a, b, "where")
+    try:
+        shape = backend.xp.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(
+            f"where: condition {cond.shape}, a {a.shape} and b {b.shape} cannot be broadcast"
+        ) from None
+    if cond.shape != shape:
+        cond = backend.xp.broadcast_to(cond, shape)
+    return Where.apply(a, b, cond=cond)
+
+
+def cast(x, dtype):
+    """``x`` converted to ``dtype``; differentiable between floating dtypes."""
+    x = as_tensor(x, op="to")
+    dtype = backend.check_dtype(dtype, "to")
+    if x.dtype == dtype:
+        return x
+    if not (backend.is_floating(dtype) and backend.is_floating(x.dtype)):
+        from fovea.tensor import Tensor
+
+        return Tensor._make(x._data.astype(dtype), None)
+    return Cast.apply(x, dtype=dtype)
