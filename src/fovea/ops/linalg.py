@@ -27,13 +27,13 @@ class MatMul(Function):
             return g * b, g * a
         if a.ndim == 1:  # (k) @ (..., k, n) -> (..., n)
             g2 = xp.expand_dims(g, -2)
-            ga = xp.matmul(g2, xp.swapaxes(b, -1, -2)) if need_a else None
+            ga = xp.matmul(g2, xp.swapaxes(b, -1, -2))[..., 0, :] if need_a else None
             gb = xp.matmul(xp.expand_dims(a, -1), g2) if need_b else None
             return ga, gb
         if b.ndim == 1:  # (..., m, k) @ (k) -> (..., m)
             g2 = xp.expand_dims(g, -1)
             ga = g2 * b if need_a else None
-            gb = xp.matmul(xp.swapaxes(a, -1, -2), g2) if need_b else None
+            gb = xp.matmul(xp.swapaxes(a, -1, -2), g2)[..., 0] if need_b else None
             return ga, gb
         ga = xp.matmul(g, xp.swapaxes(b, -1, -2)) if need_a else None
         gb = xp.matmul(xp.swapaxes(a, -1, -2), g) if need_b else None

@@ -6,6 +6,7 @@ Every reduction takes ``dim`` (PyTorch) or ``axis`` (NumPy), an int or a tuple, 
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 from fovea import backend
@@ -119,7 +120,7 @@ def var(x, dim=None, unbiased=True, keepdim=False, *, axis=None, correction=None
         correction = 1 if unbiased else 0
     n = _count_reduced(x.shape, axes)
     centered = x - mean(x, axes, keepdim=True)
-    return sum(centered * centered, axes, keepdim) / max(n - correction, 0)
+    return sum(centered * centered, axes, keepdim) / builtins.max(n - correction, 0)
 
 
 def std(x, dim=None, unbiased=True, keepdim=False, *, axis=None, correction=None):

@@ -1,0 +1,120 @@
+"""Shape ops and indexing against PyTorch, with gradients and double backward."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes
+from oracle import check_op, torch
+
+import fovea
+
+
+def rand(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+@given(shape=array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=4), seed=st.integers(0, 99))
+def test_reshape_view_and_flatten_match_torch(shape, seed):
+    x = rand(shape, seed)
+    check_op(lambda t: t.reshape(-1), lambda t: t.reshape(-1), [x])
+    check_op(lambda t: t.view(shape[0], -1) if x.size else t.view(*shape),
+             lambda t: t.view(shape[0], -1) if x.size else t.view(*shape), [x])
+    check_op(lambda t: t.flatten(), lambda t: t.flatten(), [x])
+    if len(shape) > 1:
+        check_op(lambda t: t.flatten(1), lambda t: t.flatten(1), [x])
+
+
+@given(shape=array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4), data=st.data())
+def test_permute_transpose_and_T_match_torch(shape, data):
+    x = rand(shape)
+    perm = data.draw(st.permutations(range(len(shape))))
+    check_op(lambda t: t.permute(*perm), lambda t: t.permute(*perm), [x])
+    d0 = data.draw(st.integers(-len(shape), len(shape) - 1))
+    d1 = data.draw(st.integers(-len(shape), len(shape) - 1))
+    check_op(lambda t: t.transpose(d0, d1), lambda t: t.transpose(d0, d1), [x])
+    if len(shape) == 2:
+        check_op(lambda t: t.T, lambda t: t.T, [x])
+
+
+@given(shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3), data=st.data())
+def test_squeeze_unsqueeze_expand_match_torch(shape, data):
+    x = rand(shape)
+    d = data.draw(st.integers(-len(shape) - 1, len(shape)))
+    check_op(lambda t: t.unsqueeze(d), lambda t: t.unsqueeze(d), [x])
+    check_op(lambda t: t.squeeze(), lambda t: t.squeeze(), [x])
+    big = tuple(s if s != 1 else 3 for s in shape)
+    check_op(lambda t: t.expand(2, *big), lambda t: t.expand(2, *big), [x])
+
+
+@given(n=st.integers(1, 3), data=st.data(), seed=st.integers(0, 99))
+def test_cat_and_stack_match_torch(n, data, seed):
+    base = data.draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
+    dim = data.draw(st.integers(0, len(base) - 1))
+    sizes = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    xs = [rand(base[:dim] + (s,) + base[dim + 1:], seed + i) for i, s in enumerate(sizes)]
+    check_op(lambda *ts: fovea.cat(ts, dim), lambda *ts: torch.cat(ts, dim), xs)
+    ys = [rand(base, seed + i) for i in range(n)]
+    check_op(lambda *ts: fovea.stack(ts, dim), lambda *ts: torch.stack(ts, dim), ys)
+
+
+@pytest.mark.parametrize("how", [2, 3, [1, 4, 0]])
+def test_split_and_chunk_pieces_match_torch(how):
+    x = rand((5, 3))
+    for i in range(len(torch.tensor(x).split(how))):
+        check_op(lambda t, i=i: t.split(how)[i], lambda t, i=i: t.split(how)[i], [x])
+    for i in range(len(torch.tensor(x).chunk(2, dim=0))):
+        check_op(lambda t, i=i: t.chunk(2, dim=0)[i], lambda t, i=i: t.chunk(2, dim=0)[i], [x])
+
+
+@pytest.mark.parametrize("pad", [(1, 1), (0, 2, 1, 0), (2, 1, 0, 0, 1, 1), (-1, 1), (1, -1, -1, 2)])
+def test_constant_pad_matches_torch_including_negative_crops(pad):
+    x = rand((2, 3, 4))
+    check_op(lambda t: fovea.pad(t, pad, value=0.5),
+             lambda t: torch.nn.functional.pad(t, pad, value=0.5), [x])
+
+
+KEYS = [
+    (slice(1, None),), (Ellipsis, 0), (slice(None, None, -1),), (0, slice(None), None),
+    (np.array([0, 2, 0, 0]),), (slice(None), np.array([[1, 1], [0, 2]])),
+    (np.array([1, 0]), np.array([2, 2])), (np.array([True, False, True]),),
+    (slice(None, 2), [0, 1, 1]),
+]
+
+
+@pytest.mark.parametrize("key", KEYS, ids=range(len(KEYS)))
+def test_indexing_matches_torch_and_repeated_indices_accumulate(key):
+    x = rand((3, 3, 2))
+    def tkey(k):
+        return tuple(torch.tensor(i) if isinstance(i, np.ndarray | list) else i for i in k)
+    def torch_index(t):
+        k = tkey(key)
+        if k and k[0] is Ellipsis or any(isinstance(i, slice) and i.step == -1 for i in k):
+            return t.flip(0) if k[0] == slice(None, None, -1) else t[k]
+        return t[k]
+    check_op(lambda t: t[key], torch_index, [x], numpy_fn=lambda a: a[key])
+
+
+def test_repeated_integer_index_sends_the_gradient_twice():
+    x = fovea.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    x[[0, 0, 2]].sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0, 1.0])
+
+
+def test_gather_matches_torch():
+    x = rand((3, 4))
+    idx = np.array([[0, 3], [1, 1], [2, 0]])
+    check_op(lambda t: t.gather(1, idx), lambda t: t.gather(1, torch.tensor(idx)), [x])
+
+
+def test_shape_errors_are_clear():
+    with pytest.raises(ValueError, match=r"reshape: shape \(5,\) is invalid for input of size 6"):
+        fovea.zeros(2, 3).reshape(5)
+    with pytest.raises(ValueError, match="cat: tensor 1 has shape"):
+        fovea.cat([fovea.zeros(2, 3), fovea.zeros(2, 4)], dim=0)
+    with pytest.raises(ValueError, match="expand: the input's size 2"):
+        fovea.zeros(2, 3).expand(4, 3)
+    with pytest.raises(ValueError, match="permute"):
+        fovea.zeros(2, 3).permute(0, 0)
+    with pytest.raises(IndexError, match="getitem"):
+        fovea.zeros(2, 3)[5]

@@ -1,0 +1,104 @@
+"""The one harness every op test uses.
+
+``check_op`` runs an op in fovea and, when PyTorch is installed, in PyTorch on the same
+float64 inputs, then compares:
+
+* the forward result (against PyTorch, or against a NumPy reference),
+* the gradient for a random upstream gradient (not ``.sum()``) against PyTorch's autograd,
+* the gradient against centered finite differences (``fovea.gradcheck``, relative error),
+* the second derivative: the gradient of (grad · w) for a random w, computed through
+  ``create_graph=True``, against PyTorch's double backward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import fovea
+
+try:  # PyTorch is a test oracle only; the oracle parts skip without it.
+    import torch
+except ImportError:  # pragma: no cover - exercised on machines without torch
+    torch = None
+
+FD_EPS = 1e-3  # with the fourth-order stencil: truncation O(h^4), rounding ~1e-13
+FD_TOL = 1e-7  # the lectures' threshold for a correct gradient
+
+
+def check_op(fv_fn, torch_fn, arrays, *, numpy_fn=None, grad_mask=None, rtol=1e-10,
+             atol=1e-12, fd=True, second_order=True, seed=0):
+    """Compare ``fv_fn(*tensors)`` with ``torch_fn(*tensors)`` on float64 ``arrays``.
+
+    Args:
+        fv_fn / torch_fn: the op in fovea and in PyTorch, taking one tensor per array.
+        arrays: float64 inputs (non-float arrays are passed without grad).
+        numpy_fn: optional NumPy reference for the forward (used with or without torch).
+        grad_mask: which inputs require grad (default: the floating ones).
+        fd: also check against finite differences.
+        second_order: also check double backward against PyTorch.
+    """
+    rng = np.random.default_rng(seed)
+    if grad_mask is None:
+        grad_mask = [np.asarray(a).dtype.kind == "f" for a in arrays]
+    fv_in = [fovea.tensor(a, requires_grad=m) for a, m in zip(arrays, grad_mask)]
+    out = fv_fn(*fv_in)
+    assert isinstance(out, fovea.Tensor)
+    if numpy_fn is not None:
+        expected = np.asarray(numpy_fn(*arrays))
+        np.testing.assert_allclose(out.detach().numpy(), expected, rtol=rtol, atol=atol)
+    for a, t in zip(arrays, fv_in):  # dtype is preserved (no silent upcast)
+        if np.asarray(a).dtype.kind == "f":
+            assert t.dtype == np.asarray(a).dtype
+    has_grad = any(grad_mask) and out.requires_grad
+    upstream = rng.standard_normal(out.shape)
+    if torch is not None:
+        t_in = [torch.tensor(np.asarray(a), requires_grad=bool(m)) for a, m in zip(arrays, grad_mask)]
+        t_out = torch_fn(*t_in)
+        np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=rtol,
+                                   atol=atol)
+        assert out.shape == tuple(t_out.shape)
+        if has_grad and out.numel():
+            _compare_grads(fv_in, out, t_in, t_out, upstream, grad_mask, rng, rtol, atol,
+                           second_order)
+    if fd and has_grad and out.numel():
+        err = fovea.gradcheck(fv_fn, fv_in, eps=FD_EPS, seed=seed, stencil=4)
+        assert err < FD_TOL, f"finite-difference relative error {err:.3g} >= {FD_TOL}"
+    return out
+
+
+def _compare_grads(fv_in, out, t_in, t_out, upstream, grad_mask, rng, rtol, atol, second):
+    fv_req = [t for t, m in zip(fv_in, grad_mask) if m]
+    t_req = [t for t, m in zip(t_in, grad_mask) if m]
+    g_fv = fovea.grad(out, fv_req, fovea.tensor(upstream), create_graph=second,
+                      allow_unused=True)
+    g_t = torch.autograd.grad(t_out, t_req, torch.tensor(upstream), create_graph=second,
+                              allow_unused=True)
+    for a, b in zip(g_fv, g_t):
+        if b is None:
+            assert a is None or np.allclose(a.detach().numpy(), 0)
+            continue
+        assert a is not None, "fovea gave no gradient where PyTorch gave one"
+        assert a.shape == tuple(b.shape)
+        assert a.dtype == np.float64
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol * 100,
+                                   atol=atol * 100)
+    if not second:
+        return
+    # Second order: d/dx of Σ w ⊙ grad(x), for a random w.
+    pairs = [(a, b) for a, b in zip(g_fv, g_t) if a is not None and b is not None
+             and a.requires_grad and b.requires_grad]
+    if not pairs:
+        return
+    ws = [rng.standard_normal(a.shape) for a, _ in pairs]
+    s_fv = sum((a * fovea.tensor(w)).sum() for (a, _), w in zip(pairs, ws))
+    s_t = sum((b * torch.tensor(w)).sum() for (_, b), w in zip(pairs, ws))
+    h_fv = fovea.grad(s_fv, fv_req, allow_unused=True)
+    h_t = torch.autograd.grad(s_t, t_req, allow_unused=True)
+    for a, b in zip(h_fv, h_t):
+        if b is None:
+            assert a is None or np.allclose(a.numpy(), 0, atol=1e-12)
+            continue
+        if a is None:
+            np.testing.assert_allclose(b.numpy(), 0, atol=1e-10)
+            continue
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-8, atol=1e-10)
