@@ -52,7 +52,8 @@ def check_op(fv_fn, torch_fn, arrays, *, numpy_fn=None, grad_mask=None, rtol=1e-
     has_grad = any(grad_mask) and out.requires_grad
     upstream = rng.standard_normal(out.shape)
     if torch is not None:
-        t_in = [torch.tensor(np.asarray(a), requires_grad=bool(m)) for a, m in zip(arrays, grad_mask)]
+        t_in = [torch.tensor(np.asarray(a), requires_grad=bool(m))
+                for a, m in zip(arrays, grad_mask)]
         t_out = torch_fn(*t_in)
         np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=rtol,
                                    atol=atol)

@@ -47,7 +47,8 @@ def is_basic_key(key) -> bool:
 def scatter_add_zeros(shape, key, values):
     """``zeros(shape)`` with ``values`` added at ``key`` (repeated indices accumulate)."""
     out = xp.zeros(shape, dtype=values.dtype)
-    if is_basic_key(key) or (not isinstance(key, tuple) and getattr(key, "dtype", None) == bool):
+    is_mask = not isinstance(key, tuple) and getattr(key, "dtype", None) == xp.dtype(bool)
+    if is_basic_key(key) or is_mask:
         out[key] = values
     else:
         xp.add.at(out, key, values)

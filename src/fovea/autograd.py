@@ -180,7 +180,7 @@ class Function:
         from fovea.tensor import Tensor
 
         if self._saved is None:
-            self.saved_tensors  # raises the "freed" error
+            _ = self.saved_tensors  # raises the "freed" error
         if self._saved_kinds is None:
             return tuple(Tensor._make(a, None) for a in self._saved)
         result = []

@@ -87,7 +87,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
             for j, c in enumerate(coords):
                 orig = flat[c]
 
-                def at(step, c=c, orig=orig):
+                def at(step, c=c, orig=orig, flat=flat):
                     flat[c] = orig + step
                     return np.array(fn(*inputs)._data, dtype=np.float64)
 

@@ -1,4 +1,4 @@
-"""``Tensor``: an array of the active backend, ``requires_grad``, ``grad`` and the node that made it.
+"""``Tensor``: a backend array, ``requires_grad``, ``grad`` and the node that made it.
 
 Arithmetic, reductions, shape changes and indexing are methods that call the ops in
 :mod:`fovea.ops`; each op records a :class:`fovea.autograd.Function` node when a gradient is
@@ -38,7 +38,7 @@ class Tensor:
 
     @classmethod
     def _make(cls, data, grad_fn):
-        """Fast internal constructor: wrap ``data`` as is; the tensor requires grad iff it has a node."""
+        """Fast internal constructor: wrap ``data`` as is; requires grad iff it has a node."""
         t = object.__new__(cls)
         t._data = data
         t.grad = None
@@ -538,7 +538,8 @@ def _to_array(data, dtype, op: str):
             try:
                 arr = xp.array(data)
             except (ValueError, TypeError) as exc:
-                raise TypeError(f"{op}: cannot make a tensor from {type(data).__name__}: {exc}")
+                raise TypeError(
+                    f"{op}: cannot make a tensor from {type(data).__name__}: {exc}") from None
             if arr.dtype == np.float64:
                 arr = arr.astype(backend.get_default_dtype())
             elif arr.dtype.kind == "i":

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
-from oracle import check_op, torch
 
 import fovea
+from oracle import check_op, torch
 
 shapes = array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
 pair_shapes = mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=0,

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
-from oracle import check_op, torch
 
 import fovea
+from oracle import check_op, torch
 
 
 def rand(shape, seed=0):

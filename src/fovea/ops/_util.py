@@ -17,7 +17,8 @@ def as_tensor(x, like=None, op: str = "op"):
     if isinstance(x, bool):
         return Tensor._make(xp.asarray(x), None)
     if isinstance(x, numbers.Number):
-        if like is not None and (backend.is_floating(like.dtype) or isinstance(x, numbers.Integral)):
+        integral = isinstance(x, numbers.Integral)
+        if like is not None and (backend.is_floating(like.dtype) or integral):
             dtype = like.dtype
         elif isinstance(x, numbers.Integral):
             dtype = xp.int64
@@ -62,7 +63,7 @@ def broadcast_check(a, b, op: str) -> None:
 
 
 def resolve_dims(dim, axis, ndim: int, op: str):
-    """Merge PyTorch's ``dim`` and NumPy's ``axis``; return a sorted tuple of non-negative axes or None."""
+    """Merge PyTorch's ``dim`` and NumPy's ``axis``: a sorted tuple of axes >= 0, or None."""
     if dim is not None and axis is not None:
         raise TypeError(f"{op}: pass dim or axis, not both")
     d = dim if dim is not None else axis
