@@ -157,6 +157,9 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         raise ValueError("batch_norm: pass both running_mean and running_var, or neither")
     if eps <= 0:
         raise ValueError(f"batch_norm: eps must be positive, got {eps}")
+    if not isinstance(momentum, numbers.Real) or not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"batch_norm: momentum must be a number in [0, 1], got {momentum!r} "
+                         "(the cumulative average of momentum=None is BatchNorm's job)")
     axes = (0,) + tuple(range(2, x.ndim))
     bshape = (1, c) + (1,) * (x.ndim - 2)
     if not training:

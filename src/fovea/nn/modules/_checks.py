@@ -21,4 +21,4 @@ def check_float_dtype(x: Tensor, dtype, layer: str) -> None:
 
 
 def shape_str(shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    return str(tuple(shape))
