@@ -49,3 +49,13 @@ def test_uint8_to_float_maps_255_to_exactly_one():
     out = uint8_to_float(np.arange(256, dtype=np.uint8))
     assert out.dtype == np.float32 and out[0] == 0.0 and out[-1] == 1.0
     np.testing.assert_allclose(out, np.arange(256) / 255.0, rtol=1e-7)
+
+
+def test_splits_give_array_datasets_for_the_loader():
+    s = load_dataset("digits")
+    ds = s.dataset("val", transform=lambda x, rng: x * 2)
+    x, y = ds.get_batch(np.arange(3))
+    np.testing.assert_array_equal(x, s.x_val[:3] * 2)
+    np.testing.assert_array_equal(y, s.y_val[:3])
+    with pytest.raises(ValueError, match="split must be"):
+        s.dataset("dev")

@@ -173,13 +173,17 @@ class DataLoader:
                     fut.cancel()
 
     def _track(self, epoch: int, batches, start: int):
+        """Yield the batches, counting those handed out; close the producer on exit."""
         b = start
-        for arrays in batches:
-            b += 1
-            if self.epoch == epoch:
-                self._batch = b
-            yield tuple(from_numpy(np.ascontiguousarray(a)) for a in arrays) \
-                if self.as_tensor else arrays
+        try:
+            for arrays in batches:
+                b += 1
+                if self.epoch == epoch:
+                    self._batch = b
+                yield tuple(from_numpy(np.ascontiguousarray(a)) for a in arrays) \
+                    if self.as_tensor else arrays
+        finally:
+            batches.close()  # a `break` in the caller stops the prefetch threads now
         if self.epoch == epoch and self._batch == len(self):
             self.epoch, self._batch = epoch + 1, 0
 

@@ -41,6 +41,22 @@ class DatasetSplits:
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.x_train.shape[1:])
 
+    def dataset(self, split: str, transform=None):
+        """The ``"train"``, ``"val"`` or ``"test"`` arrays as an :class:`ArrayDataset`.
+
+        Args:
+            split: which split.
+            transform: batch transform ``t(x, rng)`` (e.g. augmentation for ``"train"``,
+                only the fitted preprocessing for ``"val"`` and ``"test"``).
+        """
+        from fovea.data.dataset import ArrayDataset
+
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"DatasetSplits.dataset: split must be 'train', 'val' or 'test', "
+                             f"got {split!r}")
+        return ArrayDataset(getattr(self, f"x_{split}"), getattr(self, f"y_{split}"),
+                            transform=transform)
+
 
 def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int):
     """A seeded random partition of range(n) into (train, val, test) index arrays."""

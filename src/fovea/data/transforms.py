@@ -377,19 +377,32 @@ class RandomAffine(RandomTransform):
             raise ValueError("RandomAffine: singular transform (shear of ±90° or scale 0)")
         inv = np.stack([np.stack([a[:, 1, 1], -a[:, 0, 1]], -1),
                         np.stack([-a[:, 1, 0], a[:, 0, 0]], -1)], -2) / det[:, None, None]
+        # src = c + A^-1 (p - c - t) = A^-1 p + (c - A^-1 (c + t)): one offset per example.
+        # The grid is built in the batch's dtype: float32 batches get float32 coordinates
+        # (error ~1e-5 px), float64 batches stay exact for comparisons.
+        dt = x.dtype
         cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
-        ys, xs = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64),
-                             indexing="ij")
-        u = xs.reshape(1, -1) - cx - np.asarray(params["tx"], dtype=np.float64)[:, None]
-        v = ys.reshape(1, -1) - cy - np.asarray(params["ty"], dtype=np.float64)[:, None]
-        src_x = inv[:, 0, 0, None] * u + inv[:, 0, 1, None] * v + cx   # (N, H*W)
-        src_y = inv[:, 1, 0, None] * u + inv[:, 1, 1, None] * v + cy
-        return bilinear_sample(x, src_x.reshape(n, h, w), src_y.reshape(n, h, w), self.fill)
+        px = cx + np.asarray(params["tx"], dtype=np.float64)
+        py = cy + np.asarray(params["ty"], dtype=np.float64)
+        off_x = (cx - inv[:, 0, 0] * px - inv[:, 0, 1] * py).astype(dt)[:, None, None]
+        off_y = (cy - inv[:, 1, 0] * px - inv[:, 1, 1] * py).astype(dt)[:, None, None]
+        m = inv.astype(dt)[:, :, :, None, None]
+        cols = np.arange(w, dtype=dt)[None, None, :]
+        rows = np.arange(h, dtype=dt)[None, :, None]
+        src_x = m[:, 0, 0] * cols + m[:, 0, 1] * rows + off_x                  # (N, H, W)
+        src_y = m[:, 1, 0] * cols + m[:, 1, 1] * rows + off_y
+        return bilinear_sample(x, src_x, src_y, self.fill)
 
 
 def bilinear_sample(x: np.ndarray, src_x: np.ndarray, src_y: np.ndarray,
                     fill: float = 0.0) -> np.ndarray:
     """Sample ``x`` at real-valued pixel positions with bilinear interpolation.
+
+    Corners that fall outside the image read ``fill`` (each corner separately, as
+    ``grid_sample(padding_mode="zeros")`` does for fill 0). Implementation: the batch is
+    padded by one ``fill`` pixel and laid out channels-last, so that every corner is one
+    row gather (``np.take``) of C contiguous values after clipping the corner coordinates
+    to the padded border; no masks, no loop over examples.
 
     Args:
         x: (N, C, H, W) images.
@@ -401,23 +414,33 @@ def bilinear_sample(x: np.ndarray, src_x: np.ndarray, src_y: np.ndarray,
     """
     n, c, h, w = x.shape
     _, ho, wo = src_x.shape
-    flat = x.reshape(n, c, h * w)
+    hp, wp = h + 2, w + 2
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=fill)
+    rows = np.ascontiguousarray(padded.transpose(0, 2, 3, 1)).reshape(n * hp * wp, c)
+    # clip far-away coordinates first so that the int conversion cannot overflow
+    src_x = np.clip(src_x, -2, w + 1)
+    src_y = np.clip(src_y, -2, h + 1)
     x0, y0 = np.floor(src_x), np.floor(src_y)
-    fx, fy = (src_x - x0).reshape(n, 1, -1), (src_y - y0).reshape(n, 1, -1)
-    x0 = x0.astype(np.int64).reshape(n, 1, -1)
-    y0 = y0.astype(np.int64).reshape(n, 1, -1)
-    out = np.zeros((n, c, ho * wo), dtype=x.dtype)
-    for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):
-        xi, yi = x0 + dx, y0 + dy
-        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-        weight = (fx if dx else 1 - fx) * (fy if dy else 1 - fy)
-        idx = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)        # (N, 1, Ho*Wo)
-        vals = np.take_along_axis(flat, np.broadcast_to(idx, (n, c, ho * wo)), axis=2)
-        wgt = np.where(inside, weight, 0.0).astype(x.dtype)
-        out += wgt * vals
-        if fill != 0.0:
-            out += (np.where(inside, 0.0, weight) * fill).astype(x.dtype)
-    return out.reshape(n, c, ho, wo)
+    fx = (src_x - x0).astype(x.dtype).reshape(-1, 1)
+    fy = (src_y - y0).astype(x.dtype).reshape(-1, 1)
+    # padded column of image column j is j + 1; clipping to [0, w + 1] puts every outside
+    # corner on the fill border
+    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+    x1 = (np.clip(x0 + 1, -1, w) + 1).reshape(-1)
+    x0 = (np.clip(x0, -1, w) + 1).reshape(-1)
+    base = (np.arange(n, dtype=np.int64) * (hp * wp))[:, None, None]
+    r0 = (base + (np.clip(y0, -1, h) + 1) * wp).reshape(-1)
+    r1 = (base + (np.clip(y0 + 1, -1, h) + 1) * wp).reshape(-1)
+
+    def corner(r, col):
+        return np.take(rows, r + col, axis=0)     # (N*Ho*Wo, C)
+
+    top = corner(r0, x0)
+    top += fx * (corner(r0, x1) - top)
+    bottom = corner(r1, x0)
+    bottom += fx * (corner(r1, x1) - bottom)
+    top += fy * (bottom - top)
+    return np.ascontiguousarray(top.reshape(n, ho, wo, c).transpose(0, 3, 1, 2))
 
 
 # --- photometric augmentation ----------------------------------------------------------------
@@ -427,7 +450,15 @@ _GRAY = np.array([0.299, 0.587, 0.114])
 
 def _grayscale(x: np.ndarray) -> np.ndarray:
     """ITU-R 601 luma of an RGB batch: (N, 3, H, W) -> (N, 1, H, W)."""
-    return np.einsum("nchw,c->nhw", x, _GRAY.astype(x.dtype))[:, None]
+    g = _GRAY.astype(x.dtype)
+    return g[0] * x[:, 0:1] + g[1] * x[:, 1:2] + g[2] * x[:, 2:3]
+
+
+def _clip01(x: np.ndarray) -> np.ndarray:
+    """Clip to [0, 1] in place (x is always a fresh array here)."""
+    np.maximum(x, 0, out=x)
+    np.minimum(x, 1, out=x)
+    return x
 
 
 class ColorJitter(RandomTransform):
@@ -475,18 +506,18 @@ class ColorJitter(RandomTransform):
             return np.asarray(params[k], dtype=dt).reshape(-1, 1, 1, 1)
 
         if params.get("brightness") is not None:
-            x = np.clip(x * factor("brightness"), 0, 1)
+            x = _clip01(x * factor("brightness"))
         if params.get("contrast") is not None:
             gray = _grayscale(x) if x.shape[1] == 3 else x
-            mean = gray.mean(axis=(1, 2, 3), keepdims=True)
+            mean = gray.mean(axis=(1, 2, 3), keepdims=True, dtype=np.float64).astype(dt)
             c = factor("contrast")
-            x = np.clip(c * x + (1 - c) * mean, 0, 1)
+            x = _clip01(c * x + (1 - c) * mean)
         if params.get("saturation") is not None:
             if x.shape[1] != 3:
                 raise ValueError(f"ColorJitter: saturation needs 3-channel (RGB) images, got "
                                  f"{x.shape[1]} channels")
             s = factor("saturation")
-            x = np.clip(s * x + (1 - s) * _grayscale(x), 0, 1)
+            x = _clip01(s * x + (1 - s) * _grayscale(x))
         return x.astype(dt, copy=False)
 
 
