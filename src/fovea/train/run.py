@@ -340,12 +340,14 @@ def evaluate(run_dir, dataset: str | None = None, data_dir=None, split: str = "t
 
 def predict(run_dir, image_paths, top: int = 5, resize: bool = False) -> list[list[tuple]]:
     """Top-``top`` (class, probability) pairs for each image file."""
-    from fovea.data.image_folder import load_image
+    from fovea.data.image_folder import load_images
 
     model, info = load_run(run_dir)
     c, h, w = info["image_shape"]
-    images = [load_image(p, channels=c, size=(h, w), resize=resize) for p in image_paths]
-    x = normalize(np.stack(images), info["mean"], info["std"])
+    # Without resize, an image of another size or channel count is refused (naming the file).
+    images = load_images([Path(p) for p in image_paths], image_size=(h, w) if resize else None,
+                         channels=c if resize else None, expect=(c, h, w))
+    x = normalize(images.astype(np.float32) / 255.0, info["mean"], info["std"])
     with fovea.no_grad():
         probs = nn.functional.softmax(model(fovea.tensor(x)), dim=1).numpy()
     out = []
