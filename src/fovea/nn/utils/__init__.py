@@ -1,0 +1,1 @@
+from fovea.nn.utils.conv import conv_output_size  # noqa: F401
