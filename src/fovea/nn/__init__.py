@@ -48,3 +48,17 @@ from fovea.nn.modules import (  # noqa: F401
     SVMLoss,
     Tanh,
 )
+
+# isort: split
+from fovea.nn.modules import (  # noqa: F401
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    Conv2d,
+    ConvTranspose2d,
+    MaxPool2d,
+    MaxUnpool2d,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)

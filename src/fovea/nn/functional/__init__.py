@@ -49,3 +49,14 @@ from fovea.nn.functional.regularization import (  # noqa: F401
 )
 from fovea.nn.functional.sparse import embedding  # noqa: F401
 from fovea.nn.functional.special import erf, erfc  # noqa: F401
+
+# isort: split
+from fovea.nn.functional.conv import conv2d, conv_transpose2d  # noqa: F401
+from fovea.nn.functional.pooling import (  # noqa: F401
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    max_pool2d,
+    max_unpool2d,
+)
+from fovea.nn.functional.upsample import interpolate, upsample  # noqa: F401

@@ -39,3 +39,14 @@ from fovea.nn.modules.loss import (  # noqa: F401
 )
 from fovea.nn.modules.normalization import GroupNorm, LayerNorm  # noqa: F401
 from fovea.nn.modules.sparse import Embedding  # noqa: F401
+
+# isort: split
+from fovea.nn.modules.conv import Conv2d, ConvTranspose2d  # noqa: F401
+from fovea.nn.modules.pooling import (  # noqa: F401
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    MaxPool2d,
+    MaxUnpool2d,
+)
+from fovea.nn.modules.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401

@@ -1,0 +1,255 @@
+"""Raw convolution kernels on channels-last (NHWC) arrays: im2col, col2im and the matmuls.
+
+Why channels-last inside: with the channels innermost, a window of the padded input is
+``kw * C`` contiguous numbers per kernel row, the im2col copy moves long runs, the patch
+matrix is (N·Ho·Wo, kh·kw·C) and the convolution is one big matrix product
+``cols @ W`` whose result (N·Ho·Wo, O) already *is* the NHWC output. The public ops hand
+out that output as an (N, O, Ho, Wo) view with channels-last strides (PyTorch's
+``channels_last`` memory format): NumPy's element-wise ops keep that layout, so the next
+convolution gets its NHWC view for free, without a transpose copy.
+
+Every function here takes and returns NHWC arrays (any strides in, contiguous out) and
+knows nothing about autograd. Shapes: x (N, H, W, C), y or g (N, Ho, Wo, O),
+weight (O, C/groups, kh, kw) in PyTorch's layout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from fovea.nn.utils.conv import Geometry
+
+
+def pad_nhwc(x: np.ndarray, g: Geometry, h_extra: int = 0, w_extra: int = 0,
+             value: float = 0.0) -> np.ndarray:
+    """``x`` (N, H, W, C) with the geometry's padding (plus extra rows/columns after)."""
+    pb, pr = g.pb + h_extra, g.pr + w_extra
+    if not (g.pt or pb or g.pl or pr):
+        return x
+    n, h, w, c = x.shape
+    out = np.empty((n, g.pt + h + pb, g.pl + w + pr, c), dtype=x.dtype)
+    # Fill only the border; the interior is overwritten by the copy.
+    out[:, :g.pt] = value
+    out[:, g.pt + h:] = value
+    out[:, g.pt:g.pt + h, :g.pl] = value
+    out[:, g.pt:g.pt + h, g.pl + w:] = value
+    out[:, g.pt:g.pt + h, g.pl:g.pl + w] = x
+    return out
+
+
+def _windows(xp: np.ndarray, g: Geometry, ho: int, wo: int) -> np.ndarray:
+    """Read-only view (N, Ho, Wo, G, kh, kw, C/G) of the windows of padded NHWC ``xp``."""
+    n, _, _, c = xp.shape
+    cg = c // g.groups
+    s_n, s_h, s_w, s_c = xp.strides
+    shape = (n, ho, wo, g.groups, g.kh, g.kw, cg)
+    strides = (s_n, s_h * g.sh, s_w * g.sw, s_c * cg, s_h * g.dh, s_w * g.dw, s_c)
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def im2col(x: np.ndarray, g: Geometry, ho: int, wo: int) -> np.ndarray:
+    """Patch matrix of NHWC ``x``: (N·Ho·Wo, G, kh·kw·C/G), one row per output pixel.
+
+    A single strided copy (no Python loop); the columns of a group are ordered
+    (kernel row, kernel column, channel), matching :func:`weight_matrix`.
+    """
+    xp = pad_nhwc(x, g)
+    view = _windows(xp, g, ho, wo)
+    cols = np.empty(view.shape, dtype=x.dtype)
+    np.copyto(cols, view)
+    n = x.shape[0]
+    return cols.reshape(n * ho * wo, g.groups, -1)
+
+
+def col2im(cols: np.ndarray, g: Geometry, n: int, ho: int, wo: int, h: int,
+           w: int) -> np.ndarray:
+    """Adjoint of :func:`im2col`: add each patch back where it came from -> (N, H, W, C).
+
+    ``cols`` is (N·Ho·Wo, G, kh·kw·C/G) with any strides. One strided add per kernel tap
+    (kh·kw adds), each over the whole batch.
+    """
+    cg = cols.shape[-1] // (g.kh * g.kw)
+    c = cg * g.groups
+    c7 = cols.reshape(n, ho, wo, g.groups, g.kh, g.kw, cg)
+    hp, wp = h + g.pt + g.pb, w + g.pl + g.pr
+    # The padded buffer must hold every window, even when padding is smaller than the
+    # windows' reach (transposed convolutions with output_padding).
+    hp = max(hp, (ho - 1) * g.sh + g.dh * (g.kh - 1) + 1)
+    wp = max(wp, (wo - 1) * g.sw + g.dw * (g.kw - 1) + 1)
+    out = np.zeros((n, hp, wp, g.groups, cg), dtype=cols.dtype)
+    he, we = g.sh * (ho - 1) + 1, g.sw * (wo - 1) + 1
+    overlap = g.sh < g.dh * (g.kh - 1) + 1 or g.sw < g.dw * (g.kw - 1) + 1
+    for r in range(g.kh):
+        for s in range(g.kw):
+            dst = out[:, r * g.dh:r * g.dh + he:g.sh, s * g.dw:s * g.dw + we:g.sw]
+            if overlap:
+                dst += c7[:, :, :, :, r, s]
+            else:  # windows tile without overlap: each input pixel is written once
+                dst[...] = c7[:, :, :, :, r, s]
+    out = out.reshape(n, hp, wp, c)
+    return out[:, g.pt:g.pt + h, g.pl:g.pl + w]
+
+
+def weight_matrix(weight: np.ndarray, groups: int) -> np.ndarray:
+    """PyTorch weight (O, C/G, kh, kw) -> (G, kh·kw·C/G, O/G), rows ordered like im2col."""
+    o, cg, kh, kw = weight.shape
+    w5 = weight.reshape(groups, o // groups, cg, kh, kw)
+    return np.ascontiguousarray(w5.transpose(0, 3, 4, 2, 1)).reshape(groups, kh * kw * cg,
+                                                                    o // groups)
+
+
+def weight_from_matrix(wm: np.ndarray, o: int, cg: int, kh: int, kw: int) -> np.ndarray:
+    """Inverse of :func:`weight_matrix`: (G, kh·kw·C/G, O/G) -> (O, C/G, kh, kw)."""
+    groups = wm.shape[0]
+    w5 = wm.reshape(groups, kh, kw, cg, o // groups).transpose(0, 4, 3, 1, 2)
+    return np.ascontiguousarray(w5).reshape(o, cg, kh, kw)
+
+
+def _is_depthwise(weight: np.ndarray, groups: int) -> bool:
+    return groups > 1 and weight.shape[1] == 1
+
+
+def _is_pointwise(g: Geometry) -> bool:
+    return g.kh == g.kw == 1 and g.sh == g.sw == 1 and not g.padded and g.groups == 1
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) -> (N·H·W, C), copying only when the layout requires it."""
+    return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+
+
+def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g: Geometry,
+                 ho: int, wo: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """y = conv(x, weight) + bias on NHWC ``x``; returns (y (N, Ho, Wo, O), cols).
+
+    ``cols`` is the patch matrix the weight gradient needs (None for the depthwise path,
+    whose weight gradient reads the input directly).
+    """
+    if _is_depthwise(weight, g.groups):
+        y = depthwise_forward(x, weight, g, ho, wo)
+        if bias is not None:
+            y += bias
+        return y, None
+    cols = conv_cols(x, g, ho, wo)
+    return conv_forward_cols(cols, weight, bias, g, x.shape[0], ho, wo), cols
+
+
+def conv_forward_cols(cols: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                      g: Geometry, n: int, ho: int, wo: int) -> np.ndarray:
+    """The matrix product half of :func:`conv_forward`: patches (M, G, K) -> y (N, Ho, Wo, O)."""
+    o = weight.shape[0]
+    wm = weight_matrix(weight, g.groups)
+    if g.groups == 1:
+        y = cols[:, 0, :] @ wm[0]
+    else:
+        y = np.empty((n * ho * wo, g.groups, o // g.groups), dtype=cols.dtype)
+        np.matmul(cols.swapaxes(0, 1), wm, out=y.swapaxes(0, 1))
+        y = y.reshape(n * ho * wo, o)
+    if bias is not None:
+        y += bias
+    return y.reshape(n, ho, wo, o)
+
+
+def conv_grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int,
+                    w: int) -> np.ndarray:
+    """dL/dx (N, H, W, C) of y = conv(x, weight), from gy = dL/dy (N, Ho, Wo, O).
+
+    This is also the transposed convolution of ``gy`` with ``weight``.
+    """
+    n, ho, wo, o = gy.shape
+    if _is_depthwise(weight, g.groups):
+        return depthwise_grad_input(gy, weight, g, h, w)
+    g2 = _rows(gy)
+    wm = weight_matrix(weight, g.groups)
+    if g.groups == 1:
+        dcols = g2 @ wm[0].T  # (M, kh·kw·C)
+        if _is_pointwise(g):
+            return dcols.reshape(n, h, w, -1)
+        dcols = dcols[:, None, :]
+    else:
+        og = o // g.groups
+        dcols = np.matmul(g2.reshape(-1, g.groups, og).swapaxes(0, 1), wm.swapaxes(1, 2))
+        dcols = dcols.swapaxes(0, 1)  # (G, M, K) -> (M, G, K), a view
+    return col2im(dcols, g, n, ho, wo, h, w)
+
+
+def conv_grad_weight(cols: np.ndarray, gy: np.ndarray, g: Geometry,
+                     weight_shape: tuple) -> np.ndarray:
+    """dL/dweight (O, C/G, kh, kw) from the patch matrix of x and gy (N, Ho, Wo, O)."""
+    o, cg, kh, kw = weight_shape
+    g2 = _rows(gy)
+    if g.groups == 1:
+        wm = cols[:, 0, :].T @ g2
+        return weight_from_matrix(wm[None], o, cg, kh, kw)
+    og = o // g.groups
+    wm = np.matmul(cols.transpose(1, 2, 0), g2.reshape(-1, g.groups, og).swapaxes(0, 1))
+    return weight_from_matrix(wm, o, cg, kh, kw)
+
+
+def conv_cols(x: np.ndarray, g: Geometry, ho: int, wo: int) -> np.ndarray:
+    """The patch matrix of NHWC ``x`` as :func:`conv_forward` builds it."""
+    if _is_pointwise(g):
+        return _rows(x)[:, None, :]
+    return im2col(x, g, ho, wo)
+
+
+# --- depthwise (groups == C, one input channel per group) --------------------------------
+# A grouped matmul would be C matrix-vector products of length kh·kw; instead loop over
+# the kh·kw taps and multiply-accumulate whole (N, Ho, Wo, C) slabs, channels innermost.
+
+def _tap(xp: np.ndarray, g: Geometry, r: int, s: int, ho: int, wo: int) -> np.ndarray:
+    return xp[:, r * g.dh:r * g.dh + g.sh * (ho - 1) + 1:g.sh,
+              s * g.dw:s * g.dw + g.sw * (wo - 1) + 1:g.sw]
+
+
+def depthwise_forward(x: np.ndarray, weight: np.ndarray, g: Geometry, ho: int,
+                      wo: int) -> np.ndarray:
+    """Depthwise convolution, weight (C·m, 1, kh, kw) -> y (N, Ho, Wo, C·m)."""
+    n, _, _, c = x.shape
+    m = weight.shape[0] // c
+    xp = pad_nhwc(x, g)
+    wt = weight.reshape(c, m, g.kh, g.kw)
+    y = np.zeros((n, ho, wo, c, m), dtype=x.dtype)
+    tmp = np.empty_like(y)
+    for r in range(g.kh):
+        for s in range(g.kw):
+            np.multiply(_tap(xp, g, r, s, ho, wo)[..., None], wt[:, :, r, s], out=tmp)
+            y += tmp
+    return y.reshape(n, ho, wo, c * m)
+
+
+def depthwise_grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int,
+                         w: int) -> np.ndarray:
+    n, ho, wo, o = gy.shape
+    c = g.groups
+    m = o // c
+    wt = weight.reshape(c, m, g.kh, g.kw)
+    g5 = gy.reshape(n, ho, wo, c, m)
+    hp = max(h + g.pt + g.pb, (ho - 1) * g.sh + g.dh * (g.kh - 1) + 1)
+    wp = max(w + g.pl + g.pr, (wo - 1) * g.sw + g.dw * (g.kw - 1) + 1)
+    dxp = np.zeros((n, hp, wp, c), dtype=gy.dtype)
+    tmp = np.empty((n, ho, wo, c), dtype=gy.dtype)
+    for r in range(g.kh):
+        for s in range(g.kw):
+            if m == 1:
+                np.multiply(g5[..., 0], wt[:, 0, r, s], out=tmp)
+            else:
+                np.einsum("nhwcm,cm->nhwc", g5, wt[:, :, r, s], out=tmp)
+            _tap(dxp, g, r, s, ho, wo)[...] += tmp
+    return dxp[:, g.pt:g.pt + h, g.pl:g.pl + w]
+
+
+def depthwise_grad_weight(x: np.ndarray, gy: np.ndarray, g: Geometry,
+                          weight_shape: tuple) -> np.ndarray:
+    n, ho, wo, o = gy.shape
+    c = x.shape[-1]
+    m = o // c
+    xp = pad_nhwc(x, g)
+    g5 = gy.reshape(n, ho, wo, c, m)
+    dw = np.empty((c, m, g.kh, g.kw), dtype=gy.dtype)
+    for r in range(g.kh):
+        for s in range(g.kw):
+            dw[:, :, r, s] = np.einsum("nhwc,nhwcm->cm", _tap(xp, g, r, s, ho, wo), g5,
+                                       optimize=False)
+    return dw.reshape(weight_shape)

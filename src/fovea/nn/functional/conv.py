@@ -1,0 +1,312 @@
+"""2-D convolution and transposed convolution (PyTorch's ``F.conv2d``/``F.conv_transpose2d``).
+
+A convolution is one matrix product over patches (im2col): with x (N, C, H, W) and
+weight (O, C/G, kh, kw)::
+
+    y[n, o, i, j] = b[o] + Σ_{c, r, s} w[o, c, r, s] · x_pad[n, c, i·Sh + r·Dh, j·Sw + s·Dw]
+
+(c running over the input channels of o's group). Three raw kernels do all the work
+(:mod:`fovea.nn.functional._im2col`), and three nodes use them, each node's backward being
+made of the other two::
+
+    conv(x, w)          backward: dx = conv_input_grad(g, w),   dw = conv_weight_grad(x, g)
+    conv_input_grad(g, w)  (this *is* the transposed convolution)
+                        backward: dg = conv(G, w),              dw = conv_weight_grad(G, g)
+    conv_weight_grad(x, g)
+                        backward: dx = conv_input_grad(g, G),   dg = conv(x, G)
+
+so gradients of any order exist: with ``create_graph=True`` the backward pass calls the
+nodes (recorded), otherwise it calls the raw kernels directly (fast).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from fovea import _arrayns
+from fovea.autograd import Function, is_grad_enabled
+from fovea.nn.functional import _im2col as K
+from fovea.nn.utils.conv import Geometry, conv_padding, pair
+from fovea.ops._util import as_tensor
+from fovea.tensor import Tensor
+
+# Keep the forward's patch matrix for the weight gradient unless it is larger than this
+# (then backward rebuilds it, trading one strided copy for memory).
+MAX_SAVED_COLS_BYTES = 512 * 2**20
+
+
+def _nhwc(a):
+    return a.transpose(0, 2, 3, 1)
+
+
+def _nchw(a):
+    return a.transpose(0, 3, 1, 2)
+
+
+def _contiguous_nhwc(a):
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+def _bias_grad(xp, g):
+    if xp is _arrayns:
+        return _contiguous_nhwc(g).reshape(-1, g.shape[1]).sum(0)
+    return xp.sum(g, axis=(0, 2, 3))
+
+
+class Conv2dFn(Function):
+    """y = conv2d(x, w) + b. Backward: dx = conv_transpose(g, w), dw = patches(x)ᵀ g, db = Σ g."""
+
+    @staticmethod
+    def forward(ctx, x, weight, *bias, geo, out_hw, keep_cols):
+        b = bias[0] if bias else None
+        y, cols = K.conv_forward(_nhwc(x), weight, b, geo, *out_hw)
+        ctx.geo, ctx.has_bias = geo, bool(bias)
+        if keep_cols and cols is not None and cols.nbytes <= MAX_SAVED_COLS_BYTES:
+            ctx.save_for_backward(x, weight, cols)
+        else:
+            ctx.save_for_backward(x, weight)
+        return _nchw(y)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, *cols = ctx.saved_tensors
+        geo, xp = ctx.geo, ctx.xp
+        need_x, need_w = ctx.needs_input_grad[:2]
+        gx = gw = None
+        if xp is _arrayns:
+            gy = _contiguous_nhwc(g)
+            if need_x:
+                gx = _nchw(K.conv_grad_input(gy, weight, geo, *x.shape[2:]))
+            if need_w:
+                gw = _weight_grad_raw(_nhwc(x), gy, geo, weight.shape, cols)
+        else:
+            if need_x:
+                gx = ConvTranspose2dFn.apply(g, weight, geo=geo, out_hw=tuple(x.shape[2:]),
+                                             keep_cols=False)
+            if need_w:
+                gw = ConvWeightGradFn.apply(x, g, geo=geo, weight_shape=tuple(weight.shape))
+        if ctx.has_bias:
+            return gx, gw, (_bias_grad(xp, g) if ctx.needs_input_grad[2] else None)
+        return gx, gw
+
+
+class ConvTranspose2dFn(Function):
+    """y = conv_transpose2d(x, w) + b: the input gradient of a convolution, as an op.
+
+    ``geo`` and ``weight`` describe the convolution whose adjoint this is: it maps the
+    convolution's output space (x: (N, O, h, w)) to its input space (N, C, *out_hw*).
+    Backward: dx = conv2d(g, w), dw = patches(g)ᵀ x, db = Σ g.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, *bias, geo, out_hw, keep_cols):
+        y = K.conv_grad_input(_nhwc(x), weight, geo, *out_hw)
+        if bias:
+            y += bias[0]
+        ctx.geo, ctx.has_bias = geo, bool(bias)
+        ctx.save_for_backward(x, weight)
+        return _nchw(y)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        geo, xp = ctx.geo, ctx.xp
+        need_x, need_w = ctx.needs_input_grad[:2]
+        hw = tuple(x.shape[2:])
+        gx = gw = None
+        if xp is _arrayns:
+            gh = _nhwc(g)
+            xh = _contiguous_nhwc(x)
+            if K._is_depthwise(weight, geo.groups):
+                gx = _nchw(K.depthwise_forward(gh, weight, geo, *hw)) if need_x else None
+                gw = (K.depthwise_grad_weight(gh, xh, geo, weight.shape) if need_w else None)
+            else:
+                cols = K.conv_cols(gh, geo, *hw)
+                if need_x:
+                    gx = _nchw(K.conv_forward_cols(cols, weight, None, geo, g.shape[0], *hw))
+                if need_w:
+                    gw = K.conv_grad_weight(cols, xh, geo, weight.shape)
+        else:
+            if need_x:
+                gx = Conv2dFn.apply(g, weight, geo=geo, out_hw=hw, keep_cols=False)
+            if need_w:
+                gw = ConvWeightGradFn.apply(g, x, geo=geo, weight_shape=tuple(weight.shape))
+        if ctx.has_bias:
+            return gx, gw, (_bias_grad(xp, g) if ctx.needs_input_grad[2] else None)
+        return gx, gw
+
+
+class ConvWeightGradFn(Function):
+    """dw = conv_weight_grad(x, g): the weight gradient of conv2d as an op (double backward).
+
+    Backward for an upstream G of the weight's shape: dx = conv_transpose(g, G),
+    dg = conv2d(x, G).
+    """
+
+    @staticmethod
+    def forward(ctx, x, g, *, geo, weight_shape):
+        ctx.geo, ctx.weight_shape = geo, weight_shape
+        ctx.save_for_backward(x, g)
+        return _weight_grad_raw(_nhwc(x), _contiguous_nhwc(g), geo, weight_shape, [])
+
+    @staticmethod
+    def backward(ctx, gw):
+        x, g = ctx.saved_tensors
+        geo = ctx.geo
+        need_x, need_g = ctx.needs_input_grad
+        hw, ohw = tuple(x.shape[2:]), tuple(g.shape[2:])
+        if ctx.xp is _arrayns:
+            gh = _contiguous_nhwc(g)
+            gx = _nchw(K.conv_grad_input(gh, gw, geo, *hw)) if need_x else None
+            gg = _nchw(K.conv_forward(_nhwc(x), gw, None, geo, *ohw)[0]) if need_g else None
+            return gx, gg
+        gx = (ConvTranspose2dFn.apply(g, gw, geo=geo, out_hw=hw, keep_cols=False)
+              if need_x else None)
+        gg = Conv2dFn.apply(x, gw, geo=geo, out_hw=ohw, keep_cols=False) if need_g else None
+        return gx, gg
+
+
+def _weight_grad_raw(xh, gy, geo, weight_shape, cols):
+    """dw from NHWC x and contiguous NHWC g, reusing the forward's patches when saved."""
+    if geo.groups > 1 and weight_shape[1] == 1:
+        return K.depthwise_grad_weight(xh, gy, geo, weight_shape)
+    ho, wo = gy.shape[1:3]
+    c = cols[0] if cols else K.conv_cols(xh, geo, ho, wo)
+    return K.conv_grad_weight(c, gy, geo, weight_shape)
+
+
+# --- public functions --------------------------------------------------------------------
+
+def _check_float(t: Tensor, op: str, arg: str, like: Tensor | None = None) -> None:
+    if t.dtype.kind != "f":
+        raise TypeError(f"{op}: {arg} must be a floating tensor, got dtype {t.dtype}")
+    if like is not None and t.dtype != like.dtype:
+        raise TypeError(f"{op}: {arg} has dtype {t.dtype} but input has dtype {like.dtype} "
+                        "(convert one of them, e.g. with .float() or .double())")
+
+
+def _check_groups(groups, op: str) -> int:
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
+    return int(groups)
+
+
+def _prepare(input, weight, bias, op: str):
+    """Tensors for (input, weight, bias) with rank/dtype checks; input made 4-D."""
+    x = as_tensor(input, op=op)
+    weight = as_tensor(weight, op=op)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or a 3-D unbatched input "
+                         f"(C, H, W), got shape {x.shape}")
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D weight (out, in/groups, kH, kW), got shape "
+                         f"{weight.shape}")
+    _check_float(x, op, "input")
+    _check_float(weight, op, "weight", x)
+    if bias is not None:
+        bias = as_tensor(bias, op=op)
+        _check_float(bias, op, "bias", x)
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    return x, weight, bias, unbatched
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """2-D cross-correlation over a batch of images, as ``torch.nn.functional.conv2d``.
+
+    Args:
+        input: (N, C, H, W) (or unbatched (C, H, W)).
+        weight: (O, C/groups, kH, kW).
+        bias: (O,) or None.
+        stride: int or (sH, sW).
+        padding: int, (pH, pW), ``'valid'`` (no padding) or ``'same'`` (output size equals
+            input size; stride 1 only; an odd total goes after).
+        dilation: int or (dH, dW), the spacing between kernel taps.
+        groups: split channels into this many independent groups (``groups=C`` with
+            weight (C·m, 1, kH, kW) is a depthwise convolution).
+
+    Returns:
+        (N, O, Ho, Wo) with Ho = floor((H + 2pH - dH(kH - 1) - 1) / sH) + 1 (same for W),
+        in channels-last memory layout (a view; values and shape as in PyTorch).
+    """
+    op = "conv2d"
+    x, weight, bias, unbatched = _prepare(input, weight, bias, op)
+    n, c, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    groups = _check_groups(groups, op)
+    if o % groups:
+        raise ValueError(f"{op}: weight has {o} output channels, not divisible by "
+                         f"groups={groups} (weight shape {weight.shape})")
+    if cg * groups != c:
+        expected = f"{cg * groups}" if groups == 1 else f"{cg} x groups={groups} = {cg * groups}"
+        raise ValueError(f"{op}: input has {c} channels but weight expects {expected} "
+                         f"(weight shape {weight.shape}, input shape {x.shape})")
+    if bias is not None and bias.shape != (o,):
+        raise ValueError(f"{op}: bias must have shape ({o},), got {bias.shape}")
+    stride = pair(stride, "stride", op, low=1)
+    dilation = pair(dilation, "dilation", op, low=1)
+    pads = conv_padding(padding, (kh, kw), stride, dilation, op)
+    geo = Geometry(kh, kw, *stride, *dilation, *pads, groups)
+    out_hw = geo.out_size(h, w, op)
+    keep = weight.requires_grad and is_grad_enabled()
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    out = Conv2dFn.apply(*inputs, geo=geo, out_hw=out_hw, keep_cols=keep)
+    return out[0] if unbatched else out
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1) -> Tensor:
+    """2-D transposed convolution ("deconvolution"), as ``torch.nn.functional.conv_transpose2d``.
+
+    The adjoint of ``conv2d`` with the same weight: each input pixel scatters a copy of the
+    kernel, scaled by its value, into the output, ``stride`` apart (learnable up-sampling).
+
+    Args:
+        input: (N, Cin, H, W) (or unbatched (Cin, H, W)).
+        weight: (Cin, Cout/groups, kH, kW).
+        bias: (Cout,) or None.
+        stride, padding, dilation: int or pair; ``padding`` removes dH(kH - 1) - ... rows
+            from each side of the full output as in PyTorch.
+        output_padding: int or pair, extra rows/columns added after (smaller than the
+            stride or the dilation), to pick among the input sizes a strided conv maps to H.
+        groups: independent channel groups (Cin and Cout divisible by it).
+
+    Returns:
+        (N, Cout, Ho, Wo) with Ho = (H - 1)·sH - 2pH + dH(kH - 1) + opH + 1.
+    """
+    op = "conv_transpose2d"
+    x, weight, bias, unbatched = _prepare(input, weight, bias, op)
+    n, c, h, w = x.shape
+    cin, cout_g, kh, kw = weight.shape
+    groups = _check_groups(groups, op)
+    if cin != c:
+        raise ValueError(f"{op}: input has {c} channels but weight expects {cin} "
+                         f"(weight shape {weight.shape}, input shape {x.shape})")
+    if cin % groups:
+        raise ValueError(f"{op}: input channels {cin} are not divisible by groups={groups}")
+    cout = cout_g * groups
+    if bias is not None and bias.shape != (cout,):
+        raise ValueError(f"{op}: bias must have shape ({cout},), got {bias.shape}")
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int or a pair, got {padding!r}")
+    stride = pair(stride, "stride", op, low=1)
+    dilation = pair(dilation, "dilation", op, low=1)
+    ph, pw = pair(padding, "padding", op)
+    oph, opw = pair(output_padding, "output_padding", op)
+    for o_p, s, d, name in ((oph, stride[0], dilation[0], "H"), (opw, stride[1], dilation[1], "W")):
+        if o_p >= s and o_p >= d:
+            raise ValueError(f"{op}: output_padding ({o_p}) along {name} must be smaller than "
+                             f"either stride ({s}) or dilation ({d})")
+    ho = (h - 1) * stride[0] - 2 * ph + dilation[0] * (kh - 1) + oph + 1
+    wo = (w - 1) * stride[1] - 2 * pw + dilation[1] * (kw - 1) + opw + 1
+    if ho <= 0 or wo <= 0:
+        raise ValueError(f"{op}: the output would be empty: input {h}x{w}, kernel {kh}x{kw}, "
+                         f"stride {stride}, padding {(ph, pw)}, dilation {dilation} give "
+                         f"{ho}x{wo}")
+    geo = Geometry(kh, kw, *stride, *dilation, ph, ph, pw, pw, groups)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    out = ConvTranspose2dFn.apply(*inputs, geo=geo, out_hw=(ho, wo), keep_cols=False)
+    return out[0] if unbatched else out
