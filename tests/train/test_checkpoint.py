@@ -55,3 +55,8 @@ def test_failed_atomic_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
 
 def test_no_checkpoint_means_none(tmp_path):
     assert read_latest(tmp_path) is None
+
+
+def test_zero_dimensional_buffers_keep_their_shape(tmp_path):
+    save_weights({"bn.num_batches_tracked": np.array(3, dtype=np.int64)}, tmp_path / "m.st")
+    assert load_weights(tmp_path / "m.st")["bn.num_batches_tracked"].shape == ()

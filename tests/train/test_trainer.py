@@ -46,6 +46,7 @@ def test_small_initialisation_gives_log_c_without_warning():
     model = nn.Linear(10, 3)
     with fovea.no_grad():
         model.weight.mul_(0.001)
+        model.bias.zero_()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         loss = make_trainer(model, 0.01, batches, c).check_initial_loss()

@@ -58,7 +58,8 @@ def save_weights(state_dict: dict, path, metadata: dict | None = None) -> None:
     arrays = {}
     for k, v in state_dict.items():
         a = v._data if isinstance(v, Tensor) else np.asarray(v)
-        arrays[k] = np.ascontiguousarray(a)
+        # NOTE: not np.ascontiguousarray, which turns 0-d arrays (num_batches_tracked) into 1-d.
+        arrays[k] = a if a.flags.c_contiguous else a.copy(order="C")
     meta = {k: str(v) for k, v in (metadata or {}).items()}
     atomic_write_bytes(path, save(arrays, metadata=meta or None))
 

@@ -259,6 +259,7 @@ def train(cfg: TrainConfig, resume_dir=None, log=print) -> dict:
                       run_dir=run_dir, config=asdict(cfg), progress=cfg.progress, log=log)
     if resume_dir is not None:
         trainer.resume()
+        trainer.scheduler = _replay_schedule(cfg, optimizer, trainer, len(train_loader))
         log(f"resuming {run_dir} at epoch {trainer.epoch} of {cfg.epochs}")
     history = trainer.fit(cfg.epochs)
     final_state = {k: v._data.copy() for k, v in model.state_dict().items()}
@@ -294,6 +295,25 @@ def train(cfg: TrainConfig, resume_dir=None, log=print) -> dict:
     metrics["run_dir"] = str(run_dir)
     metrics["_final_state"] = final_state
     return metrics
+
+
+def _replay_schedule(cfg, optimizer, trainer, steps_per_epoch):
+    """The schedule for the new ``--epochs``, advanced to the resumed epoch.
+
+    A schedule such as cosine annealing depends on the total number of epochs, which a resumed
+    run may change; the run continues on the schedule of the new total, so "1 epoch, then
+    resume to 2" equals "2 epochs". ReduceLROnPlateau depends on past metrics instead, so its
+    saved state is kept.
+    """
+    if trainer.scheduler is None or type(trainer.scheduler).__name__ == "ReduceLROnPlateau":
+        return trainer.scheduler
+    for group in optimizer.param_groups:
+        group["lr"] = group.get("initial_lr", group["lr"])
+        group.pop("initial_lr", None)
+    scheduler = build_scheduler(cfg, optimizer, steps_per_epoch)
+    for _ in range(trainer.epoch):
+        scheduler.step()
+    return scheduler
 
 
 def _read_run_json(run_dir: Path) -> dict:

@@ -118,9 +118,13 @@ class Trainer:
     # --- babysitting ---------------------------------------------------------------------
     def check_initial_loss(self) -> float:
         """Loss of the untrained model on the first batch; warn when far from log C / C − 1."""
-        x, y = next(iter(self.train_loader))
+        x, y = next(iter(self.train_eval_loader))
+        # Eval mode: the check must not move batch-norm statistics or draw dropout masks.
+        was_training = self.model.training
+        self.model.eval()
         with fovea.no_grad():
             loss = float(self.loss_fn(self.model(x), y).item())
+        self.model.train(was_training)
         if self.loss_kind is not None:
             expected = expected_initial_loss(self.loss_kind, self.num_classes)
             if not math.isfinite(loss) or abs(loss - expected) > max(0.5 * expected, 0.5):
