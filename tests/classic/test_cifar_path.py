@@ -8,6 +8,7 @@ follow the published layout: ``cifar-10-batches-py/data_batch_1..5``, ``test_bat
 import json
 import pickle
 import re
+import tarfile
 
 import numpy as np
 import pytest
@@ -69,7 +70,27 @@ def cifar_dir(tmp_path_factory):
                                    b"filenames": [b"x.png"] * 200})
     _write(folder / "batches.meta", {b"label_names": [c.encode() for c in CLASSES],
                                      b"num_cases_per_batch": 300, b"num_vis": 3072})
+    # The published archive: cifar-10-python.tar.gz holding cifar-10-batches-py/, in the cache
+    # folder that fovea.data.cifar10 reads (root/cifar10/).
+    archive = root / "cifar10" / "cifar-10-python.tar.gz"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="cifar-10-batches-py")
     return root
+
+
+@pytest.fixture
+def cifar_files(cifar_dir, monkeypatch):
+    """The generated archive, registered with its own checksum (the real one is official)."""
+    import hashlib
+
+    from fovea.data import cifar
+
+    archive = cifar_dir / "cifar10" / "cifar-10-python.tar.gz"
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    monkeypatch.setattr(cifar, "CIFAR10", cifar.Resource(cifar.CIFAR10.filename,
+                                                         cifar.CIFAR10.urls, md5))
+    return cifar_dir
 
 
 @pytest.mark.parametrize("model, extra", [
@@ -78,8 +99,8 @@ def cifar_dir(tmp_path_factory):
     ("softmax", ["--features", "hog+color", "--num-iters", "200", "--learning-rate", "1e-2"]),
     ("two-layer", ["--num-iters", "200", "--hidden-size", "30"]),
 ])
-def test_every_model_runs_on_cifar_format_files(capsys, tmp_path, cifar_dir, model, extra):
-    rc = main(["classic", model, "--dataset", "cifar10", "--data-dir", str(cifar_dir),
+def test_every_model_runs_on_cifar_format_files(capsys, tmp_path, cifar_files, model, extra):
+    rc = main(["classic", model, "--dataset", "cifar10", "--data-dir", str(cifar_files),
                "--no-download", "--out", str(tmp_path), *extra])
     out, err = capsys.readouterr()
     assert rc == 0, err

@@ -172,3 +172,14 @@ def test_a_bad_download_checksum_leaves_nothing_in_the_cache(tmp_path, formats, 
     with pytest.raises(DatasetError, match="checksum mismatch"):
         cifar.cifar10(tmp_path / "data")
     assert os.listdir(tmp_path / "data" / "cifar10") == []
+
+
+def test_python3_pickles_with_bytes_keys_are_read_like_the_official_ones():
+    import pickle
+
+    from fovea.data.cifar import load_pickle
+
+    blob = pickle.dumps({b"label_names": [b"cat"], b"data": np.zeros((1, 3072), np.uint8)})
+    meta = load_pickle(blob, "meta")
+    assert set(meta) == {"label_names", "data"}
+    assert cifar._names(meta, "meta", "label_names") == ["cat"]

@@ -99,6 +99,10 @@ def load_pickle(data: bytes, source: str):
     except Exception as exc:  # pickle raises many types on corrupt input
         raise DatasetError(f"{source}: corrupt pickle ({type(exc).__name__}: {exc})") from exc
     _refuse_object_arrays(obj, source)
+    if isinstance(obj, dict):
+        # The official files are Python 2 pickles (str keys under latin1); re-pickled copies
+        # made with Python 3 have bytes keys (b"data"): accept both.
+        obj = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
     return obj
 
 
@@ -172,7 +176,7 @@ def _batch_arrays(batch, source: str, label_key: str,
 def _names(meta, source: str, key: str) -> list[str]:
     if not isinstance(meta, dict) or key not in meta or not isinstance(meta[key], list):
         raise DatasetError(f"{source}: meta file has no list {key!r}")
-    return [str(n) for n in meta[key]]
+    return [n.decode("latin1") if isinstance(n, bytes) else str(n) for n in meta[key]]
 
 
 def read_cifar10(archive: str | os.PathLike):
