@@ -1,7 +1,8 @@
 """Which raw kernel computes a convolution: the one place that chooses (by measurement).
 
-* depthwise (groups = C, one channel per group): per-tap multiply-accumulate
-  (:mod:`._im2col`), a matrix product would be C products of length kh·kw;
+* depthwise (groups = C, one channel per group): the shifted-slice scheme of :mod:`._taps`
+  with per-channel multiply-accumulates instead of matrix products (a matrix product
+  would be C products of length kh·kw);
 * other grouped convolutions, 1×1 kernels without padding, few input channels (< 8, e.g. an
   RGB first layer, where a tap's product would have an inner dimension of 3) and dtypes
   without a BLAS with accumulation: im2col and one matrix product (:mod:`._im2col`);
@@ -23,8 +24,10 @@ from fovea.nn.utils.conv import Geometry
 MIN_TAP_CHANNELS = 8
 
 
-def _use_taps(channels: int, g: Geometry, dtype) -> bool:
+def _use_taps(channels: int, g: Geometry, dtype, depthwise: bool = False) -> bool:
     """Shifted products pay off when each product's small dimension is >= 8 channels."""
+    if depthwise:
+        return np.dtype(dtype) in (np.float32, np.float64)
     if g.groups != 1 or channels < MIN_TAP_CHANNELS:
         return False
     if np.dtype(dtype) not in (np.float32, np.float64):
@@ -35,12 +38,8 @@ def _use_taps(channels: int, g: Geometry, dtype) -> bool:
 def forward(x: np.ndarray, weight: np.ndarray, bias, g: Geometry, ho: int, wo: int,
             keep: bool = True):
     """y (N, Ho, Wo, O) for NHWC x, and the state for :func:`grad_weight` (or None)."""
-    if I2C._is_depthwise(weight, g.groups):
-        y = I2C.depthwise_forward(x, weight, g, ho, wo)
-        if bias is not None:
-            y += bias
-        return y, None
-    if _use_taps(x.shape[-1], g, x.dtype):
+    depthwise = I2C._is_depthwise(weight, g.groups)
+    if _use_taps(x.shape[-1], g, x.dtype, depthwise):
         plan = T.Plan(g, x.shape[0], x.shape[1], x.shape[2], ho, wo)
         bufs = plan.buffers(x)
         return T.forward(bufs, weight, bias, plan), (("taps", bufs, plan) if keep else None)
@@ -56,22 +55,25 @@ def forward(x: np.ndarray, weight: np.ndarray, bias, g: Geometry, ho: int, wo: i
 
 def grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int, w: int) -> np.ndarray:
     """dL/dx (N, H, W, C) from contiguous NHWC gy; also the transposed convolution."""
-    if I2C._is_depthwise(weight, g.groups):
-        return I2C.depthwise_grad_input(gy, weight, g, h, w)
-    if _use_taps(min(gy.shape[-1], weight.shape[1]), g, gy.dtype):
+    depthwise = I2C._is_depthwise(weight, g.groups)
+    if _use_taps(min(gy.shape[-1], weight.shape[1]), g, gy.dtype, depthwise):
         dx = T.grad_input(gy, weight, g, h, w)
         if dx is not None:
             return dx
+    if depthwise:
+        return I2C.depthwise_grad_input(gy, weight, g, h, w)
     return I2C.conv_grad_input(gy, weight, g, h, w)
 
 
 def grad_weight(x: np.ndarray, gy: np.ndarray, g: Geometry, weight_shape, state=None):
     """dL/dW (O, C/G, kh, kw) from NHWC x (or the forward's state) and contiguous NHWC gy."""
-    if g.groups > 1 and weight_shape[1] == 1:
-        return I2C.depthwise_grad_weight(x, gy, g, weight_shape)
+    depthwise = g.groups > 1 and weight_shape[1] == 1
     n, ho, wo, _ = gy.shape
+    taps = _use_taps(min(x.shape[-1], gy.shape[-1]), g, x.dtype, depthwise)
+    if depthwise and not (taps or (state and state[0] == "taps")):
+        return I2C.depthwise_grad_weight(x, gy, g, weight_shape)
     if state is None:
-        if _use_taps(min(x.shape[-1], gy.shape[-1]), g, x.dtype):
+        if taps:
             plan = T.Plan(g, n, x.shape[1], x.shape[2], ho, wo)
             state = ("taps", plan.buffers(x), plan)
         elif I2C.wide_block(g, wo) > 1 and not (g.kh == g.kw == 1 and not g.padded):

@@ -40,7 +40,9 @@ BLOCK_BYTES = 2**20
 
 
 def _block_rows(*channels: int) -> int:
-    return max(256, BLOCK_BYTES // (4 * sum(channels)))
+    """Rows per block: about BLOCK_BYTES of float32, a multiple of 1024 when large."""
+    rows = max(256, BLOCK_BYTES // (4 * sum(channels)))
+    return rows - rows % 1024 if rows > 1024 else rows
 
 
 def _per_image(n: int, fn) -> None:
@@ -138,40 +140,156 @@ def tap_matrices(weight: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(weight.transpose(2, 3, 1, 0)).reshape(kh * kw, c, o)
 
 
+# --- the per-tap product: a matrix product, or per-channel for depthwise ---------------------
+
+class _Dense:
+    """Y[rows] (+)= X[rows] @ W_tap; weight (O, C, kh, kw)."""
+
+    def __init__(self, weight: np.ndarray):
+        self.wt = tap_matrices(weight)
+        self.c_in, self.c_out = self.wt.shape[1], self.wt.shape[2]
+
+    def acc(self, a, t: int, out, accumulate: bool, tmp=None) -> None:
+        gemm(a, self.wt[t], out, accumulate)
+
+    @staticmethod
+    def wgrad(a, g, dw_t, tmp=None) -> None:
+        gemm(a.T, g, dw_t, True)
+
+
+class _Depthwise:
+    """Per-channel products for a depthwise weight (C·m, 1, kh, kw), channel multiplier m.
+
+    ``transposed`` is the adjoint (used for the input gradient): inputs C·m, outputs C,
+    summing over the m outputs of each channel.
+
+    With m = 1 a block of rows is viewed as (rows/k, k·C) and the weights are tiled k
+    times, so NumPy's inner loops run over k·C numbers instead of C (a per-channel vector
+    broadcast over (rows, C) would give inner loops of only C elements).
+    """
+
+    def __init__(self, weight: np.ndarray, channels: int, transposed: bool = False):
+        kh, kw = weight.shape[2:]
+        self.m = weight.shape[0] // channels
+        self.wt = np.ascontiguousarray(
+            weight.reshape(channels, self.m, kh * kw).transpose(2, 0, 1))  # (taps, C, m)
+        self.transposed = transposed
+        c_all = channels * self.m
+        self.c_in, self.c_out = (c_all, channels) if transposed else (channels, c_all)
+        self.k = max(1, 1024 // channels)
+        self.tiled = np.tile(self.wt[:, :, 0], (1, self.k)) if self.m == 1 else None
+
+    def _rows(self, a):
+        """(rows, C) -> (rows/k, k·C) when the row count allows, else None."""
+        rows = a.shape[0]
+        if self.m != 1 or rows % self.k:
+            return None
+        return a.reshape(rows // self.k, -1)
+
+    def acc(self, a, t: int, out, accumulate: bool, tmp=None) -> None:
+        """out (+)= a ⊙ w_t; ``tmp``, a scratch buffer of out's size, saves an allocation."""
+        w = self.wt[t]
+        rows = a.shape[0]
+        a2, o2 = self._rows(a), self._rows(out)
+        if a2 is not None and o2 is not None:
+            a, out, w = a2, o2, self.tiled[t]
+        elif self.m == 1:
+            w = w[:, 0]
+        if self.m == 1 or a2 is not None:
+            dst = out if not accumulate else (None if tmp is None else tmp.reshape(out.shape))
+            prod = np.multiply(a, w, out=dst)
+        elif self.transposed:
+            prod = np.einsum("lcm,cm->lc", a.reshape(rows, -1, self.m), w)
+            if not accumulate:
+                out[...] = prod
+        else:
+            prod = np.multiply(a[:, :, None], w, out=None if accumulate else
+                               out.reshape(rows, -1, self.m))
+        if accumulate:
+            out += prod.reshape(out.shape)
+
+    def wgrad(self, a, g, dw_t, tmp=None) -> None:
+        if self.m == 1:
+            a2, g2 = self._rows(a), self._rows(g)
+            if a2 is not None and g2 is not None:
+                dst = None if tmp is None else tmp.reshape(a2.shape)
+                dw_t[:, 0] += np.multiply(a2, g2, out=dst).sum(0).reshape(self.k, -1).sum(0)
+            else:
+                dw_t[:, 0] += np.multiply(a, g).sum(0)
+        else:
+            dw_t += np.einsum("lc,lcm->cm", a, g.reshape(g.shape[0], -1, self.m))
+
+
+def _product(weight: np.ndarray, groups: int):
+    if groups > 1:
+        return _Depthwise(weight, groups)
+    return _Dense(weight)
+
+
+def _blocked(fn, total: int, rows: int, threaded: bool, width: int = 0, dtype=None):
+    """Run fn(i, j[, scratch]) over blocks of ``rows`` rows of range(total), optionally on
+    threads; with ``width`` each thread passes a (rows, width) scratch buffer."""
+    def work(a, b):
+        tmp = np.empty((rows, width), dtype=dtype) if width else None
+        for i in range(a, b, rows):
+            if width:
+                fn(i, min(i + rows, b), tmp)
+            else:
+                fn(i, min(i + rows, b))
+
+    if threaded:
+        parallel_for(work, total, rows)
+    else:
+        work(0, total)
+
+
 def forward(bufs: np.ndarray, weight: np.ndarray, bias, plan: Plan) -> np.ndarray:
     """y (N, Ho, Wo, O) view from the flat buffers: Σ_taps X[shifted] @ W_tap (+ bias)."""
-    o = weight.shape[0]
-    wt = tap_matrices(weight)
-    out = np.empty((plan.length, o), dtype=bufs.dtype)
+    return _forward(bufs, _product(weight, plan.g.groups), bias, plan)
 
-    def work(i, j):
+
+def _forward(bufs, prod, bias, plan: Plan) -> np.ndarray:
+    out = np.empty((plan.length, prod.c_out), dtype=bufs.dtype)
+
+    def work(i, j, tmp=None):
         block = out[i:j]
         accumulate = bias is not None
         if accumulate:
             block[...] = bias
         for t, (ph, off) in enumerate(plan.taps):
-            gemm(bufs[ph, off + i:off + j], wt[t], block, accumulate)
+            prod.acc(bufs[ph, off + i:off + j], t, block, accumulate,
+                     None if tmp is None else tmp[:j - i])
             accumulate = True
 
-    work(0, plan.length)
+    if isinstance(prod, _Dense):
+        work(0, plan.length)  # one large product per tap, threaded by BLAS
+    else:  # element-wise NumPy is single-threaded: share cache-sized blocks among threads
+        _blocked(work, plan.length, _block_rows(prod.c_in, prod.c_out), True, prod.c_out,
+                 out.dtype)
     return plan.grid_view(out)
 
 
 def grad_weight(bufs: np.ndarray, gy: np.ndarray, plan: Plan, weight_shape) -> np.ndarray:
-    """dL/dW (O, C, kh, kw) = Σ over the grid of X[shifted]ᵀ G, one product per tap."""
-    o, c, kh, kw = weight_shape
+    """dL/dW (O, C/G, kh, kw) = Σ over the grid of X[shifted]ᵀ G, one product per tap."""
+    o, cg, kh, kw = weight_shape
+    c = bufs.shape[-1]
+    prod = _product(np.empty(weight_shape, dtype=gy.dtype), plan.g.groups)
     g_grid = plan.grid_of(gy)
     rows = _block_rows(c, o)
 
     def work(a, b):
-        dw = np.zeros((kh * kw, c, o), dtype=gy.dtype)
+        dw = np.zeros((kh * kw, c, o // c if plan.g.groups > 1 else o), dtype=gy.dtype)
+        tmp = np.empty((rows, c), dtype=gy.dtype) if plan.g.groups > 1 else None
         for i in range(a, b, rows):
             j = min(i + rows, b)
             for t, (ph, off) in enumerate(plan.taps):
-                gemm(bufs[ph, off + i:off + j].T, g_grid[i:j], dw[t], True)
+                prod.wgrad(bufs[ph, off + i:off + j], g_grid[i:j], dw[t],
+                           None if tmp is None else tmp[:j - i])
         return dw
 
     dw = sum(parallel_for(work, plan.length, rows))
+    if plan.g.groups > 1:  # (taps, C, m) -> (C·m, 1, kh, kw)
+        return np.ascontiguousarray(dw.transpose(1, 2, 0)).reshape(o, 1, kh, kw)
     return np.ascontiguousarray(dw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
 
 
@@ -184,11 +302,15 @@ def grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int, w: int):
         pads = (eh - g.pt, eh - g.pb, ew - g.pl, ew - g.pr)
         if min(pads) < 0:
             return None
-        flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-        gt = Geometry(g.kh, g.kw, 1, 1, g.dh, g.dw, *pads)
+        flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1])
+        if g.groups > 1:
+            prod = _Depthwise(flipped, g.groups, transposed=True)
+        else:
+            prod = _Dense(np.ascontiguousarray(flipped.transpose(1, 0, 2, 3)))
+        gt = Geometry(g.kh, g.kw, 1, 1, g.dh, g.dw, *pads, g.groups)
         n, ho, wo, _ = gy.shape
         plan = Plan(gt, n, ho, wo, h, w)
-        return forward(plan.buffers(gy), flipped, None, plan)
+        return _forward(plan.buffers(gy), prod, None, plan)
     return _grad_input_strided(gy, weight, g, h, w)
 
 
@@ -199,7 +321,11 @@ def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int) -> np.ndarray:
     g[k - qr, l - qs] @ W_tapᵀ from the taps with (r·D_h, s·D_w) = (qr·S_h + a, qs·S_w + b).
     """
     n, ho, wo, o = gy.shape
-    c = weight.shape[1]
+    if g.groups > 1:
+        prod = _Depthwise(weight, g.groups, transposed=True)
+    else:
+        prod = _Dense(np.ascontiguousarray(weight.transpose(1, 0, 2, 3)))
+    c = prod.c_out
     hp, wp = h + g.pt + g.pb, w + g.pl + g.pr
     qh, qw = (g.kh - 1) * g.dh // g.sh, (g.kw - 1) * g.dw // g.sw
     pitch = max(wo + qw, -(-wp // g.sw))
@@ -213,7 +339,6 @@ def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int) -> np.ndarray:
         gview[i:j, :ho, :wo] = gy[i:j]
 
     _per_image(n, fill)
-    wt = np.ascontiguousarray(weight.transpose(2, 3, 0, 1)).reshape(g.kh * g.kw, o, c)
     phase_taps: dict[tuple[int, int], list] = {}
     for r in range(g.kh):
         for s in range(g.kw):
@@ -226,8 +351,15 @@ def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int) -> np.ndarray:
             continue
         out = np.empty((length, c), dtype=gy.dtype)
 
-        for k, (t, off) in enumerate(taps):
-            gemm(gbuf[off:off + length], wt[t], out, k > 0)
+        def work(i, j, tmp=None, taps=taps, out=out):
+            for k, (t, off) in enumerate(taps):
+                prod.acc(gbuf[off + i:off + j], t, out[i:j], k > 0,
+                         None if tmp is None else tmp[:j - i])
+
+        if isinstance(prod, _Dense):
+            work(0, length)
+        else:
+            _blocked(work, length, _block_rows(o, c), True, c, gy.dtype)
         k0, l0 = (u0 + g.pt) // g.sh, (v0 + g.pl) // g.sw
         dst = dx[:, u0::g.sh, v0::g.sw]
         grid = out.reshape(n, rows, pitch, c)[:, k0:k0 + dst.shape[1], l0:l0 + dst.shape[2]]
