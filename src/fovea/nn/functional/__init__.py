@@ -11,8 +11,8 @@ from fovea.nn.functional.activation import (  # noqa: F401
     softmax,
     tanh,
 )
-from fovea.nn.functional.loss import cross_entropy, nll_loss  # noqa: F401
 from fovea.nn.functional.conv import conv2d, conv_transpose2d  # noqa: F401
+from fovea.nn.functional.loss import cross_entropy, nll_loss  # noqa: F401
 from fovea.nn.functional.pooling import (  # noqa: F401
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
