@@ -52,7 +52,6 @@ from fovea.nn.functional.special import erf, erfc  # noqa: F401
 
 # isort: split
 from fovea.nn.functional.conv import conv2d, conv_transpose2d  # noqa: F401
-from fovea.nn.functional.loss import cross_entropy, nll_loss  # noqa: F401
 from fovea.nn.functional.pooling import (  # noqa: F401
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
