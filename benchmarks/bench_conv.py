@@ -87,6 +87,10 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="alternating blocks per library")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", default="", help="run only cases whose name contains this")
+    p.add_argument("--convnet", action="store_true",
+                   help="also time a three-layer ConvNet training step (forward + backward): "
+                        "conv 32x7x7 pad 3 on 64x3x32x32, ReLU, 2x2 max pool, affine 100, "
+                        "ReLU, affine 10, cross-entropy")
     p.add_argument("--quiet", type=float, default=None, metavar="BUSY",
                    help="before each timed pair, wait until the CPUs are at most this busy "
                         "(e.g. 0.1) so that other processes do not skew the timings")
@@ -173,7 +177,49 @@ def main(argv=None) -> int:
     if ratios:
         geo = float(np.exp(np.mean(np.log(ratios))))
         print(f"geometric mean of forward+backward ratios: {geo:.2f}x")
+    if args.convnet:
+        _convnet(args, np, torch, fovea, F)
     return 0
+
+
+def _convnet(args, np, torch, fovea, F) -> None:
+    """A three-layer ConvNet step (no optimizer update) in both libraries, same weights."""
+    rng = np.random.default_rng(1)
+    x = rng.random((64, 3, 32, 32), dtype=np.float32)
+    y = rng.integers(0, 10, 64)
+    shapes = [(32, 3, 7, 7), (32,), (32 * 16 * 16, 100), (100,), (100, 10), (10,)]
+    params = [(rng.standard_normal(s, dtype=np.float32) * 0.01).astype(np.float32)
+              for s in shapes]
+    fp = [fovea.tensor(p, requires_grad=True) for p in params]
+    tp = [torch.tensor(p, requires_grad=True) for p in params]
+    fx, fy, tx, ty = fovea.tensor(x), fovea.tensor(y), torch.tensor(x), torch.tensor(y)
+
+    def f_step():
+        h = F.max_pool2d(F.relu(F.conv2d(fx, fp[0], fp[1], padding=3)), 2)
+        h = F.relu(h.reshape(64, -1) @ fp[2] + fp[3])
+        F.cross_entropy(h @ fp[4] + fp[5], fy).backward()
+        for p in fp:
+            p.grad = None
+
+    def t_step():
+        tf = torch.nn.functional
+        h = tf.max_pool2d(tf.relu(tf.conv2d(tx, tp[0], tp[1], padding=3)), 2)
+        h = tf.relu(h.reshape(64, -1) @ tp[2] + tp[3])
+        tf.cross_entropy(h @ tp[4] + tp[5], ty).backward()
+        for p in tp:
+            p.grad = None
+
+    times = ([], [])
+    for _ in range(max(args.rounds, 1)):
+        for fn, ts in zip((f_step, t_step), times):
+            time.sleep(0.3)
+            if args.quiet is not None:
+                _wait_quiet(args.quiet)
+            fn()
+            ts.extend(_timeit(fn) for _ in range(max(args.repeat, 1)))
+    fm, tm = (float(np.median(ts)) * 1e3 for ts in times)
+    print(f"three-layer ConvNet step (b64)   fovea {fm:8.2f}ms  torch {tm:8.2f}ms  "
+          f"ratio {fm / tm:5.2f}x")
 
 
 if __name__ == "__main__":

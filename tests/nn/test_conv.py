@@ -6,14 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
-from nn import naive
-from oracle import check_op
 
 import fovea
 import fovea.nn as nn
 import fovea.nn.functional as F
 from fovea.nn.functional import _im2col, _kernels
 from fovea.nn.utils import conv_output_size
+from nn import naive
+from oracle import check_op
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -385,3 +385,14 @@ def test_seeded_generator_makes_initialisation_repeatable():
     a = nn.Conv2d(3, 4, 3, generator=np.random.default_rng(7))
     b = nn.Conv2d(3, 4, 3, generator=np.random.default_rng(7))
     np.testing.assert_array_equal(a.weight.detach().numpy(), b.weight.detach().numpy())
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=1),
+                                dict(padding=1, groups=16)])
+def test_batch_large_enough_for_the_threaded_kernels_matches_torch(kw):
+    """Row ranges split across threads (and blocked weight gradients) add up exactly."""
+    rng = np.random.default_rng(16)
+    groups = kw.get("groups", 1)
+    _compare_with_torch(rng.standard_normal((8, 16, 16, 16)),
+                        rng.standard_normal((16, 16 // groups, 3, 3)),
+                        rng.standard_normal(16), kw, atol=1e-9)

@@ -306,12 +306,39 @@ def wide_weight(weight: np.ndarray, g: Geometry, b: int) -> np.ndarray:
     return wide.reshape(kh * span * c, b * o)
 
 
+def fill_rows(dst: np.ndarray, row: np.ndarray) -> None:
+    """dst[...] = row for a C-contiguous (rows, k) ``dst``, with long inner loops.
+
+    Broadcasting one short row over many gives NumPy an inner loop of only k elements;
+    filling blocks of r rows from an r-times tiled row makes it r·k.
+    """
+    rows, k = dst.shape
+    r = max(1, 4096 // max(k, 1))
+    full = rows - rows % r
+    if full and dst.flags.c_contiguous:
+        dst[:full].reshape(-1, r * k)[...] = np.tile(row, r)
+        dst[full:] = row
+    else:
+        dst[...] = row
+
+
 def wide_forward(cols: np.ndarray, weight: np.ndarray, bias, g: Geometry, n: int, ho: int,
                  wo: int, b: int) -> np.ndarray:
+    """y = cols @ W_wide (+ bias), rows split across threads (single-threaded BLAS each)."""
+    from fovea.nn.functional._blas import gemm
+    from fovea.nn.functional._parallel import parallel_for
+
     o = weight.shape[0]
-    y = cols @ wide_weight(weight, g, b)
-    if bias is not None:
-        y += np.tile(bias, b)
+    wide = wide_weight(weight, g, b)
+    y = np.empty((cols.shape[0], b * o), dtype=cols.dtype)
+    tiled = None if bias is None else np.tile(bias, b)
+
+    def work(i, j):
+        if tiled is not None:
+            fill_rows(y[i:j], tiled)  # BLAS then adds the product onto the bias
+        gemm(cols[i:j], wide, y[i:j], tiled is not None)
+
+    parallel_for(work, cols.shape[0], 256)
     return y.reshape(n, ho, -1, o)[:, :, :wo]
 
 
@@ -324,8 +351,13 @@ def wide_grad_weight(cols: np.ndarray, gy: np.ndarray, g: Geometry, weight_shape
         padded = np.zeros((n, ho, wb * b, o), dtype=gy.dtype)
         padded[:, :, :wo] = gy
         gy = padded
+    from fovea.nn.functional._parallel import parallel_for
+
     span = _wide_span(g, b)
-    dwide = (cols.T @ gy.reshape(-1, b * o)).reshape(kh, span, c, b, o)
+    g2 = gy.reshape(-1, b * o)
+    # A reduction over all rows: each thread reduces its rows, then the partial sums add.
+    parts = parallel_for(lambda i, j: cols[i:j].T @ g2[i:j], cols.shape[0], 256)
+    dwide = sum(parts).reshape(kh, span, c, b, o)
     dw = np.zeros((kh, kw, c, o), dtype=gy.dtype)
     for j in range(b):
         dw += dwide[:, j * g.sw:j * g.sw + (kw - 1) * g.dw + 1:g.dw, :, j, :]

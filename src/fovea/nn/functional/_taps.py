@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from fovea.nn.functional._blas import gemm
+from fovea.nn.functional._im2col import fill_rows
 from fovea.nn.functional._parallel import parallel_for
 from fovea.nn.utils.conv import Geometry
 
@@ -35,7 +36,7 @@ from fovea.nn.utils.conv import Geometry
 # cache across all kh·kw taps instead of streaming from memory once per tap (measured: 1 MiB
 # blocks beat both 256 KiB and no blocking), and blocks are shared among threads, because
 # BLAS parallelises these (C × rows)·(rows × O) products poorly. The forward products run
-# unblocked and BLAS threads each of them: there the larger calls measured faster.
+# unblocked (larger calls measured faster); see _blas_threads_well for who threads them.
 BLOCK_BYTES = 2**20
 
 
@@ -220,6 +221,17 @@ class _Depthwise:
             dw_t += np.einsum("lc,lcm->cm", a, g.reshape(g.shape[0], -1, self.m))
 
 
+def _blas_threads_well(prod) -> bool:
+    """Whether to let BLAS thread each tap's product rather than splitting rows ourselves.
+
+    Measured on 2 cores: with 64+ channels on both sides OpenBLAS's own threading was
+    fastest on an idle machine; with fewer (16, 32) the products are too thin and splitting
+    the rows between threads (single-threaded BLAS each) was faster, and far more robust
+    when another process takes a core (OpenBLAS's threads then wait on each other).
+    """
+    return min(prod.c_in, prod.c_out) >= 64
+
+
 def _product(weight: np.ndarray, groups: int):
     if groups > 1:
         return _Depthwise(weight, groups)
@@ -255,14 +267,17 @@ def _forward(bufs, prod, bias, plan: Plan) -> np.ndarray:
         block = out[i:j]
         accumulate = bias is not None
         if accumulate:
-            block[...] = bias
+            fill_rows(block, bias)
         for t, (ph, off) in enumerate(plan.taps):
             prod.acc(bufs[ph, off + i:off + j], t, block, accumulate,
                      None if tmp is None else tmp[:j - i])
             accumulate = True
 
     if isinstance(prod, _Dense):
-        work(0, plan.length)  # one large product per tap, threaded by BLAS
+        if _blas_threads_well(prod):
+            work(0, plan.length)  # one large product per tap, threaded by BLAS
+        else:  # each thread runs single-threaded BLAS on its half of the rows
+            parallel_for(work, plan.length, 1024)
     else:  # element-wise NumPy is single-threaded: share cache-sized blocks among threads
         _blocked(work, plan.length, _block_rows(prod.c_in, prod.c_out), True, prod.c_out,
                  out.dtype)
@@ -357,7 +372,10 @@ def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int) -> np.ndarray:
                          None if tmp is None else tmp[:j - i])
 
         if isinstance(prod, _Dense):
-            work(0, length)
+            if _blas_threads_well(prod):
+                work(0, length)
+            else:
+                parallel_for(lambda i, j, work=work: work(i, j), length, 1024)
         else:
             _blocked(work, length, _block_rows(o, c), True, c, gy.dtype)
         k0, l0 = (u0 + g.pt) // g.sh, (v0 + g.pl) // g.sw
