@@ -106,3 +106,5 @@ double = float64
 __version__ = "0.1.0"
 
 __all__ = [name for name in dir() if not name.startswith("_")]
+
+from fovea import optim  # noqa: E402,F401  (fovea.optim after `import fovea`, as torch.optim)

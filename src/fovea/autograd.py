@@ -137,14 +137,14 @@ class Function:
         needs = [t.requires_grad for t in inputs]
         if not (any(needs) and is_grad_enabled()):
             ctx._saved = None
-            return Tensor._make(out, None)
+            return _share_version_if_view(Tensor._make(out, None), inputs, arrays)
         ctx.needs_input_grad = needs
         ctx.edges = [(t.grad_fn if t.grad_fn is not None else t) if n else None
                      for t, n in zip(inputs, needs)]
         ctx._out_meta = (out.shape, out.dtype)
         if ctx._saved:
             ctx._resolve_saved(inputs, arrays, out)
-        return Tensor._make(out, ctx)
+        return _share_version_if_view(Tensor._make(out, ctx), inputs, arrays)
 
     def _resolve_saved(self, inputs, arrays, out) -> None:
         """Tag each saved array as an input tensor, the output or a constant (by identity)."""
@@ -204,6 +204,18 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+def _share_version_if_view(t, inputs, arrays):
+    """A view (``W.T``, ``x[1:]``, ``x.reshape(...)``) shares its base's version counter, so an
+    in-place update of the base (an optimizer step) is seen by graphs that saved the view."""
+    out = t._data
+    if getattr(out, "base", None) is not None:
+        for inp, a in zip(inputs, arrays):
+            if backend.xp.may_share_memory(out, a):
+                t._version = inp._version
+                break
+    return t
 
 
 def _unbroadcast(xp, grad, shape):

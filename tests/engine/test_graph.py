@@ -303,3 +303,20 @@ def test_graph_to_dot_names_ops_leaves_and_shapes():
     for label in ['label="Add', 'label="Mul', 'label="x', 'label="y', 'label="z', 'label="f']:
         assert label in dot
     assert dot.count("->") == 5  # x,y -> Add; Add,z -> Mul; Mul -> out
+
+
+def test_in_place_update_of_a_base_is_seen_through_a_saved_view():
+    w = fovea.tensor(np.ones((3, 2)), requires_grad=True)
+    x = fovea.tensor(np.ones((4, 2)), requires_grad=True)
+    y = (x @ w.T).sum()  # matmul saved the view w.T, not w
+    with fovea.no_grad():
+        w.sub_(0.1)  # an optimizer step between forward and backward
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+def test_views_made_under_no_grad_share_the_version_too():
+    w = fovea.tensor(np.ones((3, 2)))
+    wt = w.T
+    assert wt._version is w._version
+    assert (w * 2)._version is not w._version  # a new array is not a view

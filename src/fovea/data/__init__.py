@@ -1,3 +1,27 @@
-"""Data: named data sets as fixed splits, Dataset/DataLoader, transforms."""
+"""Data: named data sets as fixed splits, Dataset/DataLoader, transforms.
 
+- :func:`load_dataset` -> :class:`DatasetSplits` (``digits``, ``cifar10``, ``cifar100``,
+  ``mnist``, ``fashion_mnist``, ``folder:PATH``);
+- :class:`Dataset`, :class:`ArrayDataset`, :class:`TensorDataset`, :class:`Subset`,
+  :func:`random_split`, :class:`ImageFolder`;
+- :class:`DataLoader` (seeded, resumable, threaded prefetch);
+- :mod:`fovea.data.transforms` (batch transforms ``t(x, rng)``);
+- the loaders behind ``load_dataset``: :func:`fovea.data.cifar.cifar10` / ``cifar100``,
+  :func:`fovea.data.mnist.mnist` / ``fashion_mnist`` (not re-exported here, so that the
+  submodule ``fovea.data.mnist`` is not shadowed by its function).
+
+See docs/data.md.
+"""
+
+from fovea.data import transforms  # noqa: F401
+from fovea.data.dataloader import DataLoader  # noqa: F401
+from fovea.data.dataset import (  # noqa: F401
+    ArrayDataset,
+    Dataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
+from fovea.data.download import DatasetError  # noqa: F401
+from fovea.data.image_folder import ImageFolder, image_folder_splits  # noqa: F401
 from fovea.data.splits import DatasetSplits, digits, load_dataset, split_indices  # noqa: F401

@@ -41,6 +41,22 @@ class DatasetSplits:
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.x_train.shape[1:])
 
+    def dataset(self, split: str, transform=None):
+        """The ``"train"``, ``"val"`` or ``"test"`` arrays as an :class:`ArrayDataset`.
+
+        Args:
+            split: which split.
+            transform: batch transform ``t(x, rng)`` (e.g. augmentation for ``"train"``,
+                only the fitted preprocessing for ``"val"`` and ``"test"``).
+        """
+        from fovea.data.dataset import ArrayDataset
+
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"DatasetSplits.dataset: split must be 'train', 'val' or 'test', "
+                             f"got {split!r}")
+        return ArrayDataset(getattr(self, f"x_{split}"), getattr(self, f"y_{split}"),
+                            transform=transform)
+
 
 def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int):
     """A seeded random partition of range(n) into (train, val, test) index arrays."""
@@ -69,7 +85,70 @@ def digits(seed: int = 0) -> DatasetSplits:
                          [str(i) for i in range(10)])
 
 
+def uint8_to_float(images: np.ndarray) -> np.ndarray:
+    """uint8 pixel values -> float32 in [0, 1] (one new array, scaled in place)."""
+    out = images.astype(np.float32)
+    out /= np.float32(255.0)
+    return out
+
+
+def to_splits(name: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+              y_test: np.ndarray, classes: list[str], seed: int,
+              val_fraction: float) -> DatasetSplits:
+    """Published train/test uint8 (N, C, H, W) arrays -> :class:`DatasetSplits` in [0, 1].
+
+    The validation split is a seeded random ``val_fraction`` of the training set (the rest
+    is ``train``; both keep the published order); the test split is the published one. Each
+    split is converted to float32 separately, so peak memory is the uint8 data plus the
+    float32 result.
+    """
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"{name}: val_fraction must be in (0, 1), got {val_fraction}")
+    tr, va, _ = split_indices(len(y_train), val_fraction=val_fraction, test_fraction=0.0,
+                              seed=seed)
+    tr, va = np.sort(tr), np.sort(va)
+    y_train = np.asarray(y_train, dtype=np.int64)
+    return DatasetSplits(name, uint8_to_float(x_train[tr]), y_train[tr],
+                         uint8_to_float(x_train[va]), y_train[va], uint8_to_float(x_test),
+                         np.asarray(y_test, dtype=np.int64), list(classes))
+
+
+def _cifar10(data_dir=None, download=True, seed=0):
+    from fovea.data.cifar import cifar10
+
+    return cifar10(data_dir, download=download, seed=seed)
+
+
+def _cifar100(data_dir=None, download=True, seed=0):
+    from fovea.data.cifar import cifar100
+
+    return cifar100(data_dir, download=download, seed=seed)
+
+
+def _mnist(data_dir=None, download=True, seed=0):
+    from fovea.data.mnist import mnist
+
+    return mnist(data_dir, download=download, seed=seed)
+
+
+def _fashion_mnist(data_dir=None, download=True, seed=0):
+    from fovea.data.mnist import fashion_mnist
+
+    return fashion_mnist(data_dir, download=download, seed=seed)
+
+
+def _folder(path, seed=0):
+    from fovea.data.image_folder import image_folder_splits
+
+    return image_folder_splits(path, seed=seed)
+
+
 _LOADERS = {"digits": digits}
+_LOADERS["cifar10"] = _cifar10
+_LOADERS["cifar100"] = _cifar100
+_LOADERS["mnist"] = _mnist
+_LOADERS["fashion_mnist"] = _fashion_mnist
+FOLDER_PREFIX = "folder:"
 
 
 def load_dataset(name: str, data_dir: str | None = None, download: bool = True,
@@ -77,15 +156,22 @@ def load_dataset(name: str, data_dir: str | None = None, download: bool = True,
     """Load a named data set as fixed splits.
 
     Args:
-        name: ``"digits"`` (bundled); other names are added by :mod:`fovea.data.datasets`.
-        data_dir: where downloaded files are cached.
+        name: ``"digits"`` (bundled), ``"cifar10"``, ``"cifar100"``, ``"mnist"``,
+            ``"fashion_mnist"`` (downloaded once and cached), or ``"folder:PATH"`` (an image
+            folder, see :func:`fovea.data.image_folder.image_folder_splits`).
+        data_dir: where downloaded files are cached (default ``$FOVEA_DATA_DIR`` or
+            ``~/.cache/fovea/datasets``).
         download: fetch missing files (with checksum verification) when True.
         seed: seeds the train/validation split (the test split of published data sets is
             the published one).
     """
+    if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
+        if not name[len(FOLDER_PREFIX):]:
+            raise ValueError("load_dataset: 'folder:' needs a path, e.g. 'folder:data/pets'")
+        return _folder(name[len(FOLDER_PREFIX):], seed=seed)
     if name not in _LOADERS:
         raise ValueError(f"load_dataset: unknown data set {name!r}; choose from "
-                         f"{sorted(_LOADERS)}")
+                         f"{sorted(_LOADERS) + [FOLDER_PREFIX + 'PATH']}")
     if name == "digits":
         return digits(seed)
     return _LOADERS[name](data_dir=data_dir, download=download, seed=seed)

@@ -9,6 +9,47 @@ from fovea.nn.modules import (  # noqa: F401
     Sequential,
 )
 from fovea.nn.parameter import Parameter  # noqa: F401
+
+# isort: split
+# Layers (branch `layers`).
+from fovea.nn import init, utils  # noqa: F401
+from fovea.nn.modules import (  # noqa: F401
+    ELU,
+    GELU,
+    SELU,
+    BatchNorm1d,
+    BatchNorm2d,
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Dropout,
+    Dropout2d,
+    Embedding,
+    Flatten,
+    GroupNorm,
+    Hardtanh,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    Maxout,
+    MSELoss,
+    NLLLoss,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    SmoothL1Loss,
+    Softmax,
+    Softplus,
+    SVMLoss,
+    Tanh,
+)
+
+# isort: split
 from fovea.nn.modules import (  # noqa: F401
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,

@@ -11,8 +11,47 @@ from fovea.nn.functional.activation import (  # noqa: F401
     softmax,
     tanh,
 )
-from fovea.nn.functional.conv import conv2d, conv_transpose2d  # noqa: F401
 from fovea.nn.functional.loss import cross_entropy, nll_loss  # noqa: F401
+
+# isort: split
+# Layers (branch `layers`): linear, normalisation, dropout, activations, losses, penalties.
+from fovea.nn.functional.binary_loss import (  # noqa: F401
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+)
+from fovea.nn.functional.divergence import kl_div  # noqa: F401
+from fovea.nn.functional.dropout import dropout, dropout2d  # noqa: F401
+from fovea.nn.functional.linear import linear  # noqa: F401
+from fovea.nn.functional.margin_loss import svm_loss  # noqa: F401
+from fovea.nn.functional.nonlinearity import (  # noqa: F401
+    elu,
+    gelu,
+    hardtanh,
+    leaky_relu,
+    maxout,
+    prelu,
+    selu,
+    silu,
+    softplus,
+)
+from fovea.nn.functional.normalization import batch_norm, group_norm, layer_norm  # noqa: F401
+from fovea.nn.functional.regression_loss import (  # noqa: F401
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    smooth_l1_loss,
+)
+from fovea.nn.functional.regularization import (  # noqa: F401
+    elastic_net_penalty,
+    l1_penalty,
+    l2_penalty,
+    max_norm_,
+)
+from fovea.nn.functional.sparse import embedding  # noqa: F401
+from fovea.nn.functional.special import erf, erfc  # noqa: F401
+
+# isort: split
+from fovea.nn.functional.conv import conv2d, conv_transpose2d  # noqa: F401
 from fovea.nn.functional.pooling import (  # noqa: F401
     adaptive_avg_pool2d,
     adaptive_max_pool2d,

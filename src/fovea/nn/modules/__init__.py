@@ -2,6 +2,45 @@
 
 from fovea.nn.modules.container import Identity, ModuleDict, ModuleList, Sequential  # noqa: F401
 from fovea.nn.modules.module import Module  # noqa: F401
+
+# isort: split
+# Layers (branch `layers`).
+from fovea.nn.modules.activation import (  # noqa: F401
+    ELU,
+    GELU,
+    SELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    Maxout,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from fovea.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
+from fovea.nn.modules.dropout import Dropout, Dropout2d  # noqa: F401
+from fovea.nn.modules.flatten import Flatten  # noqa: F401
+from fovea.nn.modules.linear import Linear  # noqa: F401
+from fovea.nn.modules.loss import (  # noqa: F401
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+    SVMLoss,
+)
+from fovea.nn.modules.normalization import GroupNorm, LayerNorm  # noqa: F401
+from fovea.nn.modules.sparse import Embedding  # noqa: F401
+
+# isort: split
 from fovea.nn.modules.conv import Conv2d, ConvTranspose2d  # noqa: F401
 from fovea.nn.modules.pooling import (  # noqa: F401
     AdaptiveAvgPool2d,

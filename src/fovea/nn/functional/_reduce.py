@@ -1,0 +1,30 @@
+"""Shared helpers of the loss functions: argument checks and the final reduction."""
+
+from __future__ import annotations
+
+from fovea.nn.functional.loss import check_reduction
+from fovea.ops._util import as_tensor, require_float
+from fovea.tensor import Tensor
+
+
+def reduce_loss(losses: Tensor, reduction: str) -> Tensor:
+    """'none' -> the elementwise losses, 'sum' -> their sum, 'mean' -> their mean."""
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    return losses.mean()
+
+
+def pair(input, target, reduction: str, op: str):
+    """Validate an (input, target) pair of the same shape and floating dtype."""
+    input, target = as_tensor(input, op=op), as_tensor(target, op=op)
+    check_reduction(reduction, op)
+    require_float(input, op)
+    require_float(target, op, "target")
+    if input.shape != target.shape:
+        raise ValueError(f"{op}: input and target must have the same shape, got {input.shape} "
+                         f"and {target.shape}")
+    if input.dtype != target.dtype:
+        raise TypeError(f"{op}: input has dtype {input.dtype} but target has {target.dtype}")
+    return input, target

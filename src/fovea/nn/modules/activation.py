@@ -1,0 +1,222 @@
+"""Activation layers: thin modules over :mod:`fovea.nn.functional` (shapes (*) -> (*)).
+
+``inplace`` arguments are accepted for PyTorch compatibility; outputs are always new
+tensors.
+"""
+
+from __future__ import annotations
+
+from fovea import backend
+from fovea.nn import functional as F
+from fovea.nn.modules._checks import check_float_dtype, check_tensor, shape_str
+from fovea.nn.modules.module import Module
+from fovea.nn.parameter import Parameter
+
+
+def _checked(x, name: str):
+    check_tensor(x, name)
+    check_float_dtype(x, None, name)
+    return x
+
+
+class ReLU(Module):
+    """max(x, 0)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.relu(_checked(x, "ReLU"))
+
+
+class LeakyReLU(Module):
+    """x for x > 0, negative_slope · x otherwise."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__()
+        self.negative_slope, self.inplace = float(negative_slope), inplace
+
+    def forward(self, x):
+        return F.leaky_relu(_checked(x, "LeakyReLU"), self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class PReLU(Module):
+    """x for x > 0, a · x otherwise, with a learned: one value shared (num_parameters=1) or
+    one per channel (num_parameters=C, input (N, C, *)). Initialised to ``init``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
+        super().__init__()
+        if int(num_parameters) <= 0:
+            raise ValueError(f"PReLU: num_parameters must be positive, got {num_parameters}")
+        self.num_parameters = int(num_parameters)
+        dtype = backend.get_default_dtype() if dtype is None else backend.check_dtype(dtype)
+        self.weight = Parameter(backend.xp.full(self.num_parameters, init, dtype=dtype))
+
+    def forward(self, x):
+        name = f"PReLU(num_parameters={self.num_parameters})"
+        check_tensor(x, name)
+        k = self.num_parameters
+        if k > 1 and (x.ndim < 2 or x.shape[1] != k):
+            raise ValueError(f"{name}: expected input of shape (N, {k}, *), got "
+                             f"{shape_str(x.shape)}")
+        check_float_dtype(x, self.weight.dtype, name)
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class ELU(Module):
+    """x for x > 0, α(eˣ - 1) otherwise."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha, self.inplace = float(alpha), inplace
+
+    def forward(self, x):
+        return F.elu(_checked(x, "ELU"), self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class SELU(Module):
+    """λ · elu(x, α), λ ≈ 1.0507, α ≈ 1.6733."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.selu(_checked(x, "SELU"))
+
+
+class GELU(Module):
+    """x Φ(x) (``approximate='none'``) or its tanh approximation (``'tanh'``)."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(_checked(x, "GELU"), self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Sigmoid(Module):
+    """σ(x) = 1 / (1 + e^-x)."""
+
+    def forward(self, x):
+        return F.sigmoid(_checked(x, "Sigmoid"))
+
+
+class Tanh(Module):
+    """tanh(x)."""
+
+    def forward(self, x):
+        return F.tanh(_checked(x, "Tanh"))
+
+
+class SiLU(Module):
+    """x · σ(x) (swish)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.silu(_checked(x, "SiLU"))
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val]."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        if not min_val < max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must be less than max_val "
+                             f"({max_val})")
+        self.min_val, self.max_val, self.inplace = float(min_val), float(max_val), inplace
+
+    def forward(self, x):
+        return F.hardtanh(_checked(x, "Hardtanh"), self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class Softplus(Module):
+    """(1/β) log(1 + e^{βx}), linear where βx > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        if beta == 0:
+            raise ValueError("Softplus: beta must be non-zero")
+        self.beta, self.threshold = float(beta), float(threshold)
+
+    def forward(self, x):
+        return F.softplus(_checked(x, "Softplus"), self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Maxout(Module):
+    """Max over consecutive groups of ``num_pieces`` features along ``dim`` (Lecture 6).
+
+    Put after a layer with k·m outputs to get m maxout units max(w₁ᵀx + b₁, ..., w_kᵀx + b_k).
+    Shapes: (..., k·m, ...) -> (..., m, ...), the feature axis being ``dim``.
+    """
+
+    def __init__(self, num_pieces: int, dim: int = 1):
+        super().__init__()
+        if int(num_pieces) < 1:
+            raise ValueError(f"Maxout: num_pieces must be positive, got {num_pieces}")
+        self.num_pieces, self.dim = int(num_pieces), int(dim)
+
+    def forward(self, x):
+        name = f"Maxout({self.num_pieces})"
+        _checked(x, name)
+        if not -x.ndim <= self.dim < x.ndim or x.shape[self.dim] % self.num_pieces:
+            raise ValueError(f"{name}: expected input whose dimension {self.dim} is a multiple "
+                             f"of {self.num_pieces}, got shape {shape_str(x.shape)}")
+        return F.maxout(x, self.num_pieces, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"num_pieces={self.num_pieces}, dim={self.dim}"
+
+
+class Softmax(Module):
+    """Softmax along ``dim``: each slice sums to 1."""
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(_checked(x, "Softmax"), self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """log(softmax(x)) along ``dim``, computed stably."""
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.log_softmax(_checked(x, "LogSoftmax"), self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"

@@ -1,0 +1,155 @@
+"""Adam: momentum on the gradient plus RMSprop's scaling, with bias correction."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fovea import backend
+from fovea.optim.optimizer import (
+    Optimizer,
+    _bump,
+    _check,
+    _check_flag,
+    _grad,
+    _increment,
+    _lerp_,
+    _new_step,
+    _zeros_like,
+)
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), PyTorch's update exactly.
+
+    With gradient :math:`g_t` (negated when ``maximize``), weight decay :math:`\lambda`,
+    betas :math:`(\beta_1, \beta_2)` and learning rate :math:`\gamma`:
+
+    .. math::
+
+        g_t &\leftarrow g_t + \lambda \theta_{t-1}
+            \quad \text{(or } \theta_{t-1} \leftarrow (1 - \gamma\lambda)\,\theta_{t-1}
+            \text{ when the decay is decoupled, see AdamW)} \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        \hat v_t &= \max(\hat v_{t-1}, v_t) \text{ if amsgrad, else } v_t \\
+        \theta_t &= \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t} \,
+            \frac{m_t}{\sqrt{\hat v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+
+    :math:`m_0 = v_0 = 0`; the bias corrections :math:`1 - \beta^t` undo their pull towards
+    zero in the first steps. :math:`\epsilon` is added after the square root and after the
+    second moment's bias correction, as in PyTorch.
+
+    Args:
+        params: parameters or parameter groups (see :class:`Optimizer`).
+        lr: learning rate :math:`\gamma` (>= 0).
+        betas: decay rates :math:`(\beta_1, \beta_2)` of the moment estimates, each in [0, 1).
+        eps: added to the denominator (>= 0).
+        weight_decay: L2 penalty :math:`\lambda` (>= 0).
+        amsgrad: use the running maximum of the second moment (AMSGrad).
+        maximize: ascend the objective instead of descending it.
+        decoupled_weight_decay: shrink the weights directly instead of adding the penalty's
+            gradient (what :class:`AdamW` does).
+
+    State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq`` (amsgrad).
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+                 maximize: bool = False, decoupled_weight_decay: bool = False):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        name = self._name
+        _check(name, "lr", group["lr"], ">= 0", "learning rate")
+        _check(name, "eps", group["eps"], ">= 0", "epsilon value")
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        _check(name, "betas[0]", betas[0], "[0, 1)", "beta parameter at index 0")
+        _check(name, "betas[1]", betas[1], "[0, 1)", "beta parameter at index 1")
+        _check(name, "weight_decay", group["weight_decay"], ">= 0", "weight_decay value")
+        _check_flag(name, "amsgrad", group["amsgrad"])
+        _check_flag(name, "maximize", group["maximize"])
+        _check_flag(name, "decoupled_weight_decay", group["decoupled_weight_decay"])
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr = float(group["lr"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        eps = float(group["eps"])
+        weight_decay = float(group["weight_decay"])
+        amsgrad = bool(group["amsgrad"])
+        decoupled = bool(group["decoupled_weight_decay"])
+        xp = backend.xp
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = _new_step()
+                state["exp_avg"] = _zeros_like(p)
+                state["exp_avg_sq"] = _zeros_like(p)
+            if amsgrad and "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = _zeros_like(p)
+            step = _increment(state["step"])
+            g = _grad(p, group["maximize"])
+            if weight_decay != 0:
+                if decoupled:
+                    p._data *= 1 - lr * weight_decay
+                else:
+                    g = g + weight_decay * p._data
+            exp_avg = state["exp_avg"]._data
+            exp_avg_sq = state["exp_avg_sq"]._data
+            _lerp_(exp_avg, g, 1 - beta1)
+            exp_avg_sq *= beta2
+            exp_avg_sq += (1 - beta2) * g * g
+            bias_correction1 = 1 - beta1 ** step
+            bias_correction2 = 1 - beta2 ** step
+            step_size = lr / bias_correction1
+            bias_correction2_sqrt = math.sqrt(bias_correction2)
+            if amsgrad:
+                max_sq = state["max_exp_avg_sq"]._data
+                xp.maximum(max_sq, exp_avg_sq, out=max_sq)
+                denom = xp.sqrt(max_sq)
+            else:
+                denom = xp.sqrt(exp_avg_sq)
+            denom /= bias_correction2_sqrt
+            denom += eps
+            p._data -= step_size * exp_avg / denom
+            _bump(p)
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019), PyTorch's update exactly.
+
+    The weights shrink directly, :math:`\theta_{t-1} \leftarrow (1 - \gamma\lambda)\,
+    \theta_{t-1}`, before the Adam step (which then sees the plain gradient); the decay is not
+    rescaled by Adam's per-coordinate step sizes, unlike L2 regularisation in :class:`Adam`:
+
+    .. math::
+
+        \theta_{t-1} &\leftarrow (1 - \gamma\lambda)\,\theta_{t-1} \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \quad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        \theta_t &= \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t} \,
+            \frac{m_t}{\sqrt{\hat v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+
+    Args:
+        params: parameters or parameter groups (see :class:`Optimizer`).
+        lr: learning rate :math:`\gamma` (>= 0).
+        betas: decay rates of the moment estimates, each in [0, 1).
+        eps: added to the denominator (>= 0).
+        weight_decay: decoupled decay :math:`\lambda` (>= 0, default 1e-2).
+        amsgrad: use the running maximum of the second moment (AMSGrad).
+        maximize: ascend the objective instead of descending it.
+
+    State per parameter: as :class:`Adam`.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)

@@ -1,0 +1,180 @@
+"""Checkpoints: model weights as safetensors (PyTorch key names) plus the whole training state,
+written atomically so that a crash or Ctrl-C never leaves a half-written checkpoint.
+
+Layout of a run directory::
+
+    RUN/checkpoints/epoch-0003/model.safetensors      weights after epoch 3
+    RUN/checkpoints/epoch-0003/best.safetensors       best-validation weights so far
+    RUN/checkpoints/epoch-0003/optimizer.safetensors  optimizer state arrays
+    RUN/checkpoints/epoch-0003/state.json             epoch, history, RNG, scheduler, config
+    RUN/checkpoints/LATEST                            "epoch-0003" (replaced atomically)
+
+A checkpoint directory is complete before ``LATEST`` points at it; the previous one is
+removed only afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from fovea.tensor import Tensor
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, truncated or belongs to a different model."""
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory + rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_weights(state_dict: dict, path, metadata: dict | None = None) -> None:
+    """Save a state dict (name -> Tensor/array) as a safetensors file, atomically."""
+    from safetensors.numpy import save
+
+    arrays = {}
+    for k, v in state_dict.items():
+        a = v._data if isinstance(v, Tensor) else np.asarray(v)
+        # NOTE: not np.ascontiguousarray, which turns 0-d arrays (num_batches_tracked) into 1-d.
+        arrays[k] = a if a.flags.c_contiguous else a.copy(order="C")
+    meta = {k: str(v) for k, v in (metadata or {}).items()}
+    atomic_write_bytes(path, save(arrays, metadata=meta or None))
+
+
+def load_weights(path) -> dict[str, np.ndarray]:
+    """Read a safetensors file into ``{name: array}``, with a clear error if it is broken."""
+    from safetensors.numpy import load
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        return load(path.read_bytes())
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc}); the file is "
+                              "truncated or corrupt") from None
+
+
+def load_model_weights(model, path) -> None:
+    """Load weights into ``model``; a checkpoint of a different model gets a clear error."""
+    weights = load_weights(path)
+    try:
+        model.load_state_dict(weights)
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: does not fit this model: {exc}") from None
+
+
+def _optimizer_arrays(opt_state: dict) -> tuple[dict, dict]:
+    """Split an optimizer state dict into arrays (for safetensors) and JSON-able rest."""
+    arrays, meta = {}, {}
+    for idx, st in opt_state["state"].items():
+        meta[str(idx)] = {}
+        for k, v in st.items():
+            if isinstance(v, Tensor | np.ndarray):
+                arrays[f"{idx}.{k}"] = v._data if isinstance(v, Tensor) else v
+            else:
+                meta[str(idx)][k] = v.item() if isinstance(v, np.generic) else v
+    return arrays, {"state": meta, "param_groups": opt_state["param_groups"]}
+
+
+def _optimizer_state(arrays: dict, meta: dict) -> dict:
+    state: dict = {}
+    for idx, scalars in meta["state"].items():
+        state[int(idx)] = dict(scalars)
+    for key, arr in arrays.items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = arr.copy()
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_checkpoint(run_dir, epoch: int, model, optimizer, best_state: dict | None,
+                    state: dict) -> Path:
+    """Write the checkpoint after ``epoch`` and point ``LATEST`` at it (then drop the older)."""
+    root = Path(run_dir) / "checkpoints"
+    name = f"epoch-{epoch:04d}"
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=_mkdir(root)))
+    try:
+        save_weights(model.state_dict(), tmp_dir / "model.safetensors")
+        if best_state is not None:
+            save_weights(best_state, tmp_dir / "best.safetensors")
+        opt_arrays, opt_meta = _optimizer_arrays(optimizer.state_dict())
+        save_weights(opt_arrays, tmp_dir / "optimizer.safetensors")
+        state = dict(state, epoch=epoch, optimizer=opt_meta)
+        atomic_write_text(tmp_dir / "state.json", json.dumps(state, indent=1, default=_json))
+        final = root / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp_dir, final)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    previous = read_latest(run_dir)
+    atomic_write_text(root / "LATEST", name)
+    if previous is not None and previous.name != name:
+        shutil.rmtree(previous, ignore_errors=True)
+    return final
+
+
+def _mkdir(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def _json(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot serialise {type(o).__name__} in a checkpoint")
+
+
+def read_latest(run_dir) -> Path | None:
+    """The directory of the latest complete checkpoint, or None if there is none."""
+    root = Path(run_dir) / "checkpoints"
+    latest = root / "LATEST"
+    if not latest.is_file():
+        return None
+    path = root / latest.read_text().strip()
+    return path if path.is_dir() else None
+
+
+def load_checkpoint(run_dir) -> dict:
+    """Read the latest checkpoint of a run: weights, best weights, optimizer state, state."""
+    path = read_latest(run_dir)
+    if path is None:
+        raise CheckpointError(f"{run_dir}: no checkpoint to resume from (no "
+                              f"{Path(run_dir) / 'checkpoints' / 'LATEST'})")
+    state_file = path / "state.json"
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{state_file}: unreadable training state ({exc})") from None
+    out = {"state": state, "model": load_weights(path / "model.safetensors"), "path": path}
+    best = path / "best.safetensors"
+    out["best"] = load_weights(best) if best.exists() else None
+    out["optimizer"] = _optimizer_state(load_weights(path / "optimizer.safetensors"),
+                                        state["optimizer"])
+    return out

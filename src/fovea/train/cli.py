@@ -1,0 +1,124 @@
+"""``fovea train``, ``fovea evaluate`` and ``fovea predict``."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+
+from fovea.cli import UserError
+
+
+def register(sub) -> None:
+    from fovea.models import MODELS
+    from fovea.train.run import OPTIMIZERS, SCHEDULES, TrainConfig
+
+    d = TrainConfig()
+    p = sub.add_parser(
+        "train", help="train a classifier (default: a small ConvNet on the bundled digits)",
+        description="Train an image classifier and write a run directory with the weights "
+                    "(model.safetensors), metrics.json, a report (PNG figures) and a checkpoint.")
+    p.add_argument("--dataset", default=None,
+                   help="digits (bundled, default), cifar10, cifar100, mnist, fashion_mnist or "
+                        "folder:PATH")
+    p.add_argument("--data-dir", default=None, help="where downloaded data sets are cached")
+    p.add_argument("--model", default=None, choices=sorted(MODELS),
+                   help=f"architecture (default {d.model})")
+    p.add_argument("--epochs", type=int, default=None, help=f"epochs (default {d.epochs})")
+    p.add_argument("--batch-size", type=int, default=None, help=f"default {d.batch_size}")
+    p.add_argument("--lr", type=float, default=None, help=f"learning rate (default {d.lr})")
+    p.add_argument("--optimizer", default=None, choices=OPTIMIZERS,
+                   help=f"default {d.optimizer}")
+    p.add_argument("--momentum", type=float, default=None, help="for momentum/nesterov SGD")
+    p.add_argument("--weight-decay", type=float, default=None,
+                   help=f"L2 weight decay (default {d.weight_decay})")
+    p.add_argument("--schedule", default=None, choices=SCHEDULES,
+                   help=f"learning-rate schedule, stepped per epoch (default {d.schedule})")
+    p.add_argument("--augment", default=None,
+                   help="comma-separated: crop,flip,affine,jitter,cutout (default none)")
+    p.add_argument("--seed", type=int, default=None, help="fixes initialisation, shuffling, "
+                   "augmentation and dropout (default 0)")
+    p.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm")
+    p.add_argument("--early-stopping", type=int, default=None,
+                   help="stop after this many epochs without a better validation accuracy")
+    p.add_argument("--num-workers", type=int, default=None, help="data loading threads")
+    p.add_argument("--out", default=None, help="the run directory (default runs/<dataset>-"
+                   "<model>-<time>)")
+    p.add_argument("--resume", metavar="DIR", default=None,
+                   help="continue the run in DIR up to --epochs")
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help="a TOML file with the same keys (command-line options override it)")
+    p.add_argument("--overfit-small", action="store_true",
+                   help="sanity check: train on 20 examples without regularisation; must "
+                        "reach 100%% training accuracy")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_train)
+
+    e = sub.add_parser("evaluate", help="accuracy of a trained run on a data split")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--dataset", default=None, help="default: the run's data set")
+    e.add_argument("--data-dir", default=None)
+    e.add_argument("--split", default="test", choices=("train", "val", "test"))
+    e.set_defaults(func=run_evaluate)
+
+    q = sub.add_parser("predict", help="top-5 classes of image files under a trained run")
+    q.add_argument("run_dir", metavar="RUN_DIR")
+    q.add_argument("images", metavar="IMAGE", nargs="+")
+    q.add_argument("--top", type=int, default=5)
+    q.add_argument("--resize", action="store_true",
+                   help="resize images (and convert colour) to the model's input instead of "
+                        "refusing a mismatch")
+    q.set_defaults(func=run_predict)
+
+
+def config_from_args(args: argparse.Namespace):
+    from fovea.train.run import TrainConfig
+
+    cfg = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+    for f in fields(cfg):
+        value = getattr(args, f.name, None)
+        if value is not None and f.name not in ("progress", "overfit_small"):
+            setattr(cfg, f.name, value)
+    if args.overfit_small:
+        cfg.overfit_small = True
+    cfg.progress = not args.no_progress
+    return cfg
+
+
+def run_train(args) -> int:
+    from fovea.train.run import train
+    from fovea.train.trainer import TrainingDiverged
+
+    cfg = config_from_args(args)
+    try:
+        m = train(cfg, resume_dir=args.resume)
+    except TrainingDiverged as exc:
+        raise UserError(f"training diverged: {exc}") from None
+    print(f"test accuracy {m['test_accuracy']:.4f} (val {m['val_accuracy']:.4f}, train "
+          f"{m['train_accuracy']:.4f}) after {m['epochs']} epochs in {m['seconds']:.1f}s")
+    if cfg.overfit_small:
+        ok = m["final_train_accuracy"] == 1.0
+        print("overfit check: " + ("passed (100% on 20 examples)" if ok else
+                                   f"FAILED: {m['final_train_accuracy']:.2%} on 20 examples"))
+        if not ok:
+            return 1
+    print(f"run written to {m['run_dir']}")
+    return 0
+
+
+def run_evaluate(args) -> int:
+    from fovea.train.run import evaluate
+
+    r = evaluate(args.run_dir, args.dataset, args.data_dir, args.split)
+    print(f"{r['dataset']} {r['split']} accuracy {r['accuracy']:.4f} ({r['examples']} images)")
+    return 0
+
+
+def run_predict(args) -> int:
+    from fovea.train.run import predict
+
+    for path, top in zip(args.images, predict(args.run_dir, args.images, args.top,
+                                              args.resize)):
+        print(path)
+        for cls, p in top:
+            print(f"  {cls:>12s}  {p:.4f}")
+    return 0
