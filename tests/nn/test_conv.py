@@ -222,20 +222,28 @@ def test_kernel_paths_agree(monkeypatch, channels, width):
             np.testing.assert_allclose(a, b, atol=1e-10)
 
 
-def test_float32_in_float32_out_channels_last():
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_float32_stays_float32_and_output_follows_input_memory_format(channels_last):
+    """As in PyTorch: NCHW in -> contiguous NCHW out; channels-last in -> channels-last out."""
     rng = np.random.default_rng(11)
-    x = fovea.tensor(rng.standard_normal((2, 16, 8, 8), dtype=np.float32), requires_grad=True)
+    xv = rng.standard_normal((2, 16, 8, 8), dtype=np.float32)
+    if channels_last:
+        xv = np.ascontiguousarray(xv.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    x = fovea.tensor(xv, requires_grad=True)
     w = fovea.tensor(rng.standard_normal((16, 16, 3, 3), dtype=np.float32), requires_grad=True)
     b = fovea.tensor(np.zeros(16, dtype=np.float32), requires_grad=True)
     y = F.conv2d(x, w, b, padding=1)
     assert y.dtype == np.float32
-    # channels-last memory: channels are innermost (the rows may be strided views)
-    assert y.detach().numpy().strides[1] == 4
+    yv = y.detach().numpy()
+    if channels_last:
+        assert yv.strides[1] == 4  # channels innermost (rows may be strided views)
+    else:
+        assert yv.flags.c_contiguous
     y.sum().backward()
     assert x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
-    want = TF.conv2d(torch.tensor(x.detach().numpy()), torch.tensor(w.detach().numpy()),
-                     padding=1).numpy()
-    np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-4, atol=1e-4)
+    assert (x.grad.numpy().strides[1] == 4) == channels_last
+    want = TF.conv2d(torch.tensor(xv), torch.tensor(w.detach().numpy()), padding=1).numpy()
+    np.testing.assert_allclose(yv, want, rtol=1e-4, atol=1e-4)
 
 
 def test_unbatched_input():
