@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fovea.nn.functional import _blas
 
-CHUNKS_PER_THREAD = 3
+CHUNKS_PER_THREAD = 2
 
 _lock = threading.Lock()
 _local = threading.local()
