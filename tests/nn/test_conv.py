@@ -404,3 +404,19 @@ def test_batch_large_enough_for_the_threaded_kernels_matches_torch(kw):
     _compare_with_torch(rng.standard_normal((8, 16, 16, 16)),
                         rng.standard_normal((16, 16 // groups, 3, 3)),
                         rng.standard_normal(16), kw, atol=1e-9)
+
+
+@pytest.mark.parametrize("groups,ws", [(1, (4, 6, 3, 3)), (6, (6, 1, 3, 3))])
+def test_float16_runs_the_generic_paths(groups, ws):
+    """Half precision has no accumulating BLAS: im2col / per-tap fallbacks, same numbers."""
+    rng = np.random.default_rng(17)
+    x, w = rng.standard_normal((2, 6, 5, 9)), rng.standard_normal(ws)
+    fx = fovea.tensor(x.astype(np.float16), requires_grad=True)
+    fw = fovea.tensor(w.astype(np.float16), requires_grad=True)
+    y = F.conv2d(fx, fw, padding=1, groups=groups)
+    assert y.dtype == np.float16
+    y.sum().backward()
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    TF.conv2d(tx, tw, padding=1, groups=groups).sum().backward()
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=2e-2, atol=5e-2)
+    np.testing.assert_allclose(fw.grad.numpy(), tw.grad.numpy(), rtol=2e-2, atol=2e-1)

@@ -1,12 +1,13 @@
 """Raw convolution kernels on channels-last (NHWC) arrays: im2col, col2im and the matmuls.
 
+The patch-matrix paths (see :mod:`._kernels` for when each runs): plain im2col for grouped
+and 1×1 convolutions and dtypes without an accumulating BLAS, "wide" patches for inputs
+with few channels, and per-tap fallbacks for depthwise convolutions.
+
 Why channels-last inside: with the channels innermost, a window of the padded input is
 ``kw * C`` contiguous numbers per kernel row, the im2col copy moves long runs, the patch
 matrix is (N·Ho·Wo, kh·kw·C) and the convolution is one big matrix product
-``cols @ W`` whose result (N·Ho·Wo, O) already *is* the NHWC output. The public ops hand
-out that output as an (N, O, Ho, Wo) view with channels-last strides (PyTorch's
-``channels_last`` memory format): NumPy's element-wise ops keep that layout, so the next
-convolution gets its NHWC view for free, without a transpose copy.
+``cols @ W`` whose result (N·Ho·Wo, O) already *is* the NHWC output.
 
 Every function here takes and returns NHWC arrays (any strides in, contiguous out) and
 knows nothing about autograd. Shapes: x (N, H, W, C), y or g (N, Ho, Wo, O),
@@ -127,25 +128,9 @@ def _rows(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
 
 
-def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g: Geometry,
-                 ho: int, wo: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """y = conv(x, weight) + bias on NHWC ``x``; returns (y (N, Ho, Wo, O), cols).
-
-    ``cols`` is the patch matrix the weight gradient needs (None for the depthwise path,
-    whose weight gradient reads the input directly).
-    """
-    if _is_depthwise(weight, g.groups):
-        y = depthwise_forward(x, weight, g, ho, wo)
-        if bias is not None:
-            y += bias
-        return y, None
-    cols = conv_cols(x, g, ho, wo)
-    return conv_forward_cols(cols, weight, bias, g, x.shape[0], ho, wo), cols
-
-
 def conv_forward_cols(cols: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
                       g: Geometry, n: int, ho: int, wo: int) -> np.ndarray:
-    """The matrix product half of :func:`conv_forward`: patches (M, G, K) -> y (N, Ho, Wo, O)."""
+    """Patches (M, G, K) @ the weight matrix (+ bias) -> y (N, Ho, Wo, O)."""
     o = weight.shape[0]
     wm = weight_matrix(weight, g.groups)
     m = n * ho * wo
@@ -203,35 +188,19 @@ def conv_grad_weight(cols: np.ndarray, gy: np.ndarray, g: Geometry,
 
 
 def conv_cols(x: np.ndarray, g: Geometry, ho: int, wo: int) -> np.ndarray:
-    """The patch matrix of NHWC ``x`` as :func:`conv_forward` builds it."""
+    """The patch matrix of NHWC ``x`` (for 1x1 stride-1 kernels, the rows of x itself)."""
     if _is_pointwise(g):
         return _rows(x)[:, None, :]
     return im2col(x, g, ho, wo)
 
 
-# --- depthwise (groups == C, one input channel per group) --------------------------------
+# --- depthwise fallbacks (groups == C), used where the shifted-slice scheme does not apply
 # A grouped matmul would be C matrix-vector products of length kh·kw; instead loop over
 # the kh·kw taps and multiply-accumulate whole (N, Ho, Wo, C) slabs, channels innermost.
 
 def _tap(xp: np.ndarray, g: Geometry, r: int, s: int, ho: int, wo: int) -> np.ndarray:
     return xp[:, r * g.dh:r * g.dh + g.sh * (ho - 1) + 1:g.sh,
               s * g.dw:s * g.dw + g.sw * (wo - 1) + 1:g.sw]
-
-
-def depthwise_forward(x: np.ndarray, weight: np.ndarray, g: Geometry, ho: int,
-                      wo: int) -> np.ndarray:
-    """Depthwise convolution, weight (C·m, 1, kh, kw) -> y (N, Ho, Wo, C·m)."""
-    n, _, _, c = x.shape
-    m = weight.shape[0] // c
-    xp = pad_nhwc(x, g)
-    wt = weight.reshape(c, m, g.kh, g.kw)
-    y = np.zeros((n, ho, wo, c, m), dtype=x.dtype)
-    tmp = np.empty_like(y)
-    for r in range(g.kh):
-        for s in range(g.kw):
-            np.multiply(_tap(xp, g, r, s, ho, wo)[..., None], wt[:, :, r, s], out=tmp)
-            y += tmp
-    return y.reshape(n, ho, wo, c * m)
 
 
 def depthwise_grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int,
