@@ -13,7 +13,7 @@ import numpy as np
 
 
 def conv2d(x, w, b=None, stride=(1, 1), pad=(0, 0, 0, 0), dilation=(1, 1), groups=1):
-    """y[n, o, i, j] = b[o] + Σ_{c, r, s} w[o, c, r, s] · xpad[n, g·Cg + c, i·S + r·D, j·S + s·D]."""
+    """y[n, o, i, j] = b[o] + Σ_{c, r, s} w[o, c, r, s] · xpad[n, g·Cg + c, iS + rD, jS + sD]."""
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     (sh, sw), (dh, dw) = stride, dilation

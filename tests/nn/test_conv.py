@@ -6,14 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
-from nn import naive
-from oracle import check_op
 
 import fovea
 import fovea.nn as nn
 import fovea.nn.functional as F
 from fovea.nn.functional import _im2col, _kernels
 from fovea.nn.utils import conv_output_size
+from nn import naive
+from oracle import check_op
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -222,20 +222,28 @@ def test_kernel_paths_agree(monkeypatch, channels, width):
             np.testing.assert_allclose(a, b, atol=1e-10)
 
 
-def test_float32_in_float32_out_channels_last():
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_float32_stays_float32_and_output_follows_input_memory_format(channels_last):
+    """As in PyTorch: NCHW in -> contiguous NCHW out; channels-last in -> channels-last out."""
     rng = np.random.default_rng(11)
-    x = fovea.tensor(rng.standard_normal((2, 16, 8, 8), dtype=np.float32), requires_grad=True)
+    xv = rng.standard_normal((2, 16, 8, 8), dtype=np.float32)
+    if channels_last:
+        xv = np.ascontiguousarray(xv.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    x = fovea.tensor(xv, requires_grad=True)
     w = fovea.tensor(rng.standard_normal((16, 16, 3, 3), dtype=np.float32), requires_grad=True)
     b = fovea.tensor(np.zeros(16, dtype=np.float32), requires_grad=True)
     y = F.conv2d(x, w, b, padding=1)
     assert y.dtype == np.float32
-    # channels-last memory: channels are innermost (the rows may be strided views)
-    assert y.detach().numpy().strides[1] == 4
+    yv = y.detach().numpy()
+    if channels_last:
+        assert yv.strides[1] == 4  # channels innermost (rows may be strided views)
+    else:
+        assert yv.flags.c_contiguous
     y.sum().backward()
     assert x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
-    want = TF.conv2d(torch.tensor(x.detach().numpy()), torch.tensor(w.detach().numpy()),
-                     padding=1).numpy()
-    np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-4, atol=1e-4)
+    assert (x.grad.numpy().strides[1] == 4) == channels_last
+    want = TF.conv2d(torch.tensor(xv), torch.tensor(w.detach().numpy()), padding=1).numpy()
+    np.testing.assert_allclose(yv, want, rtol=1e-4, atol=1e-4)
 
 
 def test_unbatched_input():
@@ -385,3 +393,30 @@ def test_seeded_generator_makes_initialisation_repeatable():
     a = nn.Conv2d(3, 4, 3, generator=np.random.default_rng(7))
     b = nn.Conv2d(3, 4, 3, generator=np.random.default_rng(7))
     np.testing.assert_array_equal(a.weight.detach().numpy(), b.weight.detach().numpy())
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=1),
+                                dict(padding=1, groups=16)])
+def test_batch_large_enough_for_the_threaded_kernels_matches_torch(kw):
+    """Row ranges split across threads (and blocked weight gradients) add up exactly."""
+    rng = np.random.default_rng(16)
+    groups = kw.get("groups", 1)
+    _compare_with_torch(rng.standard_normal((8, 16, 16, 16)),
+                        rng.standard_normal((16, 16 // groups, 3, 3)),
+                        rng.standard_normal(16), kw, atol=1e-9)
+
+
+@pytest.mark.parametrize("groups,ws", [(1, (4, 6, 3, 3)), (6, (6, 1, 3, 3))])
+def test_float16_runs_the_generic_paths(groups, ws):
+    """Half precision has no accumulating BLAS: im2col / per-tap fallbacks, same numbers."""
+    rng = np.random.default_rng(17)
+    x, w = rng.standard_normal((2, 6, 5, 9)), rng.standard_normal(ws)
+    fx = fovea.tensor(x.astype(np.float16), requires_grad=True)
+    fw = fovea.tensor(w.astype(np.float16), requires_grad=True)
+    y = F.conv2d(fx, fw, padding=1, groups=groups)
+    assert y.dtype == np.float16
+    y.sum().backward()
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    TF.conv2d(tx, tw, padding=1, groups=groups).sum().backward()
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=2e-2, atol=5e-2)
+    np.testing.assert_allclose(fw.grad.numpy(), tw.grad.numpy(), rtol=2e-2, atol=2e-1)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn import naive
-from oracle import check_op
 
 import fovea
 import fovea.nn as nn
 import fovea.nn.functional as F
+from nn import naive
+from oracle import check_op
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
