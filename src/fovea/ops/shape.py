@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import backend
+from fovea import _layout, backend
 from fovea.autograd import Function
 from fovea.ops._util import as_tensor, normalize_dim
 
@@ -71,7 +71,15 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, widths, value):
         ctx.widths = widths
-        return backend.xp.pad(x, widths, mode="constant", constant_values=value)
+        if backend.xp is not _layout.np or x.ndim < 2 or x.flags.c_contiguous:
+            return backend.xp.pad(x, widths, mode="constant", constant_values=value)
+        # Keep x's memory layout (np.pad would return C order: a channels-last activation
+        # would turn into a channels-first one and slow every later elementwise op).
+        shape = tuple(s + b + a for s, (b, a) in zip(x.shape, widths))
+        out = _layout.empty(shape, x)
+        out.fill(value)
+        out[tuple(slice(b, b + s) for s, (b, _) in zip(x.shape, widths))] = x
+        return out
 
     @staticmethod
     def backward(ctx, g):

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 from fovea import _arrayns, backend
 from fovea.autograd import Function
+from fovea.nn.functional import _channels as _ch
 from fovea.ops._util import as_tensor, require_float
 from fovea.tensor import Tensor
 
@@ -35,51 +38,90 @@ def _stats(xp, x, axes, eps):
 class BatchNorm(Function):
     """Training-mode batch norm, y = γ x̂ + β, with the batch statistics, as one node.
 
-    The fast backward reuses x̂ and σ⁻¹ from forward; a recorded backward (``create_graph``)
-    recomputes them from x with ``ctx.xp`` so that second derivatives are exact.
+    Forward gets the centred input and the variance from :func:`_train_stats` and works in
+    the input's memory layout (see :mod:`._channels`): x̂ is computed in place of the
+    centred copy, and the backward is one pass for the two per-channel sums plus four
+    elementwise passes. A recorded backward (``create_graph``) recomputes x̂ and σ⁻¹ from x
+    with ``ctx.xp`` so that second derivatives are exact.
     """
 
     @staticmethod
-    def forward(ctx, x, *affine, axes, bshape, centered, var, eps, has_weight):
-        inv_std = 1.0 / backend.xp.sqrt(var + eps)
-        xhat = centered * inv_std
+    def forward(ctx, x, *affine, stats, axes, bshape, eps, has_weight):
+        view, _, var, xc = stats
+        inv_std = 1.0 / np.sqrt(var + eps)
+        xhat = xc
+        xhat *= view.per_channel(inv_std)
         out = xhat
-        w = b = None
         if has_weight:
-            w = affine[0].reshape(bshape)
-            out = out * w
+            out = xhat * view.per_channel(affine[0])
         if len(affine) > has_weight:
-            b = affine[-1].reshape(bshape)
-            out = out + b
-        ctx.xhat, ctx.inv_std = xhat, inv_std
+            b = view.per_channel(affine[-1])
+            if out is xhat:
+                out = xhat + b
+            else:
+                out += b
+        ctx.xhat, ctx.inv_std, ctx.view = xhat, inv_std, view
         ctx.axes, ctx.bshape, ctx.eps, ctx.has_weight = axes, bshape, eps, has_weight
-        ctx.count = x.size // inv_std.size
+        ctx.count = view.count
         ctx.save_for_backward(x, *affine[:has_weight])
-        return out
+        return view.restore(out)
 
     @staticmethod
     def backward(ctx, g):
         xp = ctx.xp
         saved = ctx.saved_tensors
-        axes, n = ctx.axes, ctx.count
-        if xp is _arrayns:
-            xhat, inv_std = ctx.xhat, ctx.inv_std
-        else:
-            xhat, inv_std = _stats(xp, saved[0], axes, ctx.eps)
-        sum_g = xp.sum(g, axis=axes, keepdims=True)
-        sum_gx = xp.sum(g * xhat, axis=axes, keepdims=True)
-        scale = inv_std / n
-        if ctx.has_weight:
-            scale = scale * xp.reshape(saved[1], ctx.bshape)
         need = ctx.needs_input_grad
-        gx = scale * (n * g - sum_g - xhat * sum_gx) if need[0] else None
-        grads = [gx]
         c = (ctx.bshape[1],)
+        if xp is _arrayns:
+            gx, sum_gx, sum_g = _bn_backward_raw(ctx, g, saved[1] if ctx.has_weight else None,
+                                                 need[0])
+        else:
+            axes, n = ctx.axes, ctx.count
+            xhat, inv_std = _stats(xp, saved[0], axes, ctx.eps)
+            sum_g = xp.sum(g, axis=axes, keepdims=True)
+            sum_gx = xp.sum(g * xhat, axis=axes, keepdims=True)
+            scale = inv_std / n
+            if ctx.has_weight:
+                scale = scale * xp.reshape(saved[1], ctx.bshape)
+            gx = scale * (n * g - sum_g - xhat * sum_gx) if need[0] else None
+            sum_gx, sum_g = xp.reshape(sum_gx, c), xp.reshape(sum_g, c)
+        grads = [gx]
         if ctx.has_weight:
-            grads.append(xp.reshape(sum_gx, c) if need[1] else None)
+            grads.append(sum_gx if need[1] else None)
         if len(need) > 1 + ctx.has_weight:
-            grads.append(xp.reshape(sum_g, c) if need[-1] else None)
+            grads.append(sum_g if need[-1] else None)
         return tuple(grads)
+
+
+def _train_stats(data):
+    """The batch statistics of ``data`` (N, C, *) in its own layout: (view, mean, var, xc).
+
+    ``mean`` and the biased ``var`` are (C,); ``xc = x - mean`` is laid out like ``view.a``
+    (a fresh array that BatchNorm turns into x̂ in place).
+    """
+    view = _ch.view(data)
+    count = view.count
+    mean = _ch.channel_sum(view) / count
+    xc = view.a - view.per_channel(mean)
+    var = _ch.channel_dot(view, xc, xc) / count
+    return view, mean, var, xc
+
+
+def _bn_backward_raw(ctx, g, weight, need_x):
+    """dx = a (g - Σg/n - x̂ Σ(g x̂)/n) with a = γ σ⁻¹ (per channel), dγ = Σ g x̂, dβ = Σ g."""
+    view, xhat, n = ctx.view, ctx.xhat, ctx.count
+    g2 = view.like(g)
+    sum_g = _ch.channel_sum(view, g2)
+    sum_gx = _ch.channel_dot(view, g2, xhat)
+    gx = None
+    if need_x:
+        a = ctx.inv_std if weight is None else ctx.inv_std * weight
+        gx = xhat * view.per_channel(sum_gx / -n)
+        gx += g2
+        gx -= view.per_channel(sum_g / n)
+        gx *= view.per_channel(a)
+        gx = view.restore(gx)
+    return gx, sum_gx, sum_g
 
 
 class Normalize(Function):
@@ -171,19 +213,16 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     if count <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input of shape {x.shape}")
-    xp = backend.xp
-    data = x._data
-    mean = xp.mean(data, axis=axes, keepdims=True)
-    xc = data - mean
-    var = xp.mean(xc * xc, axis=axes, keepdims=True)
+    stats = _train_stats(x._data)
     if running_mean is not None:
         m = float(momentum)
-        unbiased = var.reshape(c) * (count / (count - 1))
-        for buf, stat in ((running_mean, mean.reshape(c)), (running_var, unbiased)):
+        mean, var = stats[1], stats[2]
+        unbiased = var * (count / (count - 1))
+        for buf, stat in ((running_mean, mean), (running_var, unbiased)):
             buf._data[...] = (1.0 - m) * buf._data + m * stat
             buf._version[0] += 1
     affine = tuple(t for t in (weight, bias) if t is not None)
-    return BatchNorm.apply(x, *affine, axes=axes, bshape=bshape, centered=xc, var=var, eps=eps,
+    return BatchNorm.apply(x, *affine, stats=stats, axes=axes, bshape=bshape, eps=eps,
                            has_weight=weight is not None)
 
 
