@@ -27,7 +27,10 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
-        arr = _to_array(data, dtype, "Tensor")
+        self._init_leaf(_to_array(data, dtype, "Tensor"), requires_grad)
+
+    def _init_leaf(self, arr, requires_grad: bool) -> None:
+        """Make this a leaf holding ``arr`` (``requires_grad`` checked: floating dtypes only)."""
         self._data = arr
         self.grad = None
         self.grad_fn = None

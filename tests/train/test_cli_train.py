@@ -89,3 +89,22 @@ def test_config_file_with_unknown_key_is_refused(tmp_path, capsys):
     cfg.write_text('epochs = 1\nlearning_rate = 0.1\n')
     assert main(["train", "--config", str(cfg)]) == 2
     assert "unknown keys ['learning_rate']" in capsys.readouterr().err
+
+
+def test_train_on_an_image_folder(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(["dark", "light"]):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(30):
+            pixels = rng.integers(0, 100, (8, 8)) + 150 * k
+            Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / "data" / name / f"{i}.png")
+    out = tmp_path / "run"
+    rc = main(["train", "--dataset", f"folder:{tmp_path / 'data'}", "--model", "two_layer",
+               "--epochs", "3", "--lr", "0.01", "--out", str(out), "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    import json
+
+    assert json.loads((out / "metrics.json").read_text())["test_accuracy"] == 1.0
+    assert json.loads((out / "run.json").read_text())["classes"] == ["dark", "light"]

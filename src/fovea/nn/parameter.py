@@ -18,14 +18,9 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad: bool = True):
         if data is None:
             data = []
+        # A Tensor's array is shared, not copied (as torch.nn.Parameter does).
         arr = data._data if isinstance(data, Tensor) else _to_array(data, None, "Parameter")
-        self._data = arr
-        self.grad = None
-        self.grad_fn = None
-        self._version = [0]
-        self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        self._init_leaf(arr, requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -132,9 +132,10 @@ def plot_filters(filters: np.ndarray, path, max_filters: int = 64) -> None:
 def plot_misclassified(images, y_true, y_pred, classes, path, max_images: int = 32) -> None:
     plt = _figure()
     wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[:max_images]
-    cols = 8
+    cols = max(1, min(8, len(wrong)))
     rows = max(1, int(np.ceil(len(wrong) / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3))
+    fig, axes = plt.subplots(rows, cols, figsize=(max(cols * 1.1, 3.5), rows * 1.4 + 0.5),
+                             squeeze=False)
     axes = np.atleast_1d(axes).ravel()
     tiles = _tile(images[wrong]) if len(wrong) else []
     for ax in axes:
@@ -142,7 +143,9 @@ def plot_misclassified(images, y_true, y_pred, classes, path, max_images: int = 
     for ax, k, t in zip(axes, wrong, tiles):
         ax.imshow(t, cmap="gray" if t.ndim == 2 else None, interpolation="nearest")
         ax.set_title(f"{classes[y_true[k]]}→{classes[y_pred[k]]}", fontsize=7)
-    fig.suptitle(f"Misclassified test images (true→predicted), {len(wrong)} shown")
+    fig.suptitle(f"Misclassified test images (true→predicted), {len(wrong)} shown",
+                 fontsize=9, y=1.0)
+    fig.tight_layout()
     _save(fig, path)
 
 

@@ -7,6 +7,15 @@ from collections import OrderedDict
 from fovea.nn.modules.module import Module
 
 
+def _item(container: Module, idx: int) -> Module:
+    """The child at position ``idx`` (negative counts from the end), with a clear IndexError."""
+    keys = list(container._modules)
+    if not -len(keys) <= idx < len(keys):
+        raise IndexError(f"{type(container).__name__}: index {idx} is out of range for "
+                         f"{len(keys)} modules")
+    return container._modules[keys[idx]]
+
+
 class Identity(Module):
     """Returns its input unchanged (a placeholder, e.g. for a removed classifier head)."""
 
@@ -49,10 +58,7 @@ class Sequential(Module):
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return Sequential(OrderedDict(list(self._modules.items())[idx]))
-        keys = list(self._modules)
-        if not -len(keys) <= idx < len(keys):
-            raise IndexError(f"Sequential: index {idx} is out of range for {len(keys)} modules")
-        return self._modules[keys[idx]]
+        return _item(self, idx)
 
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
@@ -85,10 +91,7 @@ class ModuleList(Module):
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return ModuleList(list(self._modules.values())[idx])
-        keys = list(self._modules)
-        if not -len(keys) <= idx < len(keys):
-            raise IndexError(f"ModuleList: index {idx} is out of range for {len(keys)} modules")
-        return self._modules[keys[idx]]
+        return _item(self, idx)
 
     def __setitem__(self, idx: int, module: Module) -> None:
         self.add_module(list(self._modules)[idx], module)
