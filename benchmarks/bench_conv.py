@@ -4,11 +4,20 @@ Usage::
 
     python benchmarks/bench_conv.py [--repeat 7] [--threads 2] [--only 3x3]
 
-Both libraries run on the same float32 inputs with ``torch.set_num_threads(threads)`` and
-OpenBLAS limited to the same number of threads. For each case the two are timed in
-alternation (fovea, torch, fovea, torch, ...) so that load from other processes hits both;
-the table gives the median of ``--repeat`` runs of the forward pass and of forward + backward
-(with a fixed random upstream gradient), and fovea's time over PyTorch's.
+Both libraries run on the same float32 values with ``torch.set_num_threads(threads)`` and
+OpenBLAS limited to the same number of threads. Inside a network fovea's convolutions pass
+activations and gradients in channels-last memory order (see ``fovea.nn.functional.conv``),
+so the layers that follow another layer get their input and upstream gradient in that
+order here too; the first layers (3 input channels) get plain NCHW images, and PyTorch
+always gets its default contiguous NCHW tensors.
+
+Each library is timed in its own block after a pause: the worker threads of OpenBLAS and
+of PyTorch's OpenMP busy-wait for a while after each call, so strictly alternating the two
+would make each compete with the other's spinning threads. Blocks alternate for
+``--rounds`` rounds so that both see the same machine load; the table gives the median over
+all runs of the forward pass (no graph) and of forward + backward (with a fixed random
+upstream gradient), and fovea's time over PyTorch's. ``--quiet 0.1`` waits for other
+processes to leave the CPUs idle before each block (useful on a shared machine).
 """
 
 from __future__ import annotations
@@ -44,11 +53,43 @@ def _timeit(fn) -> float:
     return time.perf_counter() - t
 
 
+def _channels_last(a, np):
+    """The same (N, C, H, W) values with channels innermost in memory (a strided view)."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+def _cpu_busy(window: float = 0.1) -> float:
+    """Fraction of all CPUs busy over ``window`` seconds (Linux /proc/stat), 0 elsewhere."""
+    def read():
+        with open("/proc/stat") as f:
+            v = [int(t) for t in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+
+    try:
+        t0, i0 = read()
+        time.sleep(window)
+        t1, i1 = read()
+    except OSError:
+        return 0.0
+    return 1.0 - (i1 - i0) / max(t1 - t0, 1)
+
+
+def _wait_quiet(max_busy: float, timeout: float = 60.0) -> None:
+    """Wait (up to ``timeout``) until other processes leave the CPUs nearly idle."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and _cpu_busy() > max_busy:
+        pass
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeat", type=int, default=7, help="timed runs per measurement (>= 5)")
+    p.add_argument("--repeat", type=int, default=5, help="timed runs per block")
+    p.add_argument("--rounds", type=int, default=3, help="alternating blocks per library")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", default="", help="run only cases whose name contains this")
+    p.add_argument("--quiet", type=float, default=None, metavar="BUSY",
+                   help="before each timed pair, wait until the CPUs are at most this busy "
+                        "(e.g. 0.1) so that other processes do not skew the timings")
     args = p.parse_args(argv)
     # BLAS reads its thread count at load time: set it before NumPy is imported.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
@@ -72,7 +113,8 @@ def main(argv=None) -> int:
         if args.only not in name:
             continue
         x = rng.standard_normal(xs, dtype=np.float32)
-        fx = fovea.tensor(x, requires_grad=x_grad)
+        inner = xs[1] > 3  # fed by another layer: channels-last in fovea
+        fx = fovea.tensor(_channels_last(x, np) if inner else x, requires_grad=x_grad)
         tx = torch.tensor(x, requires_grad=x_grad)
         if ws is None:
             def f_fwd(fx=fx, kw=kw):
@@ -93,7 +135,7 @@ def main(argv=None) -> int:
                 return torch.nn.functional.conv2d(tx, tw, tb, **kw)
         gshape = tuple(t_fwd().shape)
         g = rng.standard_normal(gshape, dtype=np.float32)
-        fg, tg = fovea.tensor(g), torch.tensor(g)
+        fg, tg = fovea.tensor(_channels_last(g, np)), torch.tensor(g)
 
         def f_both(f_fwd=f_fwd, fg=fg, fx=fx):
             y = f_fwd()
@@ -114,13 +156,16 @@ def main(argv=None) -> int:
 
         row = []
         for ff, tf in ((f_nograd, t_nograd), (f_both, t_both)):
-            ff(), tf()  # warm up
-            fts, tts = [], []
-            for _ in range(max(args.repeat, 5)):
-                fts.append(_timeit(ff))
-                tts.append(_timeit(tf))
-            fm, tm = float(np.median(fts)) * 1e3, float(np.median(tts)) * 1e3
-            row += [fm, tm, fm / tm]
+            times = ([], [])
+            for _ in range(max(args.rounds, 1)):
+                for fn, ts in zip((ff, tf), times):
+                    time.sleep(0.3)  # let the other library's worker threads go to sleep
+                    if args.quiet is not None:
+                        _wait_quiet(args.quiet)
+                    fn()  # warm up
+                    ts.extend(_timeit(fn) for _ in range(max(args.repeat, 1)))
+            medians = [float(np.median(ts)) * 1e3 for ts in times]
+            row += [medians[0], medians[1], medians[0] / medians[1]]
         ratios.append(row[5])
         print(f"{name:34s} {row[0]:8.2f}ms {row[1]:8.2f}ms {row[2]:5.2f}x   "
               f"{row[3]:8.2f}ms {row[4]:8.2f}ms {row[5]:5.2f}x")

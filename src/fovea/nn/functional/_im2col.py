@@ -253,3 +253,80 @@ def depthwise_grad_weight(x: np.ndarray, gy: np.ndarray, g: Geometry,
             dw[:, :, r, s] = np.einsum("nhwc,nhwcm->cm", _tap(xp, g, r, s, ho, wo), g5,
                                        optimize=False)
     return dw.reshape(weight_shape)
+
+
+# --- wide patches for inputs with few channels --------------------------------------------
+# With C = 3 (an RGB first layer) the patch matrix is (N·Ho·Wo, kh·kw·3) @ (kh·kw·3, O):
+# its output is only O wide, which BLAS runs far below peak. Taking B horizontally adjacent
+# outputs per row instead -- a patch (kh, (B-1)·S + (kw-1)·D + 1, C) against a weight with B
+# shifted copies of the kernel -- makes the product B·O wide and the patch matrix smaller
+# (overlapping patches share columns), for a few redundant multiplications by zero.
+
+WIDE_OUTPUTS = 4
+
+
+def wide_block(g: Geometry, wo: int) -> int:
+    """Outputs per patch row: B = 4 when the output row is long enough, else 1."""
+    return WIDE_OUTPUTS if g.groups == 1 and wo >= 2 * WIDE_OUTPUTS else 1
+
+
+def _wide_span(g: Geometry, b: int) -> int:
+    return (b - 1) * g.sw + (g.kw - 1) * g.dw + 1
+
+
+def wide_cols(x: np.ndarray, g: Geometry, ho: int, wo: int, b: int) -> np.ndarray:
+    """Patch matrix (N·Ho·ceil(Wo/B), kh·span·C) for blocks of B adjacent outputs."""
+    from fovea.nn.functional._parallel import parallel_for
+
+    n, h, w, c = x.shape
+    wb = -(-wo // b)
+    span = _wide_span(g, b)
+    need_w = (wb * b - 1) * g.sw + (g.kw - 1) * g.dw + 1
+    xp = pad_nhwc(x, g, 0, max(0, need_w - (w + g.pl + g.pr)))
+    s_n, s_h, s_w, s_c = xp.strides
+    view = as_strided(xp, (n, ho, wb, g.kh, span, c),
+                      (s_n, s_h * g.sh, s_w * g.sw * b, s_h * g.dh, s_w, s_c), writeable=False)
+    cols = np.empty(view.shape, dtype=x.dtype)
+
+    def copy(i, j):
+        cols[i:j] = view[i:j]
+
+    parallel_for(copy, n, 1)
+    return cols.reshape(n * ho * wb, g.kh * span * c)
+
+
+def wide_weight(weight: np.ndarray, g: Geometry, b: int) -> np.ndarray:
+    """(O, C, kh, kw) -> (kh·span·C, B·O): block j holds the kernel shifted by j·stride."""
+    o, c, kh, kw = weight.shape
+    span = _wide_span(g, b)
+    wide = np.zeros((kh, span, c, b, o), dtype=weight.dtype)
+    k = weight.transpose(2, 3, 1, 0)  # (kh, kw, C, O)
+    for j in range(b):
+        wide[:, j * g.sw:j * g.sw + (kw - 1) * g.dw + 1:g.dw, :, j, :] = k
+    return wide.reshape(kh * span * c, b * o)
+
+
+def wide_forward(cols: np.ndarray, weight: np.ndarray, bias, g: Geometry, n: int, ho: int,
+                 wo: int, b: int) -> np.ndarray:
+    o = weight.shape[0]
+    y = cols @ wide_weight(weight, g, b)
+    if bias is not None:
+        y += np.tile(bias, b)
+    return y.reshape(n, ho, -1, o)[:, :, :wo]
+
+
+def wide_grad_weight(cols: np.ndarray, gy: np.ndarray, g: Geometry, weight_shape,
+                     b: int) -> np.ndarray:
+    o, c, kh, kw = weight_shape
+    n, ho, wo, _ = gy.shape
+    wb = -(-wo // b)
+    if wb * b != wo:
+        padded = np.zeros((n, ho, wb * b, o), dtype=gy.dtype)
+        padded[:, :, :wo] = gy
+        gy = padded
+    span = _wide_span(g, b)
+    dwide = (cols.T @ gy.reshape(-1, b * o)).reshape(kh, span, c, b, o)
+    dw = np.zeros((kh, kw, c, o), dtype=gy.dtype)
+    for j in range(b):
+        dw += dwide[:, j * g.sw:j * g.sw + (kw - 1) * g.dw + 1:g.dw, :, j, :]
+    return np.ascontiguousarray(dw.transpose(3, 2, 0, 1))

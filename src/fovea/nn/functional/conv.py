@@ -27,14 +27,14 @@ import numpy as np
 
 from fovea import _arrayns
 from fovea.autograd import Function, is_grad_enabled
-from fovea.nn.functional import _im2col as K
+from fovea.nn.functional import _kernels as K
 from fovea.nn.utils.conv import Geometry, conv_padding, pair
 from fovea.ops._util import as_tensor
 from fovea.tensor import Tensor
 
-# Keep the forward's patch matrix for the weight gradient unless it is larger than this
-# (then backward rebuilds it, trading one strided copy for memory).
-MAX_SAVED_COLS_BYTES = 512 * 2**20
+# Keep the forward's input buffers (flat padded copy or patch matrix) for the weight
+# gradient unless they are larger than this; then backward rebuilds them from x.
+MAX_SAVED_STATE_BYTES = 512 * 2**20
 
 
 def _nhwc(a):
@@ -61,26 +61,26 @@ class Conv2dFn(Function):
     @staticmethod
     def forward(ctx, x, weight, *bias, geo, out_hw, keep_cols):
         b = bias[0] if bias else None
-        y, cols = K.conv_forward(_nhwc(x), weight, b, geo, *out_hw)
+        y, state = K.forward(_nhwc(x), weight, b, geo, *out_hw, keep=keep_cols)
         ctx.geo, ctx.has_bias = geo, bool(bias)
-        if keep_cols and cols is not None and cols.nbytes <= MAX_SAVED_COLS_BYTES:
-            ctx.save_for_backward(x, weight, cols)
-        else:
-            ctx.save_for_backward(x, weight)
+        ctx.save_for_backward(x, weight)
+        # The state is not a graph value: keep it outside saved_tensors, freed with the node.
+        ctx.state = state if state is not None and state[1].nbytes <= MAX_SAVED_STATE_BYTES \
+            else None
         return _nchw(y)
 
     @staticmethod
     def backward(ctx, g):
-        x, weight, *cols = ctx.saved_tensors
+        x, weight = ctx.saved_tensors
         geo, xp = ctx.geo, ctx.xp
         need_x, need_w = ctx.needs_input_grad[:2]
         gx = gw = None
         if xp is _arrayns:
             gy = _contiguous_nhwc(g)
             if need_x:
-                gx = _nchw(K.conv_grad_input(gy, weight, geo, *x.shape[2:]))
+                gx = _nchw(K.grad_input(gy, weight, geo, *x.shape[2:]))
             if need_w:
-                gw = _weight_grad_raw(_nhwc(x), gy, geo, weight.shape, cols)
+                gw = K.grad_weight(_nhwc(x), gy, geo, weight.shape, ctx.state)
         else:
             if need_x:
                 gx = ConvTranspose2dFn.apply(g, weight, geo=geo, out_hw=tuple(x.shape[2:]),
@@ -90,6 +90,10 @@ class Conv2dFn(Function):
         if ctx.has_bias:
             return gx, gw, (_bias_grad(xp, g) if ctx.needs_input_grad[2] else None)
         return gx, gw
+
+    def release(self) -> None:
+        super().release()
+        self.state = None
 
 
 class ConvTranspose2dFn(Function):
@@ -102,7 +106,7 @@ class ConvTranspose2dFn(Function):
 
     @staticmethod
     def forward(ctx, x, weight, *bias, geo, out_hw, keep_cols):
-        y = K.conv_grad_input(_nhwc(x), weight, geo, *out_hw)
+        y = K.grad_input(_contiguous_nhwc(x), weight, geo, *out_hw)
         if bias:
             y += bias[0]
         ctx.geo, ctx.has_bias = geo, bool(bias)
@@ -118,16 +122,11 @@ class ConvTranspose2dFn(Function):
         gx = gw = None
         if xp is _arrayns:
             gh = _nhwc(g)
-            xh = _contiguous_nhwc(x)
-            if K._is_depthwise(weight, geo.groups):
-                gx = _nchw(K.depthwise_forward(gh, weight, geo, *hw)) if need_x else None
-                gw = (K.depthwise_grad_weight(gh, xh, geo, weight.shape) if need_w else None)
-            else:
-                cols = K.conv_cols(gh, geo, *hw)
-                if need_x:
-                    gx = _nchw(K.conv_forward_cols(cols, weight, None, geo, g.shape[0], *hw))
-                if need_w:
-                    gw = K.conv_grad_weight(cols, xh, geo, weight.shape)
+            # dx is the convolution of g; its buffers serve the weight gradient too.
+            y, state = K.forward(gh, weight, None, geo, *hw, keep=need_w)
+            gx = _nchw(y) if need_x else None
+            if need_w:
+                gw = K.grad_weight(gh, _contiguous_nhwc(x), geo, weight.shape, state)
         else:
             if need_x:
                 gx = Conv2dFn.apply(g, weight, geo=geo, out_hw=hw, keep_cols=False)
@@ -149,7 +148,7 @@ class ConvWeightGradFn(Function):
     def forward(ctx, x, g, *, geo, weight_shape):
         ctx.geo, ctx.weight_shape = geo, weight_shape
         ctx.save_for_backward(x, g)
-        return _weight_grad_raw(_nhwc(x), _contiguous_nhwc(g), geo, weight_shape, [])
+        return K.grad_weight(_nhwc(x), _contiguous_nhwc(g), geo, weight_shape)
 
     @staticmethod
     def backward(ctx, gw):
@@ -159,22 +158,14 @@ class ConvWeightGradFn(Function):
         hw, ohw = tuple(x.shape[2:]), tuple(g.shape[2:])
         if ctx.xp is _arrayns:
             gh = _contiguous_nhwc(g)
-            gx = _nchw(K.conv_grad_input(gh, gw, geo, *hw)) if need_x else None
-            gg = _nchw(K.conv_forward(_nhwc(x), gw, None, geo, *ohw)[0]) if need_g else None
+            gx = _nchw(K.grad_input(gh, gw, geo, *hw)) if need_x else None
+            gg = _nchw(K.forward(_nhwc(x), gw, None, geo, *ohw, keep=False)[0]) \
+                if need_g else None
             return gx, gg
         gx = (ConvTranspose2dFn.apply(g, gw, geo=geo, out_hw=hw, keep_cols=False)
               if need_x else None)
         gg = Conv2dFn.apply(x, gw, geo=geo, out_hw=ohw, keep_cols=False) if need_g else None
         return gx, gg
-
-
-def _weight_grad_raw(xh, gy, geo, weight_shape, cols):
-    """dw from NHWC x and contiguous NHWC g, reusing the forward's patches when saved."""
-    if geo.groups > 1 and weight_shape[1] == 1:
-        return K.depthwise_grad_weight(xh, gy, geo, weight_shape)
-    ho, wo = gy.shape[1:3]
-    c = cols[0] if cols else K.conv_cols(xh, geo, ho, wo)
-    return K.conv_grad_weight(c, gy, geo, weight_shape)
 
 
 # --- public functions --------------------------------------------------------------------

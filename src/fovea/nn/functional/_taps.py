@@ -1,0 +1,371 @@
+"""Convolution as a sum of shifted matrix products over a flat, padded image batch.
+
+The idea (for stride 1): lay the zero-padded NHWC batch out as one long (L, C) matrix, rows
+ordered (image, row, column). Moving a window by one kernel tap (r, s) is then a constant
+shift of the row index, ``r·D·P + s·D`` for a row pitch P, so the whole convolution is::
+
+    Y[q] = Σ_taps X[q + offset_tap] @ W_tap          (L, C) @ (C, O), one product per tap
+
+computed for every q of an output grid with the same pitch, of which the positions that are
+not real outputs (the padding columns and rows) are simply not read. No patch matrix is
+built: each tap is a contiguous slice of X, and BLAS accumulates the kh·kw products into one
+buffer (``beta = 1``). Padding columns are shared between neighbouring rows (and padding
+rows between neighbouring images), which keeps the wasted part of the grid small.
+
+A stride S > 1 is reduced to stride 1 by splitting the padded input into its S_h·S_w
+*phases* (rows ≡ a mod S_h, columns ≡ b mod S_w): tap (r, s) reads phase
+((r·D_h) mod S_h, (s·D_w) mod S_w) shifted by ((r·D_h) div S_h, (s·D_w) div S_w).
+
+The weight gradient is one (C × L)·(L × O) product per tap over the same slices; the input
+gradient of a stride-1 convolution is a stride-1 convolution of the gradient with the
+flipped kernel, and for a stride S it is computed phase by phase of the input.
+
+All arrays are channels-last: x (N, H, W, C), y and g (N, Ho, Wo, O); weight (O, C, kh, kw).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fovea.nn.functional._blas import gemm
+from fovea.nn.functional._parallel import parallel_for
+from fovea.nn.utils.conv import Geometry
+
+# Rows of the grid per block in the weight gradient: the block's slices of X and G stay in
+# cache across all kh·kw taps instead of streaming from memory once per tap (measured: 1 MiB
+# blocks beat both 256 KiB and no blocking), and blocks are shared among threads, because
+# BLAS parallelises these (C × rows)·(rows × O) products poorly. The forward products run
+# unblocked and BLAS threads each of them: there the larger calls measured faster.
+BLOCK_BYTES = 2**20
+
+
+def _block_rows(*channels: int) -> int:
+    """Rows per block: about BLOCK_BYTES of float32, a multiple of 1024 when large."""
+    rows = max(256, BLOCK_BYTES // (4 * sum(channels)))
+    return rows - rows % 1024 if rows > 1024 else rows
+
+
+def _per_image(n: int, fn) -> None:
+    """Run fn(first_image, stop_image) for the batch split across threads."""
+    parallel_for(fn, n, 1)
+
+
+class Plan:
+    """Where each tap reads in the flat buffers, and the output grid, for one convolution.
+
+    Attributes:
+        phases: number of flat input buffers (S_h·S_w).
+        pitch, rows: row pitch P and rows per image R of the output grid (and the buffers).
+        length: L = N·R·P, the number of grid positions (rows of Y).
+        taps: per kernel tap (r, s), row-major: (buffer index, row offset).
+        total: rows of each input buffer.
+    """
+
+    def __init__(self, g: Geometry, n: int, h: int, w: int, ho: int, wo: int):
+        self.g, self.n, self.h, self.w, self.ho, self.wo = g, n, h, w, ho, wo
+        if g.sh == 1 and g.sw == 1:
+            # One buffer; padding shared between neighbours: gap = max(before, after).
+            self.phases = 1
+            self.pitch = w + max(g.pl, g.pr, wo - w, 0)
+            self.rows = h + max(g.pt, g.pb, ho - h, 0)
+            self.origin = g.pt * self.pitch + g.pl
+            self.taps = [(0, r * g.dh * self.pitch + s * g.dw)
+                         for r in range(g.kh) for s in range(g.kw)]
+        else:
+            # Explicitly padded phases; each phase image is rows x pitch.
+            qh, qw = (g.kh - 1) * g.dh // g.sh, (g.kw - 1) * g.dw // g.sw
+            hp, wp = h + g.pt + g.pb, w + g.pl + g.pr
+            self.phases = g.sh * g.sw
+            self.pitch = max(-(-wp // g.sw), wo + qw)
+            self.rows = max(-(-hp // g.sh), ho + qh)
+            self.origin = 0
+            self.taps = []
+            for r in range(g.kh):
+                for s in range(g.kw):
+                    (qr, a), (qs, b) = divmod(r * g.dh, g.sh), divmod(s * g.dw, g.sw)
+                    self.taps.append((a * g.sw + b, qr * self.pitch + qs))
+        self.length = n * self.rows * self.pitch
+        reach = max(off for _, off in self.taps)
+        self.total = max(self.length + reach, self.origin + self.length)
+
+    # --- layouts -------------------------------------------------------------------------
+    def buffers(self, x: np.ndarray) -> np.ndarray:
+        """x (N, H, W, C) -> (phases, total, C) zero-padded flat buffers."""
+        g, n, h, w = self.g, self.n, self.h, self.w
+        c = x.shape[-1]
+        buf = np.zeros((self.phases, self.total, c), dtype=x.dtype)
+        used = {ph for ph, _ in self.taps}
+        if self.phases == 1:
+            grid = buf[0, self.origin:self.origin + self.length]
+            grid = grid.reshape(n, self.rows, self.pitch, c)
+
+            def fill(i, j):
+                grid[i:j, :h, :w] = x[i:j]
+        else:
+            def fill(i, j):
+                for a in range(g.sh):
+                    for b in range(g.sw):
+                        u0, v0 = (a - g.pt) % g.sh, (b - g.pl) % g.sw
+                        if u0 >= h or v0 >= w or a * g.sw + b not in used:
+                            continue
+                        k0, l0 = (u0 + g.pt) // g.sh, (v0 + g.pl) // g.sw
+                        src = x[i:j, u0::g.sh, v0::g.sw]
+                        grid = buf[a * g.sw + b, :self.length]
+                        grid = grid.reshape(n, self.rows, self.pitch, c)
+                        grid[i:j, k0:k0 + src.shape[1], l0:l0 + src.shape[2]] = src
+        _per_image(n, fill)
+        return buf
+
+    def grid_view(self, flat: np.ndarray) -> np.ndarray:
+        """(L, K) on the output grid -> the real outputs (N, Ho, Wo, K), a view."""
+        k = flat.shape[-1]
+        return flat.reshape(self.n, self.rows, self.pitch, k)[:, :self.ho, :self.wo]
+
+    def grid_of(self, gy: np.ndarray) -> np.ndarray:
+        """gy (N, Ho, Wo, O) placed on the output grid, zeros elsewhere -> (L, O)."""
+        o = gy.shape[-1]
+        out = np.zeros((self.length, o), dtype=gy.dtype)
+        view = self.grid_view(out)
+
+        def fill(i, j):
+            view[i:j] = gy[i:j]
+
+        _per_image(self.n, fill)
+        return out
+
+
+def tap_matrices(weight: np.ndarray) -> np.ndarray:
+    """(O, C, kh, kw) -> (kh·kw, C, O): the matrix each tap multiplies by."""
+    o, c, kh, kw = weight.shape
+    return np.ascontiguousarray(weight.transpose(2, 3, 1, 0)).reshape(kh * kw, c, o)
+
+
+# --- the per-tap product: a matrix product, or per-channel for depthwise ---------------------
+
+class _Dense:
+    """Y[rows] (+)= X[rows] @ W_tap; weight (O, C, kh, kw)."""
+
+    def __init__(self, weight: np.ndarray):
+        self.wt = tap_matrices(weight)
+        self.c_in, self.c_out = self.wt.shape[1], self.wt.shape[2]
+
+    def acc(self, a, t: int, out, accumulate: bool, tmp=None) -> None:
+        gemm(a, self.wt[t], out, accumulate)
+
+    @staticmethod
+    def wgrad(a, g, dw_t, tmp=None) -> None:
+        gemm(a.T, g, dw_t, True)
+
+
+class _Depthwise:
+    """Per-channel products for a depthwise weight (C·m, 1, kh, kw), channel multiplier m.
+
+    ``transposed`` is the adjoint (used for the input gradient): inputs C·m, outputs C,
+    summing over the m outputs of each channel.
+
+    With m = 1 a block of rows is viewed as (rows/k, k·C) and the weights are tiled k
+    times, so NumPy's inner loops run over k·C numbers instead of C (a per-channel vector
+    broadcast over (rows, C) would give inner loops of only C elements).
+    """
+
+    def __init__(self, weight: np.ndarray, channels: int, transposed: bool = False):
+        kh, kw = weight.shape[2:]
+        self.m = weight.shape[0] // channels
+        self.wt = np.ascontiguousarray(
+            weight.reshape(channels, self.m, kh * kw).transpose(2, 0, 1))  # (taps, C, m)
+        self.transposed = transposed
+        c_all = channels * self.m
+        self.c_in, self.c_out = (c_all, channels) if transposed else (channels, c_all)
+        self.k = max(1, 1024 // channels)
+        self.tiled = np.tile(self.wt[:, :, 0], (1, self.k)) if self.m == 1 else None
+
+    def _rows(self, a):
+        """(rows, C) -> (rows/k, k·C) when the row count allows, else None."""
+        rows = a.shape[0]
+        if self.m != 1 or rows % self.k:
+            return None
+        return a.reshape(rows // self.k, -1)
+
+    def acc(self, a, t: int, out, accumulate: bool, tmp=None) -> None:
+        """out (+)= a ⊙ w_t; ``tmp``, a scratch buffer of out's size, saves an allocation."""
+        w = self.wt[t]
+        rows = a.shape[0]
+        a2, o2 = self._rows(a), self._rows(out)
+        if a2 is not None and o2 is not None:
+            a, out, w = a2, o2, self.tiled[t]
+        elif self.m == 1:
+            w = w[:, 0]
+        if self.m == 1 or a2 is not None:
+            dst = out if not accumulate else (None if tmp is None else tmp.reshape(out.shape))
+            prod = np.multiply(a, w, out=dst)
+        elif self.transposed:
+            prod = np.einsum("lcm,cm->lc", a.reshape(rows, -1, self.m), w)
+            if not accumulate:
+                out[...] = prod
+        else:
+            prod = np.multiply(a[:, :, None], w, out=None if accumulate else
+                               out.reshape(rows, -1, self.m))
+        if accumulate:
+            out += prod.reshape(out.shape)
+
+    def wgrad(self, a, g, dw_t, tmp=None) -> None:
+        if self.m == 1:
+            a2, g2 = self._rows(a), self._rows(g)
+            if a2 is not None and g2 is not None:
+                dst = None if tmp is None else tmp.reshape(a2.shape)
+                dw_t[:, 0] += np.multiply(a2, g2, out=dst).sum(0).reshape(self.k, -1).sum(0)
+            else:
+                dw_t[:, 0] += np.multiply(a, g).sum(0)
+        else:
+            dw_t += np.einsum("lc,lcm->cm", a, g.reshape(g.shape[0], -1, self.m))
+
+
+def _product(weight: np.ndarray, groups: int):
+    if groups > 1:
+        return _Depthwise(weight, groups)
+    return _Dense(weight)
+
+
+def _blocked(fn, total: int, rows: int, threaded: bool, width: int = 0, dtype=None):
+    """Run fn(i, j[, scratch]) over blocks of ``rows`` rows of range(total), optionally on
+    threads; with ``width`` each thread passes a (rows, width) scratch buffer."""
+    def work(a, b):
+        tmp = np.empty((rows, width), dtype=dtype) if width else None
+        for i in range(a, b, rows):
+            if width:
+                fn(i, min(i + rows, b), tmp)
+            else:
+                fn(i, min(i + rows, b))
+
+    if threaded:
+        parallel_for(work, total, rows)
+    else:
+        work(0, total)
+
+
+def forward(bufs: np.ndarray, weight: np.ndarray, bias, plan: Plan) -> np.ndarray:
+    """y (N, Ho, Wo, O) view from the flat buffers: Σ_taps X[shifted] @ W_tap (+ bias)."""
+    return _forward(bufs, _product(weight, plan.g.groups), bias, plan)
+
+
+def _forward(bufs, prod, bias, plan: Plan) -> np.ndarray:
+    out = np.empty((plan.length, prod.c_out), dtype=bufs.dtype)
+
+    def work(i, j, tmp=None):
+        block = out[i:j]
+        accumulate = bias is not None
+        if accumulate:
+            block[...] = bias
+        for t, (ph, off) in enumerate(plan.taps):
+            prod.acc(bufs[ph, off + i:off + j], t, block, accumulate,
+                     None if tmp is None else tmp[:j - i])
+            accumulate = True
+
+    if isinstance(prod, _Dense):
+        work(0, plan.length)  # one large product per tap, threaded by BLAS
+    else:  # element-wise NumPy is single-threaded: share cache-sized blocks among threads
+        _blocked(work, plan.length, _block_rows(prod.c_in, prod.c_out), True, prod.c_out,
+                 out.dtype)
+    return plan.grid_view(out)
+
+
+def grad_weight(bufs: np.ndarray, gy: np.ndarray, plan: Plan, weight_shape) -> np.ndarray:
+    """dL/dW (O, C/G, kh, kw) = Σ over the grid of X[shifted]ᵀ G, one product per tap."""
+    o, cg, kh, kw = weight_shape
+    c = bufs.shape[-1]
+    prod = _product(np.empty(weight_shape, dtype=gy.dtype), plan.g.groups)
+    g_grid = plan.grid_of(gy)
+    rows = _block_rows(c, o)
+
+    def work(a, b):
+        dw = np.zeros((kh * kw, c, o // c if plan.g.groups > 1 else o), dtype=gy.dtype)
+        tmp = np.empty((rows, c), dtype=gy.dtype) if plan.g.groups > 1 else None
+        for i in range(a, b, rows):
+            j = min(i + rows, b)
+            for t, (ph, off) in enumerate(plan.taps):
+                prod.wgrad(bufs[ph, off + i:off + j], g_grid[i:j], dw[t],
+                           None if tmp is None else tmp[:j - i])
+        return dw
+
+    dw = sum(parallel_for(work, plan.length, rows))
+    if plan.g.groups > 1:  # (taps, C, m) -> (C·m, 1, kh, kw)
+        return np.ascontiguousarray(dw.transpose(1, 2, 0)).reshape(o, 1, kh, kw)
+    return np.ascontiguousarray(dw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
+
+
+def grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int, w: int):
+    """dL/dx (N, H, W, C) of y = conv(x, W), or None when this method does not apply."""
+    if g.sh == 1 and g.sw == 1:
+        # A stride-1 convolution's input gradient is the "full" correlation of g with the
+        # flipped kernel: padding (k-1)·d - p on each side.
+        eh, ew = (g.kh - 1) * g.dh, (g.kw - 1) * g.dw
+        pads = (eh - g.pt, eh - g.pb, ew - g.pl, ew - g.pr)
+        if min(pads) < 0:
+            return None
+        flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1])
+        if g.groups > 1:
+            prod = _Depthwise(flipped, g.groups, transposed=True)
+        else:
+            prod = _Dense(np.ascontiguousarray(flipped.transpose(1, 0, 2, 3)))
+        gt = Geometry(g.kh, g.kw, 1, 1, g.dh, g.dw, *pads, g.groups)
+        n, ho, wo, _ = gy.shape
+        plan = Plan(gt, n, ho, wo, h, w)
+        return _forward(plan.buffers(gy), prod, None, plan)
+    return _grad_input_strided(gy, weight, g, h, w)
+
+
+def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int) -> np.ndarray:
+    """Input gradient of a strided convolution, one stride-1 product sum per input phase.
+
+    Input phase (a, b) (padded rows ≡ a mod S_h, columns ≡ b mod S_w) receives
+    g[k - qr, l - qs] @ W_tapᵀ from the taps with (r·D_h, s·D_w) = (qr·S_h + a, qs·S_w + b).
+    """
+    n, ho, wo, o = gy.shape
+    if g.groups > 1:
+        prod = _Depthwise(weight, g.groups, transposed=True)
+    else:
+        prod = _Dense(np.ascontiguousarray(weight.transpose(1, 0, 2, 3)))
+    c = prod.c_out
+    hp, wp = h + g.pt + g.pb, w + g.pl + g.pr
+    qh, qw = (g.kh - 1) * g.dh // g.sh, (g.kw - 1) * g.dw // g.sw
+    pitch = max(wo + qw, -(-wp // g.sw))
+    rows = max(ho + qh, -(-hp // g.sh))
+    origin = qh * pitch + qw
+    length = n * rows * pitch
+    gbuf = np.zeros((origin + length, o), dtype=gy.dtype)
+    gview = gbuf[origin:].reshape(n, rows, pitch, o)
+
+    def fill(i, j):
+        gview[i:j, :ho, :wo] = gy[i:j]
+
+    _per_image(n, fill)
+    phase_taps: dict[tuple[int, int], list] = {}
+    for r in range(g.kh):
+        for s in range(g.kw):
+            (qr, a), (qs, b) = divmod(r * g.dh, g.sh), divmod(s * g.dw, g.sw)
+            phase_taps.setdefault((a, b), []).append((r * g.kw + s, origin - qr * pitch - qs))
+    dx = np.zeros((n, h, w, c), dtype=gy.dtype)
+    for (a, b), taps in phase_taps.items():
+        u0, v0 = (a - g.pt) % g.sh, (b - g.pl) % g.sw
+        if u0 >= h or v0 >= w:
+            continue
+        out = np.empty((length, c), dtype=gy.dtype)
+
+        def work(i, j, tmp=None, taps=taps, out=out):
+            for k, (t, off) in enumerate(taps):
+                prod.acc(gbuf[off + i:off + j], t, out[i:j], k > 0,
+                         None if tmp is None else tmp[:j - i])
+
+        if isinstance(prod, _Dense):
+            work(0, length)
+        else:
+            _blocked(work, length, _block_rows(o, c), True, c, gy.dtype)
+        k0, l0 = (u0 + g.pt) // g.sh, (v0 + g.pl) // g.sw
+        dst = dx[:, u0::g.sh, v0::g.sw]
+        grid = out.reshape(n, rows, pitch, c)[:, k0:k0 + dst.shape[1], l0:l0 + dst.shape[2]]
+
+        def place(i, j, dst=dst, grid=grid):
+            dst[i:j] = grid[i:j]
+
+        _per_image(n, place)
+    return dx
