@@ -338,15 +338,21 @@ def all_cases() -> list[Case]:
 
 def select(cases: list[Case], only: str | None = None, models_only: bool = False,
            layers_only: bool = False) -> list[Case]:
-    """Filter by substrings (comma-separated ``only``) and by group."""
+    """Filter by group and by ``only``: comma-separated keys, each the exact name of a case
+    or else a substring of the names it selects (``relu:fwd`` is one case, ``relu`` two)."""
     out = []
-    keys = [k.strip() for k in only.split(",")] if only else []
+    keys = [k.strip() for k in only.split(",") if k.strip()] if only else []
+    names = {c.name for c in cases}
+
+    def hit(key, name):
+        return key == name if key in names else key in name
+
     for c in cases:
         if models_only and c.group != "model":
             continue
         if layers_only and c.group != "layer":
             continue
-        if keys and not any(k and k in c.name for k in keys):
+        if keys and not any(hit(k, c.name) for k in keys):
             continue
         out.append(c)
     return out

@@ -73,8 +73,11 @@ def _programs(lib: str, mod, F):
     }
 
 
-def measure(use_torch: bool = True) -> list[dict]:
-    """One row per program: µs per call in fovea, PyTorch (or None) and NumPy's a + b."""
+def measure(use_torch: bool = True, seconds: float = 0.2, rounds: int = 5) -> list[dict]:
+    """One row per program: µs per call in fovea, PyTorch (or None) and NumPy's a + b.
+
+    Each number is the median over ``rounds`` rounds of about ``seconds`` each.
+    """
     import numpy as np
 
     import fovea
@@ -91,11 +94,14 @@ def measure(use_torch: bool = True) -> list[dict]:
         except ImportError:
             tor = None
     x = np.ones((4, 4), dtype=np.float32)
-    rows = [{"program": "numpy a + b (for scale)", "fovea_us": _per_call_us(lambda: x + x),
+    def us(fn):
+        return _per_call_us(fn, seconds, rounds)
+
+    rows = [{"program": "numpy a + b (for scale)", "fovea_us": us(lambda: x + x),
              "torch_us": None}]
     for name, fn in fov.items():
-        rows.append({"program": name, "fovea_us": _per_call_us(fn),
-                     "torch_us": _per_call_us(tor[name]) if tor else None})
+        rows.append({"program": name, "fovea_us": us(fn),
+                     "torch_us": us(tor[name]) if tor else None})
     return rows
 
 

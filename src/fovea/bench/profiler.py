@@ -218,6 +218,7 @@ def profile_torch(name: str, steps: int = 5, quick: bool = False, threads: int |
     fm = C.build_fovea_model(name)
     step = C.torch_train_step(C.build_torch_twin(name, fm), x, y)
     with ThreadLimit(threads or default_threads(), torch):
+        time.sleep(0.2)  # let fovea's BLAS threads stop spinning (see timing.run_interleaved)
         step()
         with torch.autograd.profiler.profile() as prof:
             for _ in range(steps):

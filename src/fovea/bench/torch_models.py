@@ -110,6 +110,8 @@ def load_from_fovea(twin, model, dtype=np.float32):
     Returns ``twin`` converted to ``dtype``.
     """
     torch = _torch()
+    # Convert first: load_state_dict copies into the existing tensors (and their dtype).
+    twin = twin.to(torch.float64 if np.dtype(dtype) == np.float64 else torch.float32)
     state = {}
     for k, v in model.state_dict().items():
         a = np.array(v.detach().numpy(), copy=True)
@@ -117,4 +119,4 @@ def load_from_fovea(twin, model, dtype=np.float32):
             a = a.astype(dtype)
         state[k] = torch.from_numpy(a)
     twin.load_state_dict(state, strict=True)
-    return twin.to(torch.float64 if np.dtype(dtype) == np.float64 else torch.float32)
+    return twin

@@ -97,7 +97,10 @@ class CrossEntropy(Function):
         if reduction == "none":
             return losses[:, 0]
         total = losses.sum(dtype=x.dtype)
-        return xp.asarray(total / denom if reduction == "mean" else total, dtype=x.dtype)
+        if reduction == "sum":
+            return xp.asarray(total, dtype=x.dtype)
+        with backend.xp.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan
+            return xp.asarray(total / denom, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -106,7 +109,8 @@ class CrossEntropy(Function):
         if ctx.reduction == "none":
             coef = xp.expand_dims(g, 1) * ctx.wb  # (N, 1, *)
         elif ctx.reduction == "mean":
-            coef = (g / ctx.denom) * ctx.wb
+            with backend.xp.errstate(invalid="ignore", divide="ignore"):
+                coef = (g / ctx.denom) * ctx.wb
         else:
             coef = g * ctx.wb
         if xp is _arrayns:

@@ -38,31 +38,30 @@ def _stats(xp, x, axes, eps):
 class BatchNorm(Function):
     """Training-mode batch norm, y = γ x̂ + β, with the batch statistics, as one node.
 
-    Forward gets the centred input and the variance from :func:`_train_stats` and works in
-    the input's memory layout (see :mod:`._channels`): x̂ is computed in place of the
-    centred copy, and the backward is one pass for the two per-channel sums plus four
-    elementwise passes. A recorded backward (``create_graph``) recomputes x̂ and σ⁻¹ from x
-    with ``ctx.xp`` so that second derivatives are exact.
+    Forward works in the input's memory layout (see :mod:`._channels`): one pass for the
+    mean, one to centre (xc = x - μ, kept for backward), one for the variance, two for
+    y = xc·(γσ⁻¹) + β; it also updates the running statistics when given. The fast backward
+    is one pass for the two per-channel sums and four elementwise passes. A recorded
+    backward (``create_graph``) recomputes x̂ and σ⁻¹ from x with ``ctx.xp`` so that second
+    derivatives are exact.
     """
 
     @staticmethod
-    def forward(ctx, x, *affine, stats, axes, bshape, eps, has_weight):
-        view, _, var, xc = stats
+    def forward(ctx, x, *affine, axes, bshape, eps, has_weight, running=None):
+        view = _ch.view(x)
+        n = view.count
+        mean = _ch.channel_sum(view) / n
+        xc = view.a - view.per_channel(mean)
+        var = _ch.channel_dot(view, xc, xc) / n
         inv_std = 1.0 / np.sqrt(var + eps)
-        xhat = xc
-        xhat *= view.per_channel(inv_std)
-        out = xhat
-        if has_weight:
-            out = xhat * view.per_channel(affine[0])
+        scale = inv_std * affine[0] if has_weight else inv_std
+        out = xc * view.per_channel(scale)
         if len(affine) > has_weight:
-            b = view.per_channel(affine[-1])
-            if out is xhat:
-                out = xhat + b
-            else:
-                out += b
-        ctx.xhat, ctx.inv_std, ctx.view = xhat, inv_std, view
+            out += view.per_channel(affine[-1])
+        if running is not None:
+            _update_running(*running, mean, var, n)
+        ctx.xc, ctx.inv_std, ctx.view, ctx.count = xc, inv_std, view, n
         ctx.axes, ctx.bshape, ctx.eps, ctx.has_weight = axes, bshape, eps, has_weight
-        ctx.count = view.count
         ctx.save_for_backward(x, *affine[:has_weight])
         return view.restore(out)
 
@@ -93,30 +92,25 @@ class BatchNorm(Function):
         return tuple(grads)
 
 
-def _train_stats(data):
-    """The batch statistics of ``data`` (N, C, *) in its own layout: (view, mean, var, xc).
-
-    ``mean`` and the biased ``var`` are (C,); ``xc = x - mean`` is laid out like ``view.a``
-    (a fresh array that BatchNorm turns into x̂ in place).
-    """
-    view = _ch.view(data)
-    count = view.count
-    mean = _ch.channel_sum(view) / count
-    xc = view.a - view.per_channel(mean)
-    var = _ch.channel_dot(view, xc, xc) / count
-    return view, mean, var, xc
+def _update_running(running_mean, running_var, momentum, mean, var, count):
+    """running = (1 - m)·running + m·batch, the unbiased variance for running_var (PyTorch)."""
+    m = float(momentum)
+    unbiased = var * (count / (count - 1))
+    for buf, stat in ((running_mean, mean), (running_var, unbiased)):
+        buf._data[...] = (1.0 - m) * buf._data + m * stat
+        buf._version[0] += 1
 
 
 def _bn_backward_raw(ctx, g, weight, need_x):
-    """dx = a (g - Σg/n - x̂ Σ(g x̂)/n) with a = γ σ⁻¹ (per channel), dγ = Σ g x̂, dβ = Σ g."""
-    view, xhat, n = ctx.view, ctx.xhat, ctx.count
+    """dx = a (g - Σg/n - x̂ Σ(g x̂)/n) with a = γσ⁻¹ and x̂ = xc·σ⁻¹; dγ = Σ g x̂, dβ = Σ g."""
+    view, xc, n, inv_std = ctx.view, ctx.xc, ctx.count, ctx.inv_std
     g2 = view.like(g)
     sum_g = _ch.channel_sum(view, g2)
-    sum_gx = _ch.channel_dot(view, g2, xhat)
+    sum_gx = _ch.channel_dot(view, g2, xc) * inv_std
     gx = None
     if need_x:
-        a = ctx.inv_std if weight is None else ctx.inv_std * weight
-        gx = xhat * view.per_channel(sum_gx / -n)
+        a = inv_std if weight is None else inv_std * weight
+        gx = xc * view.per_channel(inv_std * sum_gx / -n)
         gx += g2
         gx -= view.per_channel(sum_g / n)
         gx *= view.per_channel(a)
@@ -213,17 +207,10 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     if count <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input of shape {x.shape}")
-    stats = _train_stats(x._data)
-    if running_mean is not None:
-        m = float(momentum)
-        mean, var = stats[1], stats[2]
-        unbiased = var * (count / (count - 1))
-        for buf, stat in ((running_mean, mean), (running_var, unbiased)):
-            buf._data[...] = (1.0 - m) * buf._data + m * stat
-            buf._version[0] += 1
+    running = None if running_mean is None else (running_mean, running_var, momentum)
     affine = tuple(t for t in (weight, bias) if t is not None)
-    return BatchNorm.apply(x, *affine, stats=stats, axes=axes, bshape=bshape, eps=eps,
-                           has_weight=weight is not None)
+    return BatchNorm.apply(x, *affine, axes=axes, bshape=bshape, eps=eps,
+                           has_weight=weight is not None, running=running)
 
 
 def _batch_norm_eval(x, running_mean, running_var, weight, bias, eps, bshape):
