@@ -32,6 +32,13 @@ def empty(shape: tuple, like: np.ndarray, dtype=None) -> np.ndarray:
     return base.transpose(np.argsort(order))
 
 
+def empty_in_order(shape: tuple, order: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised array of ``shape`` whose axes lie in memory in ``order`` (outermost
+    first), e.g. ``(0, 2, 3, 1)`` for channels-last (N, C, H, W)."""
+    base = np.empty(tuple(shape[i] for i in order), dtype=dtype)
+    return base.transpose(np.argsort(order))
+
+
 def zeros(shape: tuple, like: np.ndarray, dtype=None) -> np.ndarray:
     """Like :func:`empty`, filled with zeros."""
     out = empty(shape, like, dtype)

@@ -82,12 +82,15 @@ def test_fused_cross_entropy_mean_over_all_ignored_is_nan_like_torch():
 
 @pytest.mark.parametrize("shape", [(6, 5), (4, 3, 7), (4, 3, 5, 6), (6, 16, 4, 4),
                                    (5, 3, 3, 7)])
-@pytest.mark.parametrize("layout", ["C", "channels_last", "strided"])
+@pytest.mark.parametrize("layout", ["C", "channels_last", "strided", "channels_last_crop"])
 def test_batch_norm_matches_torch_in_every_input_layout(shape, layout):
     rng = np.random.default_rng(7)
     x = rng.standard_normal(shape) * 2 + 1
     if layout == "channels_last" and len(shape) > 2:
         x = _channels_last(x)
+    elif layout == "channels_last_crop" and len(shape) == 4:  # a convolution's output view
+        n, c, h, w = shape
+        x = rng.standard_normal((n, h + 2, w + 3, c))[:, 1:h + 1, 2:w + 2].transpose(0, 3, 1, 2)
     elif layout == "strided":
         x = rng.standard_normal(shape[:1] + (shape[1] * 2,) + shape[2:])[:, ::2]
     c = shape[1]
@@ -197,6 +200,17 @@ def test_scatter_gradient_of_a_strided_index_follows_the_gradient_layout():
     expected[key] = values
     np.testing.assert_array_equal(out, expected)
     assert _layout.axis_order(out) == _layout.axis_order(values)
+
+
+def test_flatten_of_a_channels_last_input_returns_its_gradient_in_that_layout():
+    rng = np.random.default_rng(12)
+    x = _channels_last(rng.standard_normal((4, 16, 32, 32)))
+    t = fovea.tensor(x, requires_grad=True)
+    g = rng.standard_normal((4, 16 * 32 * 32))
+    t.flatten(1).backward(fovea.tensor(g))
+    np.testing.assert_array_equal(t.grad.numpy(), g.reshape(x.shape))
+    assert _layout.axis_order(t.grad.numpy()) == (0, 2, 3, 1)
+    check_op(lambda a: a.flatten(1), lambda a: a.flatten(1), [x], fd=False)
 
 
 def test_layout_empty_follows_the_axis_order_of_its_model():

@@ -91,8 +91,13 @@ def view(x: np.ndarray, prefer: str | None = None) -> ChannelView:
     n, c = shape[0], shape[1]
     if x.ndim == 2:
         return _rows(x if x.flags.c_contiguous else np.ascontiguousarray(x), shape)
-    cl = _is_channels_last(x)
     cf = x.flags.c_contiguous
+    if not cf and not _is_channels_last(x):
+        # A strided view (a crop of a padded buffer, a slice): copy it in its own axis order
+        # (order 'K': runs stay contiguous, no transposition), then look again.
+        x = x.copy(order="K")
+        cf = x.flags.c_contiguous
+    cl = _is_channels_last(x)
     if cl and (not cf or prefer != "blocks"):
         return _rows(np.moveaxis(x, 1, -1).reshape(-1, c), shape)
     if not cf:
