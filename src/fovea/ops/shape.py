@@ -23,7 +23,8 @@ class Reshape(Function):
         ctx.in_shape = x.shape
         out = backend.xp.reshape(x, shape)
         ctx.in_order = None
-        if x.ndim > 2 and x.size >= 1 << 15 and not x.flags.c_contiguous and out.base is None:
+        if (x.ndim > 2 and x.size >= 1 << 15 and not x.flags.c_contiguous
+                and not backend.xp.may_share_memory(out, x)):
             ctx.in_order = _layout.axis_order(x)
         return out
 
