@@ -8,6 +8,9 @@ on the memory layout, so each array is first seen as a matrix whose reduction is
   C = 16 a broadcast op over (M, 16) is 2-4× slower than over (M/32, 512), because NumPy
   pays its loop overhead per row. A per-channel vector is tiled k times to match; sums are
   a matrix-vector product ``ones @ a`` (BLAS), folded back to C;
+* a channels-last *crop* (a convolution's output handed out as a view into a larger,
+  padded buffer): each image row of W·C values is still contiguous, so it is seen as
+  (N, H, W·C) rows without copying (the same tiling, k = W);
 * channels-first (NCHW memory, and (N, C) / (N, C, L) inputs): an (N, C, S) block,
   reduced with ``einsum('ncs->c')`` (contiguous inner loops).
 
@@ -24,11 +27,12 @@ WIDE = 512  # aim for rows of at least this many values
 
 
 class ChannelView:
-    """An (N, C, *) array seen as ``rows`` (M/k, k·C) or ``blocks`` (N, C, S), without copying.
+    """An (N, C, *) array seen as ``rows`` (M/k, k·C) or (N, H, W·C), or as ``blocks``
+    (N, C, S), without copying.
 
     Attributes:
         kind: ``"rows"`` or ``"blocks"``.
-        a: the 2-D or 3-D view.
+        a: the 2-D or 3-D view (rows: the last axis is contiguous, k·C long).
         shape: the original (N, C, *) shape.
         count: values per channel (M or N·S).
         k: channel groups per row (``rows`` only; 1 for ``blocks``).
@@ -38,10 +42,7 @@ class ChannelView:
 
     def __init__(self, kind: str, a: np.ndarray, shape: tuple, k: int = 1):
         self.kind, self.a, self.shape, self.k = kind, a, shape, k
-        if kind == "rows":
-            self.count = a.shape[0] * k
-        else:
-            self.count = a.shape[0] * a.shape[2]
+        self.count = a.size // shape[1] if shape[1] else 0
 
     def per_channel(self, v: np.ndarray) -> np.ndarray:
         """A (C,) vector shaped to broadcast against :attr:`a`."""
@@ -76,6 +77,12 @@ def _is_channels_last(x: np.ndarray) -> bool:
     return x.ndim >= 3 and np.moveaxis(x, 1, -1).flags.c_contiguous
 
 
+def _rows_contiguous(x: np.ndarray) -> bool:
+    """Whether each (W, C) image row of (N, C, H, W) ``x`` is one contiguous run."""
+    item = x.itemsize
+    return x.strides[1] == item and x.strides[3] == x.shape[1] * item
+
+
 def _rows(a2: np.ndarray, shape: tuple) -> ChannelView:
     """Contiguous (M, C) as wide rows (M/k, k·C), k the largest power of 2 <= WIDE/C dividing M."""
     m, c = a2.shape
@@ -92,6 +99,9 @@ def view(x: np.ndarray, prefer: str | None = None) -> ChannelView:
     if x.ndim == 2:
         return _rows(x if x.flags.c_contiguous else np.ascontiguousarray(x), shape)
     cf = x.flags.c_contiguous
+    if not cf and x.ndim == 4 and not _is_channels_last(x) and _rows_contiguous(x):
+        _, _, h, w = shape
+        return ChannelView("rows", np.moveaxis(x, 1, -1).reshape(n, h, w * c), shape, w)
     if not cf and not _is_channels_last(x):
         # A strided view (a crop of a padded buffer, a slice): copy it in its own axis order
         # (order 'K': runs stay contiguous, no transposition), then look again.
@@ -109,6 +119,8 @@ def channel_sum(v: ChannelView, a: np.ndarray | None = None) -> np.ndarray:
     """Σ over everything but the channel of ``a`` (laid out like ``v.a``; default ``v.a``): (C,)."""
     a = v.a if a is None else a
     if v.kind == "rows":
+        if a.ndim == 3:
+            return v.fold(np.einsum("abk->k", a))
         return v.fold(np.ones(a.shape[0], dtype=a.dtype) @ a)
     return np.einsum("ncs->c", a)
 
@@ -116,5 +128,7 @@ def channel_sum(v: ChannelView, a: np.ndarray | None = None) -> np.ndarray:
 def channel_dot(v: ChannelView, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Σ a·b over everything but the channel, for two arrays laid out like ``v.a``: (C,)."""
     if v.kind == "rows":
+        if a.ndim == 3:
+            return v.fold(np.einsum("abk,abk->k", a, b))
         return v.fold(np.einsum("mc,mc->c", a, b))
     return np.einsum("ncs,ncs->c", a, b)
