@@ -5,11 +5,10 @@ Usage::
     python benchmarks/bench_conv.py [--repeat 7] [--threads 2] [--only 3x3]
 
 Both libraries run on the same float32 values with ``torch.set_num_threads(threads)`` and
-OpenBLAS limited to the same number of threads. Inside a network fovea's convolutions pass
-activations and gradients in channels-last memory order (see ``fovea.nn.functional.conv``),
-so the layers that follow another layer get their input and upstream gradient in that
-order here too; the first layers (3 input channels) get plain NCHW images, and PyTorch
-always gets its default contiguous NCHW tensors.
+OpenBLAS limited to the same number of threads, on contiguous NCHW tensors (a convolution's
+output follows its input's memory format, so in a network fed with NCHW images every
+layer sees NCHW). ``--channels-last`` feeds fovea channels-last tensors instead (the
+format its kernels work in, which saves the transposes).
 
 Each library is timed in its own block after a pause: the worker threads of OpenBLAS and
 of PyTorch's OpenMP busy-wait for a while after each call, so strictly alternating the two
@@ -87,6 +86,15 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="alternating blocks per library")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", default="", help="run only cases whose name contains this")
+    p.add_argument("--channels-last", action="store_true",
+                   help="give fovea channels-last inputs and gradients (PyTorch stays NCHW)")
+    p.add_argument("--resnet", action="store_true",
+                   help="also time a ResNet-20 training step (forward + backward, batch 128, "
+                        "CIFAR-size input, 1x1-conv shortcuts, batch norm)")
+    p.add_argument("--convnet", action="store_true",
+                   help="also time a three-layer ConvNet training step (forward + backward): "
+                        "conv 32x7x7 pad 3 on 64x3x32x32, ReLU, 2x2 max pool, affine 100, "
+                        "ReLU, affine 10, cross-entropy")
     p.add_argument("--quiet", type=float, default=None, metavar="BUSY",
                    help="before each timed pair, wait until the CPUs are at most this busy "
                         "(e.g. 0.1) so that other processes do not skew the timings")
@@ -113,8 +121,8 @@ def main(argv=None) -> int:
         if args.only not in name:
             continue
         x = rng.standard_normal(xs, dtype=np.float32)
-        inner = xs[1] > 3  # fed by another layer: channels-last in fovea
-        fx = fovea.tensor(_channels_last(x, np) if inner else x, requires_grad=x_grad)
+        cl = args.channels_last
+        fx = fovea.tensor(_channels_last(x, np) if cl else x, requires_grad=x_grad)
         tx = torch.tensor(x, requires_grad=x_grad)
         if ws is None:
             def f_fwd(fx=fx, kw=kw):
@@ -135,7 +143,7 @@ def main(argv=None) -> int:
                 return torch.nn.functional.conv2d(tx, tw, tb, **kw)
         gshape = tuple(t_fwd().shape)
         g = rng.standard_normal(gshape, dtype=np.float32)
-        fg, tg = fovea.tensor(_channels_last(g, np)), torch.tensor(g)
+        fg, tg = fovea.tensor(_channels_last(g, np) if cl else g), torch.tensor(g)
 
         def f_both(f_fwd=f_fwd, fg=fg, fx=fx):
             y = f_fwd()
@@ -173,7 +181,104 @@ def main(argv=None) -> int:
     if ratios:
         geo = float(np.exp(np.mean(np.log(ratios))))
         print(f"geometric mean of forward+backward ratios: {geo:.2f}x")
+    if args.convnet:
+        _convnet(args, np, torch, fovea, F)
+    if args.resnet:
+        _resnet(args, np, torch, fovea)
     return 0
+
+
+def _time_blocks(args, f_step, t_step, np):
+    times = ([], [])
+    for _ in range(max(args.rounds, 1)):
+        for fn, ts in zip((f_step, t_step), times):
+            time.sleep(0.3)
+            if args.quiet is not None:
+                _wait_quiet(args.quiet)
+            fn()
+            ts.extend(_timeit(fn) for _ in range(max(args.repeat, 1)))
+    return tuple(float(np.median(ts)) * 1e3 for ts in times)
+
+
+def _resnet(args, np, torch, fovea) -> None:
+    """ResNet-20 (3 stages of 3 basic blocks, 16/32/64 channels) step in both libraries."""
+    def build(nn):
+        class Block(nn.Module):
+            def __init__(self, cin, cout, stride):
+                super().__init__()
+                self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+                self.b1 = nn.BatchNorm2d(cout)
+                self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+                self.b2 = nn.BatchNorm2d(cout)
+                self.relu = nn.ReLU()
+                self.short = None
+                if stride != 1 or cin != cout:
+                    self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                               nn.BatchNorm2d(cout))
+
+            def forward(self, x):
+                h = self.b2(self.c2(self.relu(self.b1(self.c1(x)))))
+                return self.relu(h + (x if self.short is None else self.short(x)))
+
+        layers, cin = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+        for cout, stride in ((16, 1), (32, 2), (64, 2)):
+            for i in range(3):
+                layers.append(Block(cin, cout, stride if i == 0 else 1))
+                cin = cout
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
+        return nn.Sequential(*layers)
+
+    fm, tm = build(fovea.nn), build(torch.nn)
+    fm.load_state_dict(tm.state_dict())
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((128, 3, 32, 32), dtype=np.float32)
+    y = rng.integers(0, 10, 128)
+    fx = fovea.tensor(_channels_last(x, np) if args.channels_last else x)
+    fy, tx, ty = fovea.tensor(y), torch.tensor(x), torch.tensor(y)
+
+    def f_step():
+        fovea.nn.functional.cross_entropy(fm(fx), fy).backward()
+        fm.zero_grad()
+
+    def t_step():
+        torch.nn.functional.cross_entropy(tm(tx), ty).backward()
+        tm.zero_grad()
+
+    fm_, tm_ = _time_blocks(args, f_step, t_step, np)
+    print(f"ResNet-20 step (b128)            fovea {fm_:8.2f}ms  torch {tm_:8.2f}ms  "
+          f"ratio {fm_ / tm_:5.2f}x")
+
+
+def _convnet(args, np, torch, fovea, F) -> None:
+    """A three-layer ConvNet step (no optimizer update) in both libraries, same weights."""
+    rng = np.random.default_rng(1)
+    x = rng.random((64, 3, 32, 32), dtype=np.float32)
+    y = rng.integers(0, 10, 64)
+    shapes = [(32, 3, 7, 7), (32,), (32 * 16 * 16, 100), (100,), (100, 10), (10,)]
+    params = [(rng.standard_normal(s, dtype=np.float32) * 0.01).astype(np.float32)
+              for s in shapes]
+    fp = [fovea.tensor(p, requires_grad=True) for p in params]
+    tp = [torch.tensor(p, requires_grad=True) for p in params]
+    fx, fy, tx, ty = fovea.tensor(x), fovea.tensor(y), torch.tensor(x), torch.tensor(y)
+
+    def f_step():
+        h = F.max_pool2d(F.relu(F.conv2d(fx, fp[0], fp[1], padding=3)), 2)
+        h = F.relu(h.reshape(64, -1) @ fp[2] + fp[3])
+        F.cross_entropy(h @ fp[4] + fp[5], fy).backward()
+        for p in fp:
+            p.grad = None
+
+    def t_step():
+        tf = torch.nn.functional
+        h = tf.max_pool2d(tf.relu(tf.conv2d(tx, tp[0], tp[1], padding=3)), 2)
+        h = tf.relu(h.reshape(64, -1) @ tp[2] + tp[3])
+        tf.cross_entropy(h @ tp[4] + tp[5], ty).backward()
+        for p in tp:
+            p.grad = None
+
+    fm, tm = _time_blocks(args, f_step, t_step, np)
+    print(f"three-layer ConvNet step (b64)   fovea {fm:8.2f}ms  torch {tm:8.2f}ms  "
+          f"ratio {fm / tm:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from fovea.nn.functional._parallel import parallel_for
 from fovea.nn.utils.conv import Geometry
+
+# Minimum rows per thread chunk of a patch-matrix product.
+ROW_GRAIN = 256
 
 
 def pad_nhwc(x: np.ndarray, g: Geometry, h_extra: int = 0, w_extra: int = 0,
@@ -57,7 +61,11 @@ def im2col(x: np.ndarray, g: Geometry, ho: int, wo: int) -> np.ndarray:
     xp = pad_nhwc(x, g)
     view = _windows(xp, g, ho, wo)
     cols = np.empty(view.shape, dtype=x.dtype)
-    np.copyto(cols, view)
+
+    def copy(i, j):
+        cols[i:j] = view[i:j]
+
+    parallel_for(copy, x.shape[0], 1)
     n = x.shape[0]
     return cols.reshape(n * ho * wo, g.groups, -1)
 
@@ -140,14 +148,18 @@ def conv_forward_cols(cols: np.ndarray, weight: np.ndarray, bias: np.ndarray | N
     """The matrix product half of :func:`conv_forward`: patches (M, G, K) -> y (N, Ho, Wo, O)."""
     o = weight.shape[0]
     wm = weight_matrix(weight, g.groups)
-    if g.groups == 1:
-        y = cols[:, 0, :] @ wm[0]
-    else:
-        y = np.empty((n * ho * wo, g.groups, o // g.groups), dtype=cols.dtype)
-        np.matmul(cols.swapaxes(0, 1), wm, out=y.swapaxes(0, 1))
-        y = y.reshape(n * ho * wo, o)
-    if bias is not None:
-        y += bias
+    m = n * ho * wo
+    y = np.empty((m, g.groups, o // g.groups), dtype=cols.dtype)
+
+    def work(i, j):
+        if g.groups == 1:
+            np.matmul(cols[i:j, 0, :], wm[0], out=y[i:j, 0, :])
+        else:
+            np.matmul(cols[i:j].swapaxes(0, 1), wm, out=y[i:j].swapaxes(0, 1))
+        if bias is not None:
+            y[i:j].reshape(j - i, o)[...] += bias
+
+    parallel_for(work, m, ROW_GRAIN)
     return y.reshape(n, ho, wo, o)
 
 
@@ -162,15 +174,16 @@ def conv_grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int,
         return depthwise_grad_input(gy, weight, g, h, w)
     g2 = _rows(gy)
     wm = weight_matrix(weight, g.groups)
-    if g.groups == 1:
-        dcols = g2 @ wm[0].T  # (M, kh·kw·C)
-        if _is_pointwise(g):
-            return dcols.reshape(n, h, w, -1)
-        dcols = dcols[:, None, :]
-    else:
-        og = o // g.groups
-        dcols = np.matmul(g2.reshape(-1, g.groups, og).swapaxes(0, 1), wm.swapaxes(1, 2))
-        dcols = dcols.swapaxes(0, 1)  # (G, M, K) -> (M, G, K), a view
+    og = o // g.groups
+    dcols = np.empty((g2.shape[0], g.groups, wm.shape[1]), dtype=gy.dtype)
+
+    def work(i, j):  # dcols = g @ Wᵀ, per group, rows split across threads
+        np.matmul(g2[i:j].reshape(j - i, g.groups, og).swapaxes(0, 1), wm.swapaxes(1, 2),
+                  out=dcols[i:j].swapaxes(0, 1))
+
+    parallel_for(work, g2.shape[0], ROW_GRAIN)
+    if _is_pointwise(g):
+        return dcols.reshape(n, h, w, -1)
     return col2im(dcols, g, n, ho, wo, h, w)
 
 
@@ -179,11 +192,13 @@ def conv_grad_weight(cols: np.ndarray, gy: np.ndarray, g: Geometry,
     """dL/dweight (O, C/G, kh, kw) from the patch matrix of x and gy (N, Ho, Wo, O)."""
     o, cg, kh, kw = weight_shape
     g2 = _rows(gy)
-    if g.groups == 1:
-        wm = cols[:, 0, :].T @ g2
-        return weight_from_matrix(wm[None], o, cg, kh, kw)
     og = o // g.groups
-    wm = np.matmul(cols.transpose(1, 2, 0), g2.reshape(-1, g.groups, og).swapaxes(0, 1))
+
+    def work(i, j):  # a reduction over rows: partial sums per chunk, added below
+        return np.matmul(cols[i:j].transpose(1, 2, 0),
+                         g2[i:j].reshape(j - i, g.groups, og).swapaxes(0, 1))
+
+    wm = sum(parallel_for(work, g2.shape[0], ROW_GRAIN))
     return weight_from_matrix(wm, o, cg, kh, kw)
 
 
@@ -276,8 +291,6 @@ def _wide_span(g: Geometry, b: int) -> int:
 
 def wide_cols(x: np.ndarray, g: Geometry, ho: int, wo: int, b: int) -> np.ndarray:
     """Patch matrix (N·Ho·ceil(Wo/B), kh·span·C) for blocks of B adjacent outputs."""
-    from fovea.nn.functional._parallel import parallel_for
-
     n, h, w, c = x.shape
     wb = -(-wo // b)
     span = _wide_span(g, b)
@@ -306,12 +319,38 @@ def wide_weight(weight: np.ndarray, g: Geometry, b: int) -> np.ndarray:
     return wide.reshape(kh * span * c, b * o)
 
 
+def fill_rows(dst: np.ndarray, row: np.ndarray) -> None:
+    """dst[...] = row for a C-contiguous (rows, k) ``dst``, with long inner loops.
+
+    Broadcasting one short row over many gives NumPy an inner loop of only k elements;
+    filling blocks of r rows from an r-times tiled row makes it r·k.
+    """
+    rows, k = dst.shape
+    r = max(1, 4096 // max(k, 1))
+    full = rows - rows % r
+    if full and dst.flags.c_contiguous:
+        dst[:full].reshape(-1, r * k)[...] = np.tile(row, r)
+        dst[full:] = row
+    else:
+        dst[...] = row
+
+
 def wide_forward(cols: np.ndarray, weight: np.ndarray, bias, g: Geometry, n: int, ho: int,
                  wo: int, b: int) -> np.ndarray:
+    """y = cols @ W_wide (+ bias), rows split across threads (single-threaded BLAS each)."""
+    from fovea.nn.functional._blas import gemm
+
     o = weight.shape[0]
-    y = cols @ wide_weight(weight, g, b)
-    if bias is not None:
-        y += np.tile(bias, b)
+    wide = wide_weight(weight, g, b)
+    y = np.empty((cols.shape[0], b * o), dtype=cols.dtype)
+    tiled = None if bias is None else np.tile(bias, b)
+
+    def work(i, j):
+        if tiled is not None:
+            fill_rows(y[i:j], tiled)  # BLAS then adds the product onto the bias
+        gemm(cols[i:j], wide, y[i:j], tiled is not None)
+
+    parallel_for(work, cols.shape[0], ROW_GRAIN)
     return y.reshape(n, ho, -1, o)[:, :, :wo]
 
 
@@ -325,7 +364,10 @@ def wide_grad_weight(cols: np.ndarray, gy: np.ndarray, g: Geometry, weight_shape
         padded[:, :, :wo] = gy
         gy = padded
     span = _wide_span(g, b)
-    dwide = (cols.T @ gy.reshape(-1, b * o)).reshape(kh, span, c, b, o)
+    g2 = gy.reshape(-1, b * o)
+    # A reduction over all rows: each thread reduces its rows, then the partial sums add.
+    parts = parallel_for(lambda i, j: cols[i:j].T @ g2[i:j], cols.shape[0], ROW_GRAIN)
+    dwide = sum(parts).reshape(kh, span, c, b, o)
     dw = np.zeros((kh, kw, c, o), dtype=gy.dtype)
     for j in range(b):
         dw += dwide[:, j * g.sw:j * g.sw + (kw - 1) * g.dw + 1:g.dw, :, j, :]

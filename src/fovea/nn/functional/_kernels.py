@@ -19,6 +19,7 @@ import numpy as np
 
 from fovea.nn.functional import _im2col as I2C
 from fovea.nn.functional import _taps as T
+from fovea.nn.functional._parallel import contiguous
 from fovea.nn.utils.conv import Geometry
 
 MIN_TAP_CHANNELS = 8
@@ -63,6 +64,32 @@ def grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int, w: int) 
     if depthwise:
         return I2C.depthwise_grad_input(gy, weight, g, h, w)
     return I2C.conv_grad_input(gy, weight, g, h, w)
+
+
+def backward(x: np.ndarray, gy: np.ndarray, weight: np.ndarray, g: Geometry, state,
+             need_x: bool, need_w: bool, need_b: bool):
+    """(dx, dW, db) of y = conv(x, W) + b for NHWC views x and gy (any memory order).
+
+    Stride-1 shifted-product convolutions take all three from one buffer of gy; the other
+    paths compute them one by one from a contiguous copy of gy.
+    """
+    n, ho, wo, o = gy.shape
+    h, w = x.shape[1:3]
+    depthwise = I2C._is_depthwise(weight, g.groups)
+    if g.sh == g.sw == 1 and _use_taps(min(x.shape[-1], o), g, gy.dtype, depthwise):
+        if state is not None and state[0] == "taps":
+            plan, bufs = state[2], state[1]
+        else:
+            plan = T.Plan(g, n, h, w, ho, wo)
+            bufs = plan.buffers(x) if need_w else None
+        out = T.backward(gy, weight, plan, bufs, need_x, need_w, need_b)
+        if out is not None:
+            return out
+    gy = contiguous(gy)
+    dx = grad_input(gy, weight, g, h, w) if need_x else None
+    dw = grad_weight(x, gy, g, weight.shape, state) if need_w else None
+    db = T.column_sums(gy.reshape(-1, o)) if need_b else None
+    return dx, dw, db
 
 
 def grad_weight(x: np.ndarray, gy: np.ndarray, g: Geometry, weight_shape, state=None):

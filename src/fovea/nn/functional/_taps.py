@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from fovea.nn.functional._blas import gemm
+from fovea.nn.functional._im2col import fill_rows
 from fovea.nn.functional._parallel import parallel_for
 from fovea.nn.utils.conv import Geometry
 
@@ -35,7 +36,8 @@ from fovea.nn.utils.conv import Geometry
 # cache across all kh·kw taps instead of streaming from memory once per tap (measured: 1 MiB
 # blocks beat both 256 KiB and no blocking), and blocks are shared among threads, because
 # BLAS parallelises these (C × rows)·(rows × O) products poorly. The forward products run
-# unblocked and BLAS threads each of them: there the larger calls measured faster.
+# unblocked per thread chunk (larger calls measured faster). All products run in row chunks
+# on our threads with single-threaded BLAS (see _parallel: robust when cores are shared).
 BLOCK_BYTES = 2**20
 
 
@@ -255,31 +257,37 @@ def _forward(bufs, prod, bias, plan: Plan) -> np.ndarray:
         block = out[i:j]
         accumulate = bias is not None
         if accumulate:
-            block[...] = bias
+            fill_rows(block, bias)
         for t, (ph, off) in enumerate(plan.taps):
             prod.acc(bufs[ph, off + i:off + j], t, block, accumulate,
                      None if tmp is None else tmp[:j - i])
             accumulate = True
 
     if isinstance(prod, _Dense):
-        work(0, plan.length)  # one large product per tap, threaded by BLAS
+        parallel_for(work, plan.length, 1024)  # row chunks, single-threaded BLAS each
     else:  # element-wise NumPy is single-threaded: share cache-sized blocks among threads
         _blocked(work, plan.length, _block_rows(prod.c_in, prod.c_out), True, prod.c_out,
                  out.dtype)
     return plan.grid_view(out)
 
 
-def grad_weight(bufs: np.ndarray, gy: np.ndarray, plan: Plan, weight_shape) -> np.ndarray:
-    """dL/dW (O, C/G, kh, kw) = Σ over the grid of X[shifted]ᵀ G, one product per tap."""
+def grad_weight(bufs: np.ndarray, gy: np.ndarray, plan: Plan, weight_shape,
+                g_grid: np.ndarray | None = None) -> np.ndarray:
+    """dL/dW (O, C/G, kh, kw) = Σ over the grid of X[shifted]ᵀ G, one product per tap.
+
+    ``g_grid``: gy already laid out on the output grid (zeros elsewhere), if at hand.
+    """
     o, cg, kh, kw = weight_shape
     c = bufs.shape[-1]
-    prod = _product(np.empty(weight_shape, dtype=gy.dtype), plan.g.groups)
-    g_grid = plan.grid_of(gy)
+    dtype = bufs.dtype
+    prod = _product(np.empty(weight_shape, dtype=dtype), plan.g.groups)
+    if g_grid is None:
+        g_grid = plan.grid_of(gy)
     rows = _block_rows(c, o)
 
     def work(a, b):
-        dw = np.zeros((kh * kw, c, o // c if plan.g.groups > 1 else o), dtype=gy.dtype)
-        tmp = np.empty((rows, c), dtype=gy.dtype) if plan.g.groups > 1 else None
+        dw = np.zeros((kh * kw, c, o // c if plan.g.groups > 1 else o), dtype=dtype)
+        tmp = np.empty((rows, c), dtype=dtype) if plan.g.groups > 1 else None
         for i in range(a, b, rows):
             j = min(i + rows, b)
             for t, (ph, off) in enumerate(plan.taps):
@@ -293,25 +301,67 @@ def grad_weight(bufs: np.ndarray, gy: np.ndarray, plan: Plan, weight_shape) -> n
     return np.ascontiguousarray(dw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
 
 
+def _flipped(weight: np.ndarray, g: Geometry, n: int, ho: int, wo: int, h: int, w: int):
+    """(product, plan) of the stride-1 convolution of g that gives the input gradient (the
+    "full" correlation with the flipped kernel, padding (k-1)·d - p), or None."""
+    if not (g.sh == 1 and g.sw == 1):
+        return None
+    eh, ew = (g.kh - 1) * g.dh, (g.kw - 1) * g.dw
+    pads = (eh - g.pt, eh - g.pb, ew - g.pl, ew - g.pr)
+    if min(pads) < 0:
+        return None
+    flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1])
+    if g.groups > 1:
+        prod = _Depthwise(flipped, g.groups, transposed=True)
+    else:
+        prod = _Dense(np.ascontiguousarray(flipped.transpose(1, 0, 2, 3)))
+    gt = Geometry(g.kh, g.kw, 1, 1, g.dh, g.dw, *pads, g.groups)
+    return prod, Plan(gt, n, ho, wo, h, w)
+
+
 def grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int, w: int):
     """dL/dx (N, H, W, C) of y = conv(x, W), or None when this method does not apply."""
-    if g.sh == 1 and g.sw == 1:
-        # A stride-1 convolution's input gradient is the "full" correlation of g with the
-        # flipped kernel: padding (k-1)·d - p on each side.
-        eh, ew = (g.kh - 1) * g.dh, (g.kw - 1) * g.dw
-        pads = (eh - g.pt, eh - g.pb, ew - g.pl, ew - g.pr)
-        if min(pads) < 0:
-            return None
-        flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1])
-        if g.groups > 1:
-            prod = _Depthwise(flipped, g.groups, transposed=True)
-        else:
-            prod = _Dense(np.ascontiguousarray(flipped.transpose(1, 0, 2, 3)))
-        gt = Geometry(g.kh, g.kw, 1, 1, g.dh, g.dw, *pads, g.groups)
-        n, ho, wo, _ = gy.shape
-        plan = Plan(gt, n, ho, wo, h, w)
+    n, ho, wo, _ = gy.shape
+    flip = _flipped(weight, g, n, ho, wo, h, w)
+    if flip is not None:
+        prod, plan = flip
         return _forward(plan.buffers(gy), prod, None, plan)
+    if g.sh == 1 and g.sw == 1:
+        return None
     return _grad_input_strided(gy, weight, g, h, w)
+
+
+def backward(gy: np.ndarray, weight: np.ndarray, plan: Plan, bufs: np.ndarray | None,
+             need_x: bool, need_w: bool, need_b: bool):
+    """(dx, dW, db) of a stride-1 convolution from one buffer of the gradient, or None.
+
+    ``plan``/``bufs``: the forward's (``bufs`` may be None when the weight needs no
+    gradient); gy (N, Ho, Wo, O) in any memory order.
+
+    The flipped convolution's input buffer of gy and the weight gradient's gy-on-the-grid
+    have the same pitch and rows (whenever the flipped form applies), so one copy of gy
+    (from any memory order) serves both, and the bias gradient is its column sums.
+    """
+    g = plan.g
+    n, ho, wo, o = gy.shape
+    flip = _flipped(weight, g, n, ho, wo, plan.h, plan.w)
+    if flip is None:
+        return None
+    prod, plan_b = flip
+    if (plan_b.pitch, plan_b.rows, plan_b.length) != (plan.pitch, plan.rows, plan.length):
+        return None  # pragma: no cover - equal whenever the flipped form applies
+    gbuf = plan_b.buffers(gy)
+    g_grid = gbuf[0, plan_b.origin:plan_b.origin + plan.length]
+    dx = _forward(gbuf, prod, None, plan_b) if need_x else None
+    dw = grad_weight(bufs, gy, plan, weight.shape, g_grid) if need_w else None
+    db = column_sums(g_grid) if need_b else None
+    return dx, dw, db
+
+
+def column_sums(m: np.ndarray) -> np.ndarray:
+    """Σ over rows of a C-contiguous (L, K) matrix, as one BLAS product (ones @ m)."""
+    ones = np.ones(m.shape[0], dtype=m.dtype)
+    return ones @ m
 
 
 def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int) -> np.ndarray:
@@ -357,7 +407,7 @@ def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int) -> np.ndarray:
                          None if tmp is None else tmp[:j - i])
 
         if isinstance(prod, _Dense):
-            work(0, length)
+            parallel_for(lambda i, j, work=work: work(i, j), length, 1024)
         else:
             _blocked(work, length, _block_rows(o, c), True, c, gy.dtype)
         k0, l0 = (u0 + g.pt) // g.sh, (v0 + g.pl) // g.sw

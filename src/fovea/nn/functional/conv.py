@@ -28,6 +28,8 @@ import numpy as np
 from fovea import _arrayns
 from fovea.autograd import Function, is_grad_enabled
 from fovea.nn.functional import _kernels as K
+from fovea.nn.functional._parallel import contiguous, parallel_for
+from fovea.nn.functional._taps import column_sums
 from fovea.nn.utils.conv import Geometry, conv_padding, pair
 from fovea.ops._util import as_tensor
 from fovea.tensor import Tensor
@@ -45,13 +47,41 @@ def _nchw(a):
     return a.transpose(0, 3, 1, 2)
 
 
+def _channels_last(a) -> bool:
+    """Channels innermost in memory (and not merely a contiguous NCHW array)."""
+    return a.ndim == 4 and a.strides[1] == a.itemsize and not a.flags.c_contiguous
+
+
+def _copy_by_images(dst, src) -> None:
+    def copy(i, j):
+        dst[i:j] = src[i:j]
+
+    parallel_for(copy, dst.shape[0], 1)
+
+
 def _contiguous_nhwc(a):
-    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+    """(N, C, H, W) -> contiguous (N, H, W, C): free for channels-last, else one transpose."""
+    return contiguous(a.transpose(0, 2, 3, 1))
+
+
+def _like(y, ref):
+    """NHWC result ``y`` as (N, C, H, W) in the memory format of ``ref``, as PyTorch does:
+    channels-last in, channels-last out (a view); contiguous NCHW in, contiguous NCHW out.
+
+    Following the input keeps a network in one format end to end: NCHW from images on, or
+    channels-last when the user converts the input (the kernels work channels-last inside,
+    so that format saves the transposes; NCHW suits reductions over H·W, e.g. batch norm).
+    """
+    if _channels_last(ref) or ref.shape[1] == 1:
+        return _nchw(y)
+    out = np.empty((y.shape[0], y.shape[3], y.shape[1], y.shape[2]), dtype=y.dtype)
+    _copy_by_images(out, _nchw(y))
+    return out
 
 
 def _bias_grad(xp, g):
     if xp is _arrayns:
-        return _contiguous_nhwc(g).reshape(-1, g.shape[1]).sum(0)
+        return column_sums(_contiguous_nhwc(g).reshape(-1, g.shape[1]))
     return xp.sum(g, axis=(0, 2, 3))
 
 
@@ -67,7 +97,7 @@ class Conv2dFn(Function):
         # The state is not a graph value: keep it outside saved_tensors, freed with the node.
         ctx.state = state if state is not None and state[1].nbytes <= MAX_SAVED_STATE_BYTES \
             else None
-        return _nchw(y)
+        return _like(y, x)
 
     @staticmethod
     def backward(ctx, g):
@@ -76,17 +106,19 @@ class Conv2dFn(Function):
         need_x, need_w = ctx.needs_input_grad[:2]
         gx = gw = None
         if xp is _arrayns:
-            gy = _contiguous_nhwc(g)
-            if need_x:
-                gx = _nchw(K.grad_input(gy, weight, geo, *x.shape[2:]))
-            if need_w:
-                gw = K.grad_weight(_nhwc(x), gy, geo, weight.shape, ctx.state)
-        else:
-            if need_x:
-                gx = ConvTranspose2dFn.apply(g, weight, geo=geo, out_hw=tuple(x.shape[2:]),
-                                             keep_cols=False)
-            if need_w:
-                gw = ConvWeightGradFn.apply(x, g, geo=geo, weight_shape=tuple(weight.shape))
+            need_b = ctx.has_bias and ctx.needs_input_grad[2]
+            gx, gw, gb = K.backward(_nhwc(x), _nhwc(g), weight, geo, ctx.state, need_x, need_w,
+                                    need_b)
+            if gx is not None:
+                gx = _like(gx, x)
+            if ctx.has_bias:
+                return gx, gw, gb
+            return gx, gw
+        if need_x:
+            gx = ConvTranspose2dFn.apply(g, weight, geo=geo, out_hw=tuple(x.shape[2:]),
+                                         keep_cols=False)
+        if need_w:
+            gw = ConvWeightGradFn.apply(x, g, geo=geo, weight_shape=tuple(weight.shape))
         if ctx.has_bias:
             return gx, gw, (_bias_grad(xp, g) if ctx.needs_input_grad[2] else None)
         return gx, gw
@@ -111,7 +143,7 @@ class ConvTranspose2dFn(Function):
             y += bias[0]
         ctx.geo, ctx.has_bias = geo, bool(bias)
         ctx.save_for_backward(x, weight)
-        return _nchw(y)
+        return _like(y, x)
 
     @staticmethod
     def backward(ctx, g):
@@ -124,7 +156,7 @@ class ConvTranspose2dFn(Function):
             gh = _nhwc(g)
             # dx is the convolution of g; its buffers serve the weight gradient too.
             y, state = K.forward(gh, weight, None, geo, *hw, keep=need_w)
-            gx = _nchw(y) if need_x else None
+            gx = _like(y, x) if need_x else None
             if need_w:
                 gw = K.grad_weight(gh, _contiguous_nhwc(x), geo, weight.shape, state)
         else:
@@ -158,8 +190,8 @@ class ConvWeightGradFn(Function):
         hw, ohw = tuple(x.shape[2:]), tuple(g.shape[2:])
         if ctx.xp is _arrayns:
             gh = _contiguous_nhwc(g)
-            gx = _nchw(K.grad_input(gh, gw, geo, *hw)) if need_x else None
-            gg = _nchw(K.forward(_nhwc(x), gw, None, geo, *ohw, keep=False)[0]) \
+            gx = _like(K.grad_input(gh, gw, geo, *hw), x) if need_x else None
+            gg = _like(K.forward(_nhwc(x), gw, None, geo, *ohw, keep=False)[0], g) \
                 if need_g else None
             return gx, gg
         gx = (ConvTranspose2dFn.apply(g, gw, geo=geo, out_hw=hw, keep_cols=False)

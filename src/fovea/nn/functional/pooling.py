@@ -31,13 +31,18 @@ from fovea.tensor import Tensor
 class _Window:
     """Sizes of one pooling configuration: input (H, W), output (Ho, Wo), padded plane."""
 
-    def __init__(self, geo: Geometry, in_hw, out_hw):
+    def __init__(self, geo: Geometry, in_hw, out_hw, channels_last: bool = False):
         self.geo, self.in_hw, self.out_hw = geo, tuple(in_hw), tuple(out_hw)
+        self.channels_last = channels_last
         g = geo
         # ceil_mode windows may reach past the padding: pad further on the far side.
         self.hp = max(in_hw[0] + g.pt + g.pb, (out_hw[0] - 1) * g.sh + g.dh * (g.kh - 1) + 1)
         self.wp = max(in_hw[1] + g.pl + g.pr, (out_hw[1] - 1) * g.sw + g.dw * (g.kw - 1) + 1)
         self.overlap = g.sh < g.dh * (g.kh - 1) + 1 or g.sw < g.dw * (g.kw - 1) + 1
+        # Windows that tile the (unpadded) input exactly write every input position once.
+        self.tiles = (not self.overlap and g.dh == g.dw == 1 and not g.padded
+                      and (self.hp, self.wp) == (out_hw[0] * g.kh, out_hw[1] * g.kw)
+                      and (self.hp, self.wp) == tuple(in_hw))
 
     def pad(self, x, value: float):
         """``x`` (N, C, H, W) inside a (N, C, Hp, Wp) frame of ``value``, in x's memory order."""
@@ -53,10 +58,24 @@ class _Window:
         out[:, :, g.pt:g.pt + h, g.pl:g.pl + w] = x
         return out
 
-    def zeros_padded(self, like):
+    def zeros_padded(self, like, written: bool = False):
+        """Zeros of the padded input's shape in ``like``'s memory order (left uninitialised
+        when ``written``: the caller then writes every element, as tiling windows do)."""
         out = _empty_like_layout(like, (like.shape[0], like.shape[1], self.hp, self.wp))
-        out[...] = 0
+        if not written:
+            out[...] = 0
         return out
+
+    def match(self, g):
+        """``g`` in the memory order of the forward input (one transpose if it differs).
+
+        Upstream gradients often come back NCHW (e.g. through a flatten) while activations
+        are channels-last: mixing the two orders makes every element-wise step a strided
+        gather, and hands the layers below a gradient in the order they do not want.
+        """
+        if self.channels_last and not _channels_last(g) and g.ndim == 4:
+            return np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        return g
 
     def crop(self, xp):
         h, w = self.in_hw
@@ -146,7 +165,8 @@ class _ArgScatter:
 
     def apply(self, g):
         win = self.win
-        dxp = win.zeros_padded(g)
+        g = win.match(g)
+        dxp = win.zeros_padded(g, written=win.tiles)
         finite = bool(np.isfinite(g).all())
         for t, r, s in win.taps():
             dst = win.tap(dxp, r, s)
@@ -239,8 +259,8 @@ class _AvgPoolT:
 
     def apply(self, g):
         win = self.win
-        gd = g / _as_dtype(self.divisor, g.dtype)
-        dxp = win.zeros_padded(g)
+        gd = win.match(g) / _as_dtype(self.divisor, g.dtype)
+        dxp = win.zeros_padded(gd, written=win.tiles)
         for _, r, s in win.taps():
             dst = win.tap(dxp, r, s)
             if win.overlap:
@@ -304,7 +324,8 @@ def _window(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode, op: st
                              f"padding={p} for kernel_size={k}")
     geo = Geometry(k[0], k[1], s[0], s[1], d[0], d[1], p[0], p[0], p[1], p[1])
     h, w = x.shape[2:]
-    return _Window(geo, (h, w), geo.out_size(h, w, op, ceil_mode=bool(ceil_mode)))
+    return _Window(geo, (h, w), geo.out_size(h, w, op, ceil_mode=bool(ceil_mode)),
+                   _channels_last(x._data))
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,

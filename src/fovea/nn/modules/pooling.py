@@ -117,13 +117,11 @@ class MaxUnpool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        # Validate now; keep the values as given, like PyTorch (its repr shows them so).
-        pair(kernel_size, "kernel_size", "MaxUnpool2d", low=1)
-        pair(padding, "padding", "MaxUnpool2d")
-        if stride is not None:
-            pair(stride, "stride", "MaxUnpool2d", low=1)
-        self.kernel_size, self.padding = kernel_size, padding
-        self.stride = kernel_size if stride is None else stride
+        # PyTorch stores these as pairs for this layer (and shows them so).
+        self.kernel_size = pair(kernel_size, "kernel_size", "MaxUnpool2d", low=1)
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride",
+                                                                   "MaxUnpool2d", low=1)
+        self.padding = pair(padding, "padding", "MaxUnpool2d")
 
     def forward(self, x: Tensor, indices: Tensor, output_size=None) -> Tensor:
         _check(self, x)

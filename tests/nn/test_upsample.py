@@ -1,0 +1,122 @@
+"""interpolate / Upsample against PyTorch's coordinate conventions, loops and numerics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fovea
+import fovea.nn as nn
+import fovea.nn.functional as F
+from nn import naive
+from oracle import check_op
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+# (H, W, size, scale_factor, mode, align_corners, recompute_scale_factor)
+CASES = [
+    (4, 5, (8, 10), None, "nearest", None, None),
+    (4, 5, None, 2, "nearest", None, None),
+    (4, 5, None, (1.7, 2.3), "nearest", None, None),
+    (5, 7, (3, 4), None, "nearest", None, None),          # down-sampling
+    (5, 4, None, 2.5, "nearest-exact", None, None),
+    (4, 5, (9, 3), None, "nearest-exact", None, None),
+    (4, 5, (7, 9), None, "bilinear", False, None),
+    (4, 5, (7, 9), None, "bilinear", True, None),
+    (4, 5, None, 2, "bilinear", False, None),
+    (4, 5, None, 2, "bilinear", True, None),
+    (4, 5, None, (1.5, 0.6), "bilinear", False, None),
+    (6, 6, (3, 2), None, "bilinear", True, None),
+    (4, 5, None, 1.3, "bilinear", False, True),
+    (4, 5, (1, 1), None, "bilinear", True, None),         # a single output pixel
+    (1, 1, (3, 4), None, "bilinear", False, None),        # a single input pixel
+]
+
+
+def _naive_args(h, w, size, sf, rsf):
+    if size is not None:
+        return tuple(size), None
+    s = (sf, sf) if not isinstance(sf, tuple) else sf
+    out = (int(np.floor(h * s[0])), int(np.floor(w * s[1])))
+    return out, (None if rsf else s)
+
+
+@pytest.mark.parametrize("h,w,size,sf,mode,ac,rsf", CASES)
+def test_interpolate_matches_torch_and_loops(h, w, size, sf, mode, ac, rsf):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, h, w))
+    out = check_op(lambda x: F.interpolate(x, size, sf, mode, ac, rsf),
+                   lambda x: TF.interpolate(x, size, sf, mode, ac, rsf), [x], fd=False)
+    out_hw, scale = _naive_args(h, w, size, sf, rsf)
+    want = naive.interpolate(x, out_hw, mode, bool(ac), scale)
+    np.testing.assert_allclose(out.detach().numpy(), want, atol=1e-12)
+
+
+@pytest.mark.parametrize("h,w,size,sf,mode,ac,rsf", CASES)
+def test_interpolate_float32_uses_torch_float32_coordinates(h, w, size, sf, mode, ac, rsf):
+    """In float32 the source coordinates are computed in float32, as PyTorch does."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 2, h, w)).astype(np.float32)
+    y = F.interpolate(fovea.tensor(x), size, sf, mode, ac, rsf)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.numpy(), TF.interpolate(torch.tensor(x), size, sf, mode, ac,
+                                                         rsf).numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode,ac", [("nearest", None), ("bilinear", False), ("bilinear", True)])
+def test_interpolate_finite_differences(mode, ac):
+    rng = np.random.default_rng(2)
+    x = fovea.tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
+    for size in ((5, 7), (2, 3)):
+        err = fovea.gradcheck(lambda x, size=size: F.interpolate(x, size, mode=mode,
+                                                                   align_corners=ac),
+                              [x], eps=1e-3, stencil=4)
+        assert err < 1e-7
+
+
+def test_upsample_composes_with_conv_for_learned_upsampling():
+    """Lecture 11's pieces together: nearest up-sampling then a conv, gradients to both."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 4, 4))
+    w = rng.standard_normal((4, 3, 3, 3))
+    check_op(lambda x, w: F.conv2d(F.interpolate(x, scale_factor=2), w, padding=1),
+             lambda x, w: TF.conv2d(TF.interpolate(x, scale_factor=2), w, padding=1), [x, w],
+             fd=False)
+
+
+@pytest.mark.parametrize("call,err,match", [
+    (lambda: F.interpolate(fovea.zeros(1, 1, 4, 4)), ValueError, "exactly one of size"),
+    (lambda: F.interpolate(fovea.zeros(1, 1, 4, 4), 8, 2), ValueError, "exactly one of size"),
+    (lambda: F.interpolate(fovea.zeros(1, 1, 4, 4), 8, align_corners=True), ValueError,
+     "align_corners option can only be set"),
+    (lambda: F.interpolate(fovea.zeros(1, 1, 4, 4), 8, mode="bicubic"), ValueError,
+     "mode must be one of"),
+    (lambda: F.interpolate(fovea.zeros(1, 1, 4, 4), scale_factor=0.1), ValueError,
+     "empty output"),
+    (lambda: F.interpolate(fovea.zeros(1, 1, 4, 4), size=(0, 3)), ValueError,
+     "positive integers"),
+    (lambda: F.interpolate(fovea.zeros(4, 4), 8), ValueError, "4-D input"),
+    (lambda: F.interpolate(fovea.zeros(1, 1, 4, 4, dtype=np.int64), 8), TypeError, "floating"),
+])
+def test_bad_arguments_raise_clear_errors(call, err, match):
+    with pytest.raises(err, match=match):
+        call()
+
+
+def test_upsample_modules_match_torch():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 2, 3, 5))
+    pairs = [
+        (nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2)),
+        (nn.Upsample(size=(4, 7), mode="bilinear"), torch.nn.Upsample(size=(4, 7),
+                                                                       mode="bilinear")),
+        (nn.UpsamplingBilinear2d(scale_factor=2), torch.nn.UpsamplingBilinear2d(scale_factor=2)),
+        (nn.UpsamplingNearest2d(size=6), torch.nn.UpsamplingNearest2d(size=6)),
+    ]
+    for m, t in pairs:
+        assert repr(m) == repr(t)
+        np.testing.assert_allclose(m(fovea.tensor(x)).numpy(), t(torch.tensor(x)).numpy(),
+                                   atol=1e-12)
+    with pytest.raises(ValueError, match="exactly one"):
+        nn.Upsample()
