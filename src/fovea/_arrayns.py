@@ -7,7 +7,7 @@ with differentiable fovea ops, for backward passes recorded with ``create_graph=
 
 from __future__ import annotations
 
-from fovea import backend
+from fovea import _layout, backend
 
 xp = backend.xp
 
@@ -45,8 +45,13 @@ def is_basic_key(key) -> bool:
 
 
 def scatter_add_zeros(shape, key, values):
-    """``zeros(shape)`` with ``values`` added at ``key`` (repeated indices accumulate)."""
-    out = xp.zeros(shape, dtype=values.dtype)
+    """``zeros(shape)`` with ``values`` added at ``key`` (repeated indices accumulate).
+
+    The result follows ``values``' memory layout when the ranks agree (a channels-last
+    gradient of ``x[:, :, ::2, ::2]`` stays channels-last).
+    """
+    out = _layout.zeros(shape, values, values.dtype) if xp is _layout.np else \
+        xp.zeros(shape, dtype=values.dtype)
     is_mask = not isinstance(key, tuple) and getattr(key, "dtype", None) == xp.dtype(bool)
     if is_basic_key(key) or is_mask:
         out[key] = values

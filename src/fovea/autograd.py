@@ -32,12 +32,17 @@ import threading
 
 from fovea import _arrayns, backend
 
-_state = threading.local()
+
+class _State(threading.local):
+    grad_enabled = True  # the default every thread starts with (a class attribute: fast)
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
     """Whether ops record the graph (True unless inside ``no_grad``)."""
-    return getattr(_state, "grad_enabled", True)
+    return _state.grad_enabled
 
 
 def set_grad_enabled(mode: bool) -> None:
@@ -129,22 +134,25 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run forward on ``inputs`` (Tensors) and record a node if a gradient is needed."""
-        from fovea.tensor import Tensor
-
+        # NOTE: this is the hottest Python in fovea (one call per op); keep it lean.
         ctx = cls()
         arrays = [t._data for t in inputs]
         out = cls.forward(ctx, *arrays, **params)
         needs = [t.requires_grad for t in inputs]
-        if not (any(needs) and is_grad_enabled()):
+        if True in needs and _state.grad_enabled:
+            ctx.needs_input_grad = needs
+            ctx.edges = [(t if t.grad_fn is None else t.grad_fn) if n else None
+                         for t, n in zip(inputs, needs)]
+            ctx._out_meta = (out.shape, out.dtype)
+            if ctx._saved:
+                ctx._resolve_saved(inputs, arrays, out)
+            result = _make_tensor(out, ctx)
+        else:
             ctx._saved = None
-            return _share_version_if_view(Tensor._make(out, None), inputs, arrays)
-        ctx.needs_input_grad = needs
-        ctx.edges = [(t.grad_fn if t.grad_fn is not None else t) if n else None
-                     for t, n in zip(inputs, needs)]
-        ctx._out_meta = (out.shape, out.dtype)
-        if ctx._saved:
-            ctx._resolve_saved(inputs, arrays, out)
-        return _share_version_if_view(Tensor._make(out, ctx), inputs, arrays)
+            result = _make_tensor(out, None)
+        if getattr(out, "base", None) is not None:
+            _share_version_if_view(result, inputs, arrays)
+        return result
 
     def _resolve_saved(self, inputs, arrays, out) -> None:
         """Tag each saved array as an input tensor, the output or a constant (by identity)."""
@@ -218,6 +226,22 @@ def _share_version_if_view(t, inputs, arrays):
     return t
 
 
+_Tensor = None  # fovea.tensor.Tensor, bound by _bind_tensor when fovea.tensor is imported
+
+
+def _make_tensor(data, grad_fn):  # replaced by Tensor._make when fovea.tensor is imported
+    from fovea.tensor import Tensor
+
+    return Tensor._make(data, grad_fn)
+
+
+def _bind_tensor(cls) -> None:
+    """Called once by :mod:`fovea.tensor`: lets the engine use Tensor without an import."""
+    global _make_tensor, _Tensor
+    _make_tensor = cls._make
+    _Tensor = cls
+
+
 def _unbroadcast(xp, grad, shape):
     """Sum ``grad`` over the dimensions that broadcasting added or stretched to reach ``shape``."""
     gshape = grad.shape
@@ -237,24 +261,28 @@ def _unbroadcast(xp, grad, shape):
 
 
 def _topological_order(roots):
-    """Nodes reachable from ``roots`` with their number of consumers, iteratively (no recursion)."""
-    consumers: dict[int, int] = {}
-    nodes: dict[int, Function] = {}
-    stack = [r for r in roots if isinstance(r, Function)]
-    for r in stack:
-        nodes[id(r)] = r
-        consumers.setdefault(id(r), 0)
-    seen = {id(r) for r in stack}
+    """Nodes reachable from ``roots`` with their number of consumers, iteratively (no recursion).
+
+    Returns a dict node -> number of consumers (nodes keyed by identity: a Function does not
+    define ``__eq__``/``__hash__``), in discovery order.
+    """
+    consumers: dict[Function, int] = {}
+    stack = []
+    for r in roots:
+        if isinstance(r, Function) and r not in consumers:
+            consumers[r] = 0
+            stack.append(r)
     while stack:
         node = stack.pop()
         for e in node.edges:
             if isinstance(e, Function):
-                consumers[id(e)] = consumers.get(id(e), 0) + 1
-                if id(e) not in seen:
-                    seen.add(id(e))
-                    nodes[id(e)] = e
+                n = consumers.get(e)
+                if n is None:
+                    consumers[e] = 1
                     stack.append(e)
-    return nodes, consumers
+                else:
+                    consumers[e] = n + 1
+    return consumers
 
 
 def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, inputs=None,
@@ -264,64 +292,79 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     With ``accumulate=True`` (``Tensor.backward``) leaf gradients are added into ``.grad``.
     With ``inputs`` given (``fovea.grad``) the gradients reaching those tensors are returned
     instead, in order, and ``.grad`` is untouched.
+
+    Gradients waiting for a node are kept in a dict keyed by the node itself; gradients of
+    leaves by ``id(leaf)`` (a Tensor's ``==`` is elementwise, so Tensors are never keys).
     """
     from fovea import _diffns
-    from fovea.tensor import Tensor
 
     xp = _diffns if create_graph else _arrayns
 
     # Where each captured input's gradient arrives: its node (non-leaf) or itself (leaf).
-    capture: dict[int, int] = {}
+    capture_nodes: dict[Function, int] = {}
+    capture_leaves: dict[int, int] = {}
     captured: list = []
     if inputs is not None:
         for i, t in enumerate(inputs):
-            key = id(t.grad_fn) if t.grad_fn is not None else id(t)
-            capture[key] = i
+            if t.grad_fn is not None:
+                capture_nodes[t.grad_fn] = i
+            else:
+                capture_leaves[id(t)] = i
         captured = [None] * len(inputs)
 
-    grads: dict[int, object] = {}
-    leaves: dict[int, tuple] = {}
-
-    def add(key, target, g):
-        prev = grads.get(key)
-        grads[key] = g if prev is None else prev + g
-        if not isinstance(target, Function):
-            leaves[key] = target
+    grads: dict[Function, object] = {}
+    leaf_grads: dict[int, object] = {}
+    leaves: dict[int, object] = {}
 
     for r, g in zip(roots, root_grads):
-        target = r.grad_fn if r.grad_fn is not None else r
-        add(id(target), target, g)
+        if r.grad_fn is not None:
+            prev = grads.get(r.grad_fn)
+            grads[r.grad_fn] = g if prev is None else prev + g
+        else:
+            prev = leaf_grads.get(id(r))
+            leaf_grads[id(r)] = g if prev is None else prev + g
+            leaves[id(r)] = r
 
-    nodes, consumers = _topological_order([r.grad_fn for r in roots])
-    ready = [n for n in nodes.values() if consumers[id(n)] == 0]
+    consumers = _topological_order([r.grad_fn for r in roots])
+    ready = [n for n, c in consumers.items() if c == 0]
     with _GradMode(create_graph):
         while ready:
             node = ready.pop()
-            g = grads.pop(id(node), None)
-            key = id(node)
-            if key in capture:
-                captured[capture[key]] = g
+            g = grads.pop(node, None)
+            if capture_nodes and node in capture_nodes:
+                captured[capture_nodes[node]] = g
             if g is not None:
-                node._check_versions()
-                g = _node_backward(node, g, create_graph, xp, retain_graph)
+                if node._saved_kinds is not None:
+                    node._check_versions()
+                gs = _node_backward(node, g, create_graph, xp, retain_graph)
+            else:
+                gs = None
             for i, e in enumerate(node.edges):
                 if e is None:
                     continue
-                if g is not None and g[i] is not None:
-                    add(id(e), e, g[i])
+                gi = None if gs is None else gs[i]
                 if isinstance(e, Function):
-                    consumers[id(e)] -= 1
-                    if consumers[id(e)] == 0:
+                    if gi is not None:
+                        prev = grads.get(e)
+                        grads[e] = gi if prev is None else prev + gi
+                    n = consumers[e] - 1
+                    consumers[e] = n
+                    if n == 0:
                         ready.append(e)
+                elif gi is not None:
+                    key = id(e)
+                    prev = leaf_grads.get(key)
+                    leaf_grads[key] = gi if prev is None else prev + gi
+                    leaves[key] = e
         for key, leaf in leaves.items():
-            g = grads[key]
-            if key in capture:
-                captured[capture[key]] = g
+            g = leaf_grads[key]
+            if key in capture_leaves:
+                captured[capture_leaves[key]] = g
             if accumulate and leaf.requires_grad:
                 _accumulate_leaf(leaf, g, create_graph)
     if inputs is not None:
         return [
-            (c if isinstance(c, Tensor) or c is None else Tensor._make(c, None))
+            (c if isinstance(c, _Tensor) or c is None else _make_tensor(c, None))
             for c in captured
         ]
     return None
@@ -329,8 +372,6 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
 
 def _node_backward(node: Function, g, create_graph: bool, xp, retain_graph: bool):
     """Call one node's backward and shape-check the gradients it returns."""
-    from fovea.tensor import Tensor
-
     if node._retained is not None:
         for ref in node._retained:
             t = ref()
@@ -340,29 +381,34 @@ def _node_backward(node: Function, g, create_graph: bool, xp, retain_graph: bool
         node.xp = xp
         saved_backup = node._saved
         node._saved = node._saved_as_tensors() if node._saved is not None else None
-        if not isinstance(g, Tensor):
-            g = Tensor._make(g, None)
+        if not isinstance(g, _Tensor):
+            g = _make_tensor(g, None)
         try:
             result = type(node).backward(node, g)
         finally:
             node._saved = saved_backup
             del node.xp
     else:
-        if isinstance(g, Tensor):
+        if isinstance(g, _Tensor):
             g = g._data
         result = type(node).backward(node, g)
-    if not isinstance(result, tuple):
+    if type(result) is not tuple:
         result = (result,)
-    if len(result) != len(node.edges):
+    edges = node.edges
+    if len(result) != len(edges):
         raise RuntimeError(
-            f"{node.name}.backward returned {len(result)} gradients for {len(node.edges)} inputs"
+            f"{node.name}.backward returned {len(result)} gradients for {len(edges)} inputs"
         )
     out = []
-    for gi, e in zip(result, node.edges):
+    for gi, e in zip(result, edges):
         if e is None or gi is None:
             out.append(None)
             continue
-        shape, dtype = e._out_meta if isinstance(e, Function) else (e.shape, e.dtype)
+        if isinstance(e, Function):
+            shape, dtype = e._out_meta
+        else:
+            d = e._data
+            shape, dtype = d.shape, d.dtype
         if gi.shape != shape:
             gi = _unbroadcast(xp, gi, shape)
         if gi.dtype != dtype:
@@ -370,28 +416,27 @@ def _node_backward(node: Function, g, create_graph: bool, xp, retain_graph: bool
             gi = xp.astype(gi, dtype)
         out.append(gi)
     if not retain_graph:
-        node.release()
-    return tuple(out)
+        node._saved = None
+        node._saved_kinds = None
+    return out
 
 
 def _accumulate_leaf(t, g, create_graph: bool) -> None:
     """Add gradient ``g`` into ``t.grad`` (accumulation across calls, like PyTorch)."""
-    from fovea.tensor import Tensor
-
-    if isinstance(g, Tensor):
-        if not create_graph:
-            g = g._data
     if not create_graph:
-        if g.dtype != t.dtype:
-            g = g.astype(t.dtype)
+        if isinstance(g, _Tensor):
+            g = g._data
+        dtype = t._data.dtype
+        if g.dtype != dtype:
+            g = g.astype(dtype)
         if t.grad is None:
             # Copy so that later in-place accumulation never aliases another tensor's array.
-            t.grad = Tensor._make(backend.xp.array(g, copy=True), None)
+            t.grad = _make_tensor(backend.xp.array(g, copy=True), None)
         else:
             t.grad._data = t.grad._data + g
     else:
-        if not isinstance(g, Tensor):
-            g = Tensor._make(g, None)
+        if not isinstance(g, _Tensor):
+            g = _make_tensor(g, None)
         t.grad = g if t.grad is None else t.grad + g
 
 

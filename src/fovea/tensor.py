@@ -551,4 +551,6 @@ def _to_array(data, dtype, op: str):
     return arr
 
 
+autograd._bind_tensor(Tensor)
+
 from fovea import ops  # noqa: E402  (the ops import Tensor; this import closes the cycle)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import numbers
 
 from fovea import backend
+from fovea.tensor import Tensor  # defined before fovea.tensor imports the ops
 
 
 def as_tensor(x, like=None, op: str = "op"):
     """``x`` as a Tensor; Python scalars take ``like``'s dtype when it is floating."""
-    from fovea.tensor import Tensor
-
     if isinstance(x, Tensor):
         return x
     xp = backend.xp
+    if type(x) is float and like is not None and like._data.dtype.kind == "f":
+        # Fast path for the commonest constant (``x * 0.5``): a float32/64 scalar array.
+        return Tensor._make(xp.asarray(x, dtype=like._data.dtype), None)
     if isinstance(x, bool):
         return Tensor._make(xp.asarray(x), None)
     if isinstance(x, numbers.Number):
@@ -38,8 +40,8 @@ def as_tensor(x, like=None, op: str = "op"):
 
 def binary_operands(a, b, op: str):
     """Tensors for a binary op; an integer/bool operand takes the floating operand's dtype."""
-    from fovea.tensor import Tensor
-
+    if isinstance(b, Tensor) and isinstance(a, Tensor) and a._data.dtype == b._data.dtype:
+        return a, b  # the common case: nothing to convert
     if not isinstance(a, Tensor):
         b = as_tensor(b, None, op)
         a = as_tensor(a, b, op)

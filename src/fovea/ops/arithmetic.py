@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import backend
+from fovea import _arrayns, _layout, backend
 from fovea.autograd import Function
 from fovea.ops._util import as_tensor, binary_operands, broadcast_check
 
@@ -208,7 +208,32 @@ class Relu(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         # NOTE: subgradient 0 at x = 0, as in PyTorch.
+        if ctx.xp is _arrayns:
+            return _masked(g, out > 0)
         return g * (out > 0)
+
+
+def _masked(g, mask):
+    """``g * mask`` as a new array in a layout that avoids NumPy's slow mixed-layout loops.
+
+    NumPy's elementwise loops are 4-5× slower when the operands' memory layouts differ (a
+    channels-last mask against an NCHW gradient). The result takes ``g``'s layout, the mask
+    being copied into it first (a copy of bytes, cheaper than the mixed loop); a broadcast
+    ``g`` (a mean's gradient, with zero strides) takes the mask's layout instead, which is
+    the layout of the activation.
+    """
+    if g.ndim > 1 and g.size >= 1 << 15:
+        if 0 in g.strides:
+            out = _layout.empty(g.shape, mask, g.dtype)
+            backend.xp.multiply(g, mask, out=out)
+            return out
+        if _layout.axis_order(g) != _layout.axis_order(mask):
+            m = backend.xp.empty_like(g, dtype=bool)
+            m[...] = mask
+            mask = m
+    out = backend.xp.empty_like(g)
+    backend.xp.multiply(g, mask, out=out)
+    return out
 
 
 class Clamp(Function):

@@ -5,19 +5,35 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import backend
+from fovea import _arrayns, _layout, backend
 from fovea.autograd import Function
 from fovea.ops._util import as_tensor, normalize_dim
 
 
 class Reshape(Function):
+    """A new shape for the same elements (C order, as in NumPy and PyTorch).
+
+    When the input was not C-ordered (a channels-last activation being flattened), forward
+    had to copy, and backward hands the gradient back in the input's memory layout, so the
+    layers below (pooling, ReLU, convolution) keep working on one layout.
+    """
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
-        return backend.xp.reshape(x, shape)
+        out = backend.xp.reshape(x, shape)
+        ctx.in_order = None
+        if (x.ndim > 2 and x.size >= 1 << 15 and not x.flags.c_contiguous
+                and not backend.xp.may_share_memory(out, x)):
+            ctx.in_order = _layout.axis_order(x)
+        return out
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.in_order is not None and ctx.xp is _arrayns:
+            out = _layout.empty_in_order(ctx.in_shape, ctx.in_order, g.dtype)
+            out[...] = g.reshape(ctx.in_shape)
+            return out
         return ctx.xp.reshape(g, ctx.in_shape)
 
 
@@ -71,7 +87,15 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, widths, value):
         ctx.widths = widths
-        return backend.xp.pad(x, widths, mode="constant", constant_values=value)
+        if backend.xp is not _layout.np or x.ndim < 2 or x.flags.c_contiguous:
+            return backend.xp.pad(x, widths, mode="constant", constant_values=value)
+        # Keep x's memory layout (np.pad would return C order: a channels-last activation
+        # would turn into a channels-first one and slow every later elementwise op).
+        shape = tuple(s + b + a for s, (b, a) in zip(x.shape, widths))
+        out = _layout.empty(shape, x)
+        out.fill(value)
+        out[tuple(slice(b, b + s) for s, (b, _) in zip(x.shape, widths))] = x
+        return out
 
     @staticmethod
     def backward(ctx, g):

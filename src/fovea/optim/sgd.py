@@ -80,7 +80,7 @@ class SGD(Optimizer):
                 else:
                     buf = buf_t._data
                     buf *= momentum
-                    buf += (1 - dampening) * g
+                    buf += g if dampening == 0 else (1 - dampening) * g
                 g = g + momentum * buf if nesterov else buf
             p._data -= lr * g
             _bump(p)

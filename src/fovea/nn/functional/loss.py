@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fovea import backend
+from fovea import _arrayns, backend
+from fovea.autograd import Function
 from fovea.nn.functional.activation import log_softmax
 from fovea.ops._util import as_tensor, require_float
 
@@ -69,6 +70,92 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return losses.sum() / w_i.sum()
 
 
+class CrossEntropy(Function):
+    """Softmax cross-entropy against class indices, fused into one node.
+
+    With s = x - max(x) (over the class axis 1), lse = log Σ e^s and w_i the weight of
+    example i's class (0 where ignored)::
+
+        loss_i = w_i (lse_i - s_i[y_i]),    dloss_i/dx_i = w_i (softmax(x_i) - onehot(y_i))
+
+    reduced by 'none', 'sum' or 'mean' (divided by Σ w_i). Its composed twin is
+    ``nll_loss(log_softmax(x), y)``. The fast backward reuses max + lse from forward; a
+    recorded backward (``create_graph``) recomputes the softmax from x with ``ctx.xp``, so
+    second derivatives are exact.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, index, wb, reduction, denom):
+        xp = backend.xp
+        m = xp.max(x, axis=1, keepdims=True)
+        shifted = x - m
+        lse = xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        losses = (lse - xp.take_along_axis(shifted, index, axis=1)) * wb  # (N, 1, *)
+        ctx.index, ctx.wb, ctx.reduction, ctx.denom = index, wb, reduction, denom
+        ctx.m, ctx.shift = m, m + lse
+        ctx.save_for_backward(x)
+        if reduction == "none":
+            return losses[:, 0]
+        total = losses.sum(dtype=x.dtype)
+        if reduction == "sum":
+            return xp.asarray(total, dtype=x.dtype)
+        with backend.xp.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan
+            return xp.asarray(total / denom, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = ctx.xp
+        if ctx.reduction == "none":
+            coef = xp.expand_dims(g, 1) * ctx.wb  # (N, 1, *)
+        elif ctx.reduction == "mean":
+            with backend.xp.errstate(invalid="ignore", divide="ignore"):
+                coef = (g / ctx.denom) * ctx.wb
+        else:
+            coef = g * ctx.wb
+        if xp is _arrayns:
+            gx = xp.exp(x - ctx.shift)  # the softmax
+            gx *= coef
+            at = xp.take_along_axis(gx, ctx.index, axis=1)
+            backend.xp.put_along_axis(gx, ctx.index, at - coef, axis=1)
+            return gx
+        e = xp.exp(x - ctx.m)
+        p = e / xp.sum(e, axis=1, keepdims=True)
+        return p * coef - xp.put_along_axis_zeros(tuple(x.shape), ctx.index, coef, 1)
+
+
+def _fused_cross_entropy(input, target, w, ignore_index, reduction):
+    """cross_entropy for class-index targets (no smoothing) as one :class:`CrossEntropy` node."""
+    xp = backend.xp
+    squeeze_batch = input.ndim == 1
+    if squeeze_batch:
+        input, target = input.unsqueeze(0), target.reshape(1)
+    _class_targets(input, target, "cross_entropy")
+    C = input.shape[1]
+    t = target._data
+    ignored = t == ignore_index
+    has_ignored = bool(ignored.any())
+    safe = xp.where(ignored, 0, t) if has_ignored else t
+    # One reduction checks 0 <= y < C: seen as unsigned, a negative index is huge.
+    unsigned = safe.view(f"u{safe.dtype.itemsize}") if safe.dtype.kind == "i" else safe
+    if safe.size and unsigned.max() >= C:
+        bad = safe[(safe < 0) | (safe >= C)][0]
+        raise IndexError(f"cross_entropy: target {bad} is out of bounds for {C} classes")
+    dtype = input.dtype
+    if w is None:
+        wb = (~ignored).astype(dtype) if has_ignored else xp.ones(t.shape, dtype=dtype)
+    else:
+        wd = w._data
+        if wd.shape != (C,):
+            raise ValueError(f"cross_entropy: weight must have shape ({C},), got {wd.shape}")
+        wb = xp.where(ignored, 0, wd[safe]).astype(dtype)
+    denom = wb.sum(dtype=dtype)
+    index = xp.expand_dims(safe, 1)
+    out = CrossEntropy.apply(input, index=index, wb=xp.expand_dims(wb, 1), reduction=reduction,
+                             denom=denom)
+    return out.squeeze(0) if squeeze_batch and reduction == "none" else out
+
+
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """Cross-entropy of logits against class indices or class probabilities.
@@ -88,9 +175,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
+    w = None if weight is None else as_tensor(weight, op="cross_entropy")
+    if not backend.is_floating(target.dtype) and label_smoothing == 0.0:
+        return _fused_cross_entropy(input, target, w, ignore_index, reduction)
     logp = log_softmax(input, dim=class_dim)
     C = input.shape[class_dim]
-    w = None if weight is None else as_tensor(weight, op="cross_entropy")
     if backend.is_floating(target.dtype):
         return _soft_target_loss(logp, target, w, reduction, label_smoothing, class_dim)
     nll = nll_loss(logp, target, w, ignore_index, reduction)

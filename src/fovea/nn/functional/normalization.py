@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 from fovea import _arrayns, backend
 from fovea.autograd import Function
+from fovea.nn.functional import _channels as _ch
 from fovea.ops._util import as_tensor, require_float
 from fovea.tensor import Tensor
 
@@ -35,51 +38,84 @@ def _stats(xp, x, axes, eps):
 class BatchNorm(Function):
     """Training-mode batch norm, y = γ x̂ + β, with the batch statistics, as one node.
 
-    The fast backward reuses x̂ and σ⁻¹ from forward; a recorded backward (``create_graph``)
-    recomputes them from x with ``ctx.xp`` so that second derivatives are exact.
+    Forward works in the input's memory layout (see :mod:`._channels`): one pass for the
+    mean, one to centre (xc = x - μ, kept for backward), one for the variance, two for
+    y = xc·(γσ⁻¹) + β; it also updates the running statistics when given. The fast backward
+    is one pass for the two per-channel sums and four elementwise passes. A recorded
+    backward (``create_graph``) recomputes x̂ and σ⁻¹ from x with ``ctx.xp`` so that second
+    derivatives are exact.
     """
 
     @staticmethod
-    def forward(ctx, x, *affine, axes, bshape, centered, var, eps, has_weight):
-        inv_std = 1.0 / backend.xp.sqrt(var + eps)
-        xhat = centered * inv_std
-        out = xhat
-        w = b = None
-        if has_weight:
-            w = affine[0].reshape(bshape)
-            out = out * w
+    def forward(ctx, x, *affine, axes, bshape, eps, has_weight, running=None):
+        view = _ch.view(x)
+        n = view.count
+        mean = _ch.channel_sum(view) / n
+        xc = view.a - view.per_channel(mean)
+        var = _ch.channel_dot(view, xc, xc) / n
+        inv_std = 1.0 / np.sqrt(var + eps)
+        scale = inv_std * affine[0] if has_weight else inv_std
+        out = xc * view.per_channel(scale)
         if len(affine) > has_weight:
-            b = affine[-1].reshape(bshape)
-            out = out + b
-        ctx.xhat, ctx.inv_std = xhat, inv_std
+            out += view.per_channel(affine[-1])
+        if running is not None:
+            _update_running(*running, mean, var, n)
+        ctx.xc, ctx.inv_std, ctx.view, ctx.count = xc, inv_std, view, n
         ctx.axes, ctx.bshape, ctx.eps, ctx.has_weight = axes, bshape, eps, has_weight
-        ctx.count = x.size // inv_std.size
         ctx.save_for_backward(x, *affine[:has_weight])
-        return out
+        return view.restore(out)
 
     @staticmethod
     def backward(ctx, g):
         xp = ctx.xp
         saved = ctx.saved_tensors
-        axes, n = ctx.axes, ctx.count
-        if xp is _arrayns:
-            xhat, inv_std = ctx.xhat, ctx.inv_std
-        else:
-            xhat, inv_std = _stats(xp, saved[0], axes, ctx.eps)
-        sum_g = xp.sum(g, axis=axes, keepdims=True)
-        sum_gx = xp.sum(g * xhat, axis=axes, keepdims=True)
-        scale = inv_std / n
-        if ctx.has_weight:
-            scale = scale * xp.reshape(saved[1], ctx.bshape)
         need = ctx.needs_input_grad
-        gx = scale * (n * g - sum_g - xhat * sum_gx) if need[0] else None
-        grads = [gx]
         c = (ctx.bshape[1],)
+        if xp is _arrayns:
+            gx, sum_gx, sum_g = _bn_backward_raw(ctx, g, saved[1] if ctx.has_weight else None,
+                                                 need[0])
+        else:
+            axes, n = ctx.axes, ctx.count
+            xhat, inv_std = _stats(xp, saved[0], axes, ctx.eps)
+            sum_g = xp.sum(g, axis=axes, keepdims=True)
+            sum_gx = xp.sum(g * xhat, axis=axes, keepdims=True)
+            scale = inv_std / n
+            if ctx.has_weight:
+                scale = scale * xp.reshape(saved[1], ctx.bshape)
+            gx = scale * (n * g - sum_g - xhat * sum_gx) if need[0] else None
+            sum_gx, sum_g = xp.reshape(sum_gx, c), xp.reshape(sum_g, c)
+        grads = [gx]
         if ctx.has_weight:
-            grads.append(xp.reshape(sum_gx, c) if need[1] else None)
+            grads.append(sum_gx if need[1] else None)
         if len(need) > 1 + ctx.has_weight:
-            grads.append(xp.reshape(sum_g, c) if need[-1] else None)
+            grads.append(sum_g if need[-1] else None)
         return tuple(grads)
+
+
+def _update_running(running_mean, running_var, momentum, mean, var, count):
+    """running = (1 - m)·running + m·batch, the unbiased variance for running_var (PyTorch)."""
+    m = float(momentum)
+    unbiased = var * (count / (count - 1))
+    for buf, stat in ((running_mean, mean), (running_var, unbiased)):
+        buf._data[...] = (1.0 - m) * buf._data + m * stat
+        buf._version[0] += 1
+
+
+def _bn_backward_raw(ctx, g, weight, need_x):
+    """dx = a (g - Σg/n - x̂ Σ(g x̂)/n) with a = γσ⁻¹ and x̂ = xc·σ⁻¹; dγ = Σ g x̂, dβ = Σ g."""
+    view, xc, n, inv_std = ctx.view, ctx.xc, ctx.count, ctx.inv_std
+    g2 = view.like(g)
+    sum_g = _ch.channel_sum(view, g2)
+    sum_gx = _ch.channel_dot(view, g2, xc) * inv_std
+    gx = None
+    if need_x:
+        a = inv_std if weight is None else inv_std * weight
+        gx = xc * view.per_channel(inv_std * sum_gx / -n)
+        gx += g2
+        gx -= view.per_channel(sum_g / n)
+        gx *= view.per_channel(a)
+        gx = view.restore(gx)
+    return gx, sum_gx, sum_g
 
 
 class Normalize(Function):
@@ -171,20 +207,10 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     if count <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input of shape {x.shape}")
-    xp = backend.xp
-    data = x._data
-    mean = xp.mean(data, axis=axes, keepdims=True)
-    xc = data - mean
-    var = xp.mean(xc * xc, axis=axes, keepdims=True)
-    if running_mean is not None:
-        m = float(momentum)
-        unbiased = var.reshape(c) * (count / (count - 1))
-        for buf, stat in ((running_mean, mean.reshape(c)), (running_var, unbiased)):
-            buf._data[...] = (1.0 - m) * buf._data + m * stat
-            buf._version[0] += 1
+    running = None if running_mean is None else (running_mean, running_var, momentum)
     affine = tuple(t for t in (weight, bias) if t is not None)
-    return BatchNorm.apply(x, *affine, axes=axes, bshape=bshape, centered=xc, var=var, eps=eps,
-                           has_weight=weight is not None)
+    return BatchNorm.apply(x, *affine, axes=axes, bshape=bshape, eps=eps,
+                           has_weight=weight is not None, running=running)
 
 
 def _batch_norm_eval(x, running_mean, running_var, weight, bias, eps, bshape):

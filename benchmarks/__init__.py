@@ -1,0 +1,1 @@
+"""Benchmark scripts of the fovea checkout (``python -m benchmarks`` runs the suite)."""
