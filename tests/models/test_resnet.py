@@ -121,3 +121,10 @@ def test_forward_and_backward_match_a_torch_twin_in_float64(shortcut):
     tbufs = dict(twin.named_buffers())
     for name, b in model.named_buffers():  # running statistics updated alike
         np.testing.assert_allclose(b.numpy(), tbufs[name].numpy(), rtol=1e-10, err_msg=name)
+
+
+def test_fovea_train_accepts_model_resnet20():
+    from fovea.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--model", "resnet20"])
+    assert args.model == "resnet20"

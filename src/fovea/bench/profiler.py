@@ -220,7 +220,7 @@ def profile_torch(name: str, steps: int = 5, quick: bool = False, threads: int |
     with ThreadLimit(threads or default_threads(), torch):
         time.sleep(0.2)  # let fovea's BLAS threads stop spinning (see timing.run_interleaved)
         step()
-        with torch.autograd.profiler.profile() as prof:
+        with _quiet_stderr(), torch.autograd.profiler.profile() as prof:
             for _ in range(steps):
                 step()
     rows = []
@@ -229,6 +229,28 @@ def profile_torch(name: str, steps: int = 5, quick: bool = False, threads: int |
                      "calls": e.count / steps})
     rows.sort(key=lambda r: -r["self_ms"])
     return rows[:limit]
+
+
+class _quiet_stderr:
+    """Silence file descriptor 2 (PyTorch's profiler logs start/stop lines from C++)."""
+
+    def __enter__(self):
+        import os
+        import sys
+
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        return self
+
+    def __exit__(self, *exc):
+        import os
+
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        return False
 
 
 def format_profile(p: dict, torch_rows: list[dict] | None = None, top: int = 15) -> str:
