@@ -116,26 +116,24 @@ def avg_pool2d(x, k, s, p=(0, 0), ceil_mode=False, count_include_pad=True,
     return y
 
 
-def adaptive_avg_pool2d(x, out):
+def _adaptive_pool2d(x, out, reduce):
+    """PyTorch's adaptive bins: start floor(i·H/out), end ceil((i+1)·H/out)."""
     n, c, h, w = x.shape
     y = np.zeros((n, c) + tuple(out))
     for i in range(out[0]):
         for j in range(out[1]):
             hs, he = (i * h) // out[0], -((-(i + 1) * h) // out[0])
             ws, we = (j * w) // out[1], -((-(j + 1) * w) // out[1])
-            y[:, :, i, j] = x[:, :, hs:he, ws:we].mean(axis=(2, 3))
+            y[:, :, i, j] = reduce(x[:, :, hs:he, ws:we], axis=(2, 3))
     return y
+
+
+def adaptive_avg_pool2d(x, out):
+    return _adaptive_pool2d(x, out, np.mean)
 
 
 def adaptive_max_pool2d(x, out):
-    n, c, h, w = x.shape
-    y = np.zeros((n, c) + tuple(out))
-    for i in range(out[0]):
-        for j in range(out[1]):
-            hs, he = (i * h) // out[0], -((-(i + 1) * h) // out[0])
-            ws, we = (j * w) // out[1], -((-(j + 1) * w) // out[1])
-            y[:, :, i, j] = x[:, :, hs:he, ws:we].max(axis=(2, 3))
-    return y
+    return _adaptive_pool2d(x, out, np.max)
 
 
 def max_unpool2d(x, idx, out_hw):

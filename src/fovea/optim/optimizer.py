@@ -19,7 +19,7 @@ import copy
 import math
 import numbers
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -395,5 +395,3 @@ def _check_flag(opt: str, name: str, value) -> None:
         raise TypeError(f"{opt}: {name} must be True or False, got {value!r}")
 
 
-def _params_with_grad(params: Iterable[Tensor]):
-    return [p for p in params if p.grad is not None]
