@@ -5,7 +5,10 @@ The autograd engine (``Tensor``, ``Function``, ``backward``, ``grad``), layers i
 :mod:`fovea.train` and the classic pipeline in :mod:`fovea.classic`.
 """
 
-from fovea import backend
+from fovea import (
+    _openblas_env,  # first: tunes OpenBLAS before NumPy loads (see there)
+    backend,
+)
 from fovea.autograd import (
     Function,
     enable_grad,

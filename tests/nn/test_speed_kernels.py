@@ -232,3 +232,33 @@ def test_malloc_tuning_is_on_by_default_on_linux_and_can_be_turned_off():
     assert off.stdout.strip() == "False"
     if sys.platform.startswith("linux") and _malloc.is_tuned():
         assert on.stdout.strip() == "True"
+
+
+# --- OpenBLAS worker timeout ---------------------------------------------------------------
+
+_TIMEOUT_CODE = """
+import ctypes, os
+{first}
+import threadpoolctl
+libs = [i for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"]
+seen = ctypes.CDLL(libs[0]["filepath"]).openblas_thread_timeout() if libs else "none"
+print(os.environ.get("OPENBLAS_THREAD_TIMEOUT"), seen)
+"""
+
+
+@pytest.mark.parametrize("first, env, want_var, want_seen", [
+    ("import fovea, numpy", {}, "20", "20"),        # fovea first: OpenBLAS reads 20
+    ("import numpy, fovea", {}, "None", "0"),       # NumPy first: too late, left alone
+    ("import fovea, numpy", {"FOVEA_BLAS_TUNING": "0"}, "None", "0"),
+    ("import fovea, numpy", {"OPENBLAS_THREAD_TIMEOUT": "6"}, "6", "6"),  # user's value kept
+])
+def test_openblas_thread_timeout_is_set_before_numpy_loads(first, env, want_var, want_seen):
+    pytest.importorskip("threadpoolctl")
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("OPENBLAS_THREAD_TIMEOUT", "FOVEA_BLAS_TUNING")}
+    base.update(env, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", _TIMEOUT_CODE.format(first=first)], env=base,
+                         capture_output=True, text=True, check=True).stdout.split()
+    if out[1] == "none":
+        pytest.skip("NumPy is not linked against OpenBLAS here")
+    assert out == [want_var, want_seen]

@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from fovea import _arrayns
 from fovea.autograd import Function, is_grad_enabled
 from fovea.nn.functional import _kernels as K
 from fovea.nn.functional._channels import channel_sum
 from fovea.nn.functional._channels import view as channel_view
-from fovea.nn.functional._parallel import contiguous, parallel_for
+from fovea.nn.functional._parallel import contiguous
 from fovea.nn.utils.conv import Geometry, conv_padding, pair
 from fovea.ops._util import as_tensor
 from fovea.tensor import Tensor
@@ -48,36 +46,23 @@ def _nchw(a):
     return a.transpose(0, 3, 1, 2)
 
 
-def _channels_last(a) -> bool:
-    """Channels innermost in memory (and not merely a contiguous NCHW array)."""
-    return a.ndim == 4 and a.strides[1] == a.itemsize and not a.flags.c_contiguous
-
-
-def _copy_by_images(dst, src) -> None:
-    def copy(i, j):
-        dst[i:j] = src[i:j]
-
-    parallel_for(copy, dst.shape[0], 1)
-
-
 def _contiguous_nhwc(a):
     """(N, C, H, W) -> contiguous (N, H, W, C): free for channels-last, else one transpose."""
     return contiguous(a.transpose(0, 2, 3, 1))
 
 
-def _like(y, ref):
-    """NHWC result ``y`` as (N, C, H, W) in the memory format of ``ref``, as PyTorch does:
-    channels-last in, channels-last out (a view); contiguous NCHW in, contiguous NCHW out.
+def _like(y, ref=None):
+    """NHWC result ``y`` seen as (N, C, H, W): a view, so results stay channels-last.
 
-    Following the input keeps a network in one format end to end: NCHW from images on, or
-    channels-last when the user converts the input (the kernels work channels-last inside,
-    so that format saves the transposes; NCHW suits reductions over H·W, e.g. batch norm).
+    Every convolution hands out channels-last memory (as PyTorch does for channels-last
+    inputs or weights), whatever the input's layout: the kernels work channels-last, so
+    this costs no copy, and the next layers (ReLU, pooling, batch norm, the next
+    convolution) work in that layout too. Converting to contiguous NCHW here and back in
+    the next convolution cost two transposing copies per layer (measured on ResNet-20:
+    620 -> 552 ms per training step without them). Values and shapes are PyTorch's; only
+    the strides differ (``.contiguous()`` gives NCHW memory).
     """
-    if _channels_last(ref) or ref.shape[1] == 1:
-        return _nchw(y)
-    out = np.empty((y.shape[0], y.shape[3], y.shape[1], y.shape[2]), dtype=y.dtype)
-    _copy_by_images(out, _nchw(y))
-    return out
+    return _nchw(y)
 
 
 def _bias_grad(xp, g):
