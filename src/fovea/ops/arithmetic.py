@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import _arrayns, _layout, backend
+from fovea import _arrayns, _fused, _layout, backend
 from fovea.autograd import Function
 from fovea.ops._util import as_tensor, binary_operands, broadcast_check
 
@@ -200,7 +200,9 @@ class Sigmoid(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
-        out = backend.xp.maximum(x, 0)
+        out = _fused.relu(x) if _fused.enabled(x) else None  # one parallel pass
+        if out is None:
+            out = backend.xp.maximum(x, 0)
         ctx.save_for_backward(out)
         return out
 
@@ -209,7 +211,8 @@ class Relu(Function):
         (out,) = ctx.saved_tensors
         # NOTE: subgradient 0 at x = 0, as in PyTorch.
         if ctx.xp is _arrayns:
-            return _masked(g, out > 0)
+            gx = _fused.relu_grad(out, g) if _fused.enabled(g) else None
+            return _masked(g, out > 0) if gx is None else gx
         return g * (out > 0)
 
 

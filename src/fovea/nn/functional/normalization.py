@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from fovea import _arrayns, backend
+from fovea import _arrayns, _fused, backend
 from fovea.autograd import Function
 from fovea.nn.functional import _channels as _ch
 from fovea.ops._util import as_tensor, require_float
@@ -50,6 +50,10 @@ class BatchNorm(Function):
     def forward(ctx, x, *affine, axes, bshape, eps, has_weight, running=None):
         view = _ch.view(x)
         n = view.count
+        ctx.axes, ctx.bshape, ctx.eps, ctx.has_weight = axes, bshape, eps, has_weight
+        ctx.save_for_backward(x, *affine[:has_weight])
+        if view.kind == "rows" and _fused.enabled(view.a):
+            return _bn_forward_fused(ctx, view, affine, eps, has_weight, running)
         mean = _ch.channel_sum(view) / n
         xc = view.a - view.per_channel(mean)
         var = _ch.channel_dot(view, xc, xc) / n
@@ -61,8 +65,7 @@ class BatchNorm(Function):
         if running is not None:
             _update_running(*running, mean, var, n)
         ctx.xc, ctx.inv_std, ctx.view, ctx.count = xc, inv_std, view, n
-        ctx.axes, ctx.bshape, ctx.eps, ctx.has_weight = axes, bshape, eps, has_weight
-        ctx.save_for_backward(x, *affine[:has_weight])
+        ctx.mean = None
         return view.restore(out)
 
     @staticmethod
@@ -72,8 +75,8 @@ class BatchNorm(Function):
         need = ctx.needs_input_grad
         c = (ctx.bshape[1],)
         if xp is _arrayns:
-            gx, sum_gx, sum_g = _bn_backward_raw(ctx, g, saved[1] if ctx.has_weight else None,
-                                                 need[0])
+            raw = _bn_backward_raw if ctx.mean is None else _bn_backward_fused
+            gx, sum_gx, sum_g = raw(ctx, g, saved[1] if ctx.has_weight else None, need[0])
         else:
             axes, n = ctx.axes, ctx.count
             xhat, inv_std = _stats(xp, saved[0], axes, ctx.eps)
@@ -99,6 +102,43 @@ def _update_running(running_mean, running_var, momentum, mean, var, count):
     for buf, stat in ((running_mean, mean), (running_var, unbiased)):
         buf._data[...] = (1.0 - m) * buf._data + m * stat
         buf._version[0] += 1
+
+
+def _bn_forward_fused(ctx, view, affine, eps, has_weight, running):
+    """Forward in three compiled passes over a channels-last input (see :mod:`fovea._fused`):
+    the mean, the squared deviations, y = (x - μ)·γσ⁻¹ + β. Statistics in float64; the
+    centred input is not kept (backward recomputes x - μ in its passes)."""
+    x3, n = _fused.as_rows(view.a), view.count
+    mean = view.fold(_fused.col_sums(x3)) / n
+    mean_t = view.per_channel(mean)
+    var = view.fold(_fused.col_sq_devs(x3, mean_t)) / n
+    inv_std = 1.0 / np.sqrt(var + eps)
+    scale = inv_std * affine[0] if has_weight else inv_std
+    shift = affine[-1] if len(affine) > has_weight else np.zeros_like(mean)
+    out = _fused.col_affine(x3, mean_t, view.per_channel(scale.astype(np.float64)),
+                            view.per_channel(np.asarray(shift, dtype=np.float64)))
+    if running is not None:
+        _update_running(*running, mean, var, n)
+    ctx.xc, ctx.mean, ctx.inv_std, ctx.view, ctx.count = None, mean_t, inv_std, view, n
+    return view.restore(out.reshape(view.a.shape))
+
+
+def _bn_backward_fused(ctx, g, weight, need_x):
+    """The backward of :func:`_bn_forward_fused`: one compiled pass for Σg and Σg·(x - μ),
+    one for dx = a·g - a·Σg/n - a·σ⁻²·(x - μ)·Σg(x - μ)/n with a = γσ⁻¹."""
+    view, mean_t, n, inv_std = ctx.view, ctx.mean, ctx.count, ctx.inv_std
+    x3, dtype = _fused.as_rows(view.a), view.a.dtype
+    g3 = _fused.as_rows(view.like(g))
+    sum_g, sum_gxc = (view.fold(s) for s in _fused.col_grad_sums(g3, x3, mean_t))
+    sum_gx = sum_gxc * inv_std  # Σ g·x̂
+    gx = None
+    if need_x:
+        a = inv_std if weight is None else inv_std * weight
+        per = view.per_channel
+        gx = _fused.col_bn_grad(g3, x3, mean_t, per(a), per(-a * sum_g / n),
+                                per(-a * inv_std * sum_gx / n))
+        gx = view.restore(gx.reshape(view.a.shape))
+    return gx, sum_gx.astype(dtype), sum_g.astype(dtype)
 
 
 def _bn_backward_raw(ctx, g, weight, need_x):
