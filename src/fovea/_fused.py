@@ -241,3 +241,64 @@ def col_bn_grad(g3, x3, mean, c_g, c_0, c_x) -> np.ndarray:
     out = np.empty(x3.shape, dtype=x3.dtype)
     _col_bn_grad(_base(g3), _base(x3), x3.shape[1], x3.shape[2], mean, c_g, c_0, c_x, out)
     return out
+
+
+# --- max pooling on channels-last input (no padding, no dilation) ---------------------------
+
+@kernel
+def _max_pool(x, c, kh, kw, sh, sw, out, arg):
+    """out/arg (N, Ho, Wo, C): window maxima of rows x (N, H, W·C) and the winning tap
+    r·kw + s; ties to the first tap, a NaN wins (the last NaN), as in PyTorch."""
+    n, ho, wo, _ = out.shape
+    for q in prange(n * ho):
+        i, oh = q // ho, q % ho
+        for ow in range(wo):
+            for ch in range(c):
+                out[i, oh, ow, ch] = x[i, oh * sh, ow * sw * c + ch]
+                arg[i, oh, ow, ch] = 0
+            for a in range(kh):
+                for b in range(kw):
+                    base = (ow * sw + b) * c
+                    for ch in range(c):
+                        v = x[i, oh * sh + a, base + ch]
+                        if v > out[i, oh, ow, ch] or v != v:
+                            out[i, oh, ow, ch] = v
+                            arg[i, oh, ow, ch] = a * kw + b
+
+
+@kernel
+def _max_pool_grad(g, arg, kw, sh, sw, dx):
+    """dx (N, H, W, C) += g at each window's winning tap; dx zeroed (or fully written by
+    tiling windows) by the caller. Images run in parallel, so overlapping windows are safe."""
+    n, ho, wo, c = arg.shape
+    for i in prange(n):
+        for oh in range(ho):
+            for ow in range(wo):
+                for ch in range(c):
+                    t = arg[i, oh, ow, ch]
+                    dx[i, oh * sh + t // kw, ow * sw + t % kw, ch] += g[i, oh, ow, ch]
+
+
+def max_pool(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int):
+    """(out, arg) as channels-last (N, C, Ho, Wo) views, or None unless x is channels-last
+    (crops allowed) and the window count fits (the caller checks no padding/dilation)."""
+    x3 = nhwc_rows(x)
+    if x3 is None or kh * kw > 255:
+        return None
+    n, c = x.shape[:2]
+    out = np.empty((n, ho, wo, c), dtype=x.dtype)
+    arg = np.empty((n, ho, wo, c), dtype=np.uint8)
+    _max_pool(_base(x3), c, kh, kw, sh, sw, out, arg)
+    return out.transpose(0, 3, 1, 2), arg.transpose(0, 3, 1, 2)
+
+
+def max_pool_grad(g: np.ndarray, arg: np.ndarray, kw: int, sh: int, sw: int, h: int,
+                  w: int) -> np.ndarray | None:
+    """dx as a channels-last (N, C, H, W) view from g and the winning taps (N, C, Ho, Wo),
+    or None unless arg is a channels-last uint8 array."""
+    if arg.dtype != np.uint8 or arg.ndim != 4 or not arg.transpose(0, 2, 3, 1).flags.c_contiguous:
+        return None
+    n, c = arg.shape[:2]
+    dx = np.zeros((n, h, w, c), dtype=g.dtype)
+    _max_pool_grad(g.transpose(0, 2, 3, 1), arg.transpose(0, 2, 3, 1), kw, sh, sw, dx)
+    return dx.transpose(0, 3, 1, 2)

@@ -144,3 +144,37 @@ def test_jit_can_be_turned_off(monkeypatch):
     assert not _fused.enabled(np.zeros(1 << 16))
     with pytest.raises(RuntimeError, match="not available"):
         _fused._relu(np.zeros(4), np.zeros(4))
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "crop"])
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2), (3, 1), ((2, 3), (1, 2))])
+def test_max_pool_matches_torch_with_ties_and_nan(path, layout, kernel, stride):
+    rng = np.random.default_rng(7)
+    shape = (4, 16, 17, 18)
+    xv = np.round(_layouts(rng, shape, np.float64)[layout] * 2) / 2  # many ties
+    xv[0, 0, 0, 0] = np.nan
+    x = fovea.tensor(xv, requires_grad=True)
+    y, idx = F.max_pool2d(x, kernel, stride, return_indices=True)
+    gv = np.random.default_rng(8).standard_normal(y.shape)
+    y.backward(fovea.tensor(gv))
+    tx = torch.tensor(np.ascontiguousarray(xv), requires_grad=True)
+    ty, tidx = torch.nn.functional.max_pool2d(tx, kernel, stride, return_indices=True)
+    ty.backward(torch.tensor(gv))
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_max_pool_double_backward_through_the_compiled_path(path):
+    rng = np.random.default_rng(9)
+    xv = _layouts(rng, (4, 16, 16, 16), np.float64)["channels_last"]
+    x = fovea.tensor(xv, requires_grad=True)
+    y = F.max_pool2d(x, 2)
+    (gx,) = fovea.grad((y * y).sum(), [x], create_graph=True)
+    gx.sum().backward()
+    tx = torch.tensor(np.ascontiguousarray(xv), requires_grad=True)
+    ty = torch.nn.functional.max_pool2d(tx, 2)
+    (tgx,) = torch.autograd.grad((ty * ty).sum(), [tx], create_graph=True)
+    tgx.sum().backward()
+    np.testing.assert_allclose(gx.detach().numpy(), tgx.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), atol=1e-12)

@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from fovea import _arrayns
+from fovea import _arrayns, _fused
 from fovea.autograd import Function, is_grad_enabled
 from fovea.nn.functional._linear_map import AxisMaps, LinearMapFn, Put, ScatterAdd
 from fovea.nn.utils.conv import Geometry, pair
@@ -43,6 +43,13 @@ class _Window:
         self.tiles = (not self.overlap and g.dh == g.dw == 1 and not g.padded
                       and (self.hp, self.wp) == (out_hw[0] * g.kh, out_hw[1] * g.kw)
                       and (self.hp, self.wp) == tuple(in_hw))
+
+    @property
+    def unpadded(self) -> bool:
+        """No padding, no dilation, and every window inside the input (the compiled path)."""
+        g = self.geo
+        return (not g.padded and g.dh == g.dw == 1
+                and (self.hp, self.wp) == tuple(self.in_hw))
 
     def pad(self, x, value: float):
         """``x`` (N, C, H, W) inside a (N, C, Hp, Wp) frame of ``value``, in x's memory order."""
@@ -115,6 +122,12 @@ def _max_pool_raw(x, win: _Window, need_arg: bool):
     used (NumPy's masked ``where=`` operations are ten times slower on these strided views):
     taps come in increasing order, so the winner is max(arg, t·[v > out]).
     """
+    g = win.geo
+    if need_arg and win.unpadded and _fused.enabled(x):
+        # One compiled pass on channels-last input (conv outputs are): out and arg together.
+        res = _fused.max_pool(x, g.kh, g.kw, g.sh, g.sw, *win.out_hw)
+        if res is not None:
+            return res
     xp = win.pad(x, -np.inf)
     taps = win.taps()
     out = win.tap(xp, 0, 0).copy(order="K")
@@ -165,6 +178,11 @@ class _ArgScatter:
 
     def apply(self, g):
         win = self.win
+        geo = win.geo
+        if win.unpadded and _fused.enabled(g):
+            dx = _fused.max_pool_grad(g, self.arg, geo.kw, geo.sh, geo.sw, *win.in_hw)
+            if dx is not None:
+                return dx
         g = win.match(g)
         dxp = win.zeros_padded(g, written=win.tiles)
         finite = bool(np.isfinite(g).all())
