@@ -43,16 +43,7 @@ def _nhwc(a):
 
 
 def _nchw(a):
-    return a.transpose(0, 3, 1, 2)
-
-
-def _contiguous_nhwc(a):
-    """(N, C, H, W) -> contiguous (N, H, W, C): free for channels-last, else one transpose."""
-    return contiguous(a.transpose(0, 2, 3, 1))
-
-
-def _like(y, ref=None):
-    """NHWC result ``y`` seen as (N, C, H, W): a view, so results stay channels-last.
+    """NHWC result ``a`` seen as (N, C, H, W): a view, so results stay channels-last.
 
     Every convolution hands out channels-last memory (as PyTorch does for channels-last
     inputs or weights), whatever the input's layout: the kernels work channels-last, so
@@ -62,7 +53,12 @@ def _like(y, ref=None):
     620 -> 552 ms per training step without them). Values and shapes are PyTorch's; only
     the strides differ (``.contiguous()`` gives NCHW memory).
     """
-    return _nchw(y)
+    return a.transpose(0, 3, 1, 2)
+
+
+def _contiguous_nhwc(a):
+    """(N, C, H, W) -> contiguous (N, H, W, C): free for channels-last, else one transpose."""
+    return contiguous(a.transpose(0, 2, 3, 1))
 
 
 def _bias_grad(xp, g):
@@ -85,7 +81,7 @@ class Conv2dFn(Function):
         # The state is not a graph value: keep it outside saved_tensors, freed with the node.
         ctx.state = state if state is not None and state[1].nbytes <= MAX_SAVED_STATE_BYTES \
             else None
-        return _like(y, x)
+        return _nchw(y)
 
     @staticmethod
     def backward(ctx, g):
@@ -98,7 +94,7 @@ class Conv2dFn(Function):
             gx, gw, gb = K.backward(_nhwc(x), _nhwc(g), weight, geo, ctx.state, need_x, need_w,
                                     need_b)
             if gx is not None:
-                gx = _like(gx, x)
+                gx = _nchw(gx)
             if ctx.has_bias:
                 return gx, gw, gb
             return gx, gw
@@ -131,7 +127,7 @@ class ConvTranspose2dFn(Function):
             y += bias[0]
         ctx.geo, ctx.has_bias = geo, bool(bias)
         ctx.save_for_backward(x, weight)
-        return _like(y, x)
+        return _nchw(y)
 
     @staticmethod
     def backward(ctx, g):
@@ -144,7 +140,7 @@ class ConvTranspose2dFn(Function):
             gh = _nhwc(g)
             # dx is the convolution of g; its buffers serve the weight gradient too.
             y, state = K.forward(gh, weight, None, geo, *hw, keep=need_w)
-            gx = _like(y, x) if need_x else None
+            gx = _nchw(y) if need_x else None
             if need_w:
                 gw = K.grad_weight(gh, _contiguous_nhwc(x), geo, weight.shape, state)
         else:
@@ -178,8 +174,8 @@ class ConvWeightGradFn(Function):
         hw, ohw = tuple(x.shape[2:]), tuple(g.shape[2:])
         if ctx.xp is _arrayns:
             gh = _contiguous_nhwc(g)
-            gx = _like(K.grad_input(gh, gw, geo, *hw), x) if need_x else None
-            gg = _like(K.forward(_nhwc(x), gw, None, geo, *ohw, keep=False)[0], g) \
+            gx = _nchw(K.grad_input(gh, gw, geo, *hw)) if need_x else None
+            gg = _nchw(K.forward(_nhwc(x), gw, None, geo, *ohw, keep=False)[0]) \
                 if need_g else None
             return gx, gg
         gx = (ConvTranspose2dFn.apply(g, gw, geo=geo, out_hw=hw, keep_cols=False)
