@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from fovea.nn.functional import _im2col as I2C
+from fovea.nn.functional import _jit_taps as J
 from fovea.nn.functional import _taps as T
 from fovea.nn.functional._parallel import contiguous
 from fovea.nn.utils.conv import Geometry
@@ -25,22 +26,26 @@ from fovea.nn.utils.conv import Geometry
 MIN_TAP_CHANNELS = 8
 
 
-def _use_taps(channels: int, g: Geometry, dtype, depthwise: bool = False) -> bool:
-    """Shifted products pay off when each product's small dimension is >= 8 channels."""
+def _use_taps(c_in: int, c_out: int, g: Geometry, dtype, depthwise: bool = False) -> bool:
+    """Whether the shifted-product scheme computes a (c_in -> c_out) product of this conv.
+
+    With BLAS it pays off when each product's small dimension is >= 8 channels; the
+    compiled kernels (:mod:`._jit_taps`) also take fewer input channels (an RGB layer).
+    """
     if depthwise:
         return np.dtype(dtype) in (np.float32, np.float64)
-    if g.groups != 1 or channels < MIN_TAP_CHANNELS:
+    if g.groups != 1 or np.dtype(dtype) not in (np.float32, np.float64):
         return False
-    if np.dtype(dtype) not in (np.float32, np.float64):
+    if g.kh == g.kw == 1 and not g.padded:
         return False
-    return not (g.kh == g.kw == 1 and not g.padded)
+    return min(c_in, c_out) >= MIN_TAP_CHANNELS or J.supports(dtype, c_in, c_out)
 
 
 def forward(x: np.ndarray, weight: np.ndarray, bias, g: Geometry, ho: int, wo: int,
             keep: bool = True):
     """y (N, Ho, Wo, O) for NHWC x, and the state for :func:`grad_weight` (or None)."""
     depthwise = I2C._is_depthwise(weight, g.groups)
-    if _use_taps(x.shape[-1], g, x.dtype, depthwise):
+    if _use_taps(x.shape[-1], weight.shape[0], g, x.dtype, depthwise):
         plan = T.Plan(g, x.shape[0], x.shape[1], x.shape[2], ho, wo)
         bufs = plan.buffers(x)
         return T.forward(bufs, weight, bias, plan), (("taps", bufs, plan) if keep else None)
@@ -57,7 +62,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias, g: Geometry, ho: int, wo: i
 def grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int, w: int) -> np.ndarray:
     """dL/dx (N, H, W, C) from contiguous NHWC gy; also the transposed convolution."""
     depthwise = I2C._is_depthwise(weight, g.groups)
-    if _use_taps(min(gy.shape[-1], weight.shape[1]), g, gy.dtype, depthwise):
+    if _use_taps(gy.shape[-1], weight.shape[1], g, gy.dtype, depthwise):
         dx = T.grad_input(gy, weight, g, h, w)
         if dx is not None:
             return dx
@@ -76,7 +81,9 @@ def backward(x: np.ndarray, gy: np.ndarray, weight: np.ndarray, g: Geometry, sta
     n, ho, wo, o = gy.shape
     h, w = x.shape[1:3]
     depthwise = I2C._is_depthwise(weight, g.groups)
-    if g.sh == g.sw == 1 and _use_taps(min(x.shape[-1], o), g, gy.dtype, depthwise):
+    c = x.shape[-1]
+    if (g.sh == g.sw == 1 and _use_taps(c, o, g, gy.dtype, depthwise)
+            and (not need_x or _use_taps(o, c, g, gy.dtype, depthwise))):
         if state is not None and state[0] == "taps":
             plan, bufs = state[2], state[1]
         else:
@@ -96,7 +103,7 @@ def grad_weight(x: np.ndarray, gy: np.ndarray, g: Geometry, weight_shape, state=
     """dL/dW (O, C/G, kh, kw) from NHWC x (or the forward's state) and contiguous NHWC gy."""
     depthwise = g.groups > 1 and weight_shape[1] == 1
     n, ho, wo, _ = gy.shape
-    taps = _use_taps(min(x.shape[-1], gy.shape[-1]), g, x.dtype, depthwise)
+    taps = _use_taps(x.shape[-1], gy.shape[-1], g, x.dtype, depthwise)
     if depthwise and not (taps or (state and state[0] == "taps")):
         return I2C.depthwise_grad_weight(x, gy, g, weight_shape)
     if state is None:

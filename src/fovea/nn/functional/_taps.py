@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fovea.nn.functional import _jit_taps as J
 from fovea.nn.functional._blas import gemm
 from fovea.nn.functional._im2col import fill_rows
 from fovea.nn.functional._parallel import parallel_for
@@ -60,7 +61,8 @@ class Plan:
         pitch, rows: row pitch P and rows per image R of the output grid (and the buffers).
         length: L = N·R·P, the number of grid positions (rows of Y).
         taps: per kernel tap (r, s), row-major: (buffer index, row offset).
-        total: rows of each input buffer.
+        total: rows of each input buffer (with :data:`._jit_taps.SLACK` rows to spare, which
+            the compiled kernels' whole tiles may read).
     """
 
     def __init__(self, g: Geometry, n: int, h: int, w: int, ho: int, wo: int):
@@ -88,7 +90,7 @@ class Plan:
                     self.taps.append((a * g.sw + b, qr * self.pitch + qs))
         self.length = n * self.rows * self.pitch
         reach = max(off for _, off in self.taps)
-        self.total = max(self.length + reach, self.origin + self.length)
+        self.total = max(self.length + reach, self.origin + self.length) + J.SLACK
 
     # --- layouts -------------------------------------------------------------------------
     def buffers(self, x: np.ndarray) -> np.ndarray:
@@ -250,7 +252,22 @@ def forward(bufs: np.ndarray, weight: np.ndarray, bias, plan: Plan) -> np.ndarra
     return _forward(bufs, _product(weight, plan.g.groups), bias, plan)
 
 
+def _jit_ok(prod, dtype) -> bool:
+    """Whether the compiled kernels of :mod:`._jit_taps` take this product."""
+    return isinstance(prod, _Dense) and J.supports(dtype, prod.c_in, prod.c_out)
+
+
+def _tap_offsets(taps, total: int, c: int) -> np.ndarray:
+    """Element offsets into a (phases·total, C) flat buffer of each (phase, row) tap."""
+    return np.array([(ph * total + off) * c for ph, off in taps], dtype=np.int64)
+
+
 def _forward(bufs, prod, bias, plan: Plan) -> np.ndarray:
+    if _jit_ok(prod, bufs.dtype):
+        flat = bufs.reshape(-1, bufs.shape[-1])
+        offs = _tap_offsets(plan.taps, plan.total, prod.c_in)
+        out = J.forward(flat, offs, prod.wt, bias, plan.length, parallel_for)
+        return plan.grid_view(out[:plan.length])
     out = np.empty((plan.length, prod.c_out), dtype=bufs.dtype)
 
     def work(i, j, tmp=None):
@@ -283,6 +300,11 @@ def grad_weight(bufs: np.ndarray, gy: np.ndarray, plan: Plan, weight_shape,
     prod = _product(np.empty(weight_shape, dtype=dtype), plan.g.groups)
     if g_grid is None:
         g_grid = plan.grid_of(gy)
+    if _jit_ok(prod, dtype):
+        offs = _tap_offsets(plan.taps, plan.total, c)
+        dw = J.grad_weight(bufs.reshape(-1, c), offs, g_grid, len(plan.taps), plan.length,
+                           parallel_for)
+        return np.ascontiguousarray(dw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
     rows = _block_rows(c, o)
 
     def work(a, b):
@@ -382,8 +404,8 @@ def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int) -> np.ndarray:
     rows = max(ho + qh, -(-hp // g.sh))
     origin = qh * pitch + qw
     length = n * rows * pitch
-    gbuf = np.zeros((origin + length, o), dtype=gy.dtype)
-    gview = gbuf[origin:].reshape(n, rows, pitch, o)
+    gbuf = np.zeros((origin + length + J.SLACK, o), dtype=gy.dtype)
+    gview = gbuf[origin:origin + length].reshape(n, rows, pitch, o)
 
     def fill(i, j):
         gview[i:j, :ho, :wo] = gy[i:j]
@@ -406,7 +428,11 @@ def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int) -> np.ndarray:
                 prod.acc(gbuf[off + i:off + j], t, out[i:j], k > 0,
                          None if tmp is None else tmp[:j - i])
 
-        if isinstance(prod, _Dense):
+        if _jit_ok(prod, gy.dtype):
+            offs = np.array([off * o for _, off in taps], dtype=np.int64)
+            wt = np.ascontiguousarray(prod.wt[[t for t, _ in taps]])
+            out = J.forward(gbuf, offs, wt, None, length, parallel_for)[:length]
+        elif isinstance(prod, _Dense):
             parallel_for(lambda i, j, work=work: work(i, j), length, 1024)
         else:
             _blocked(work, length, _block_rows(o, c), True, c, gy.dtype)
