@@ -156,3 +156,34 @@ def test_conv2d_matches_pytorch(path, dtype, spec):
     if has_bias:
         np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), **tol)
     assert y.dtype == x.grad.dtype == wt.grad.dtype == dtype
+
+
+def test_without_llvmlite_fovea_falls_back_to_blas(tmp_path):
+    """A machine where llvmlite (and so Numba) cannot be imported still trains: the
+    convolution runs its BLAS path and gives the same numbers."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_llvm.py"
+    script.write_text(
+        "import sys\n"
+        "sys.modules['llvmlite'] = None\n"  # makes `import llvmlite` raise ImportError
+        "sys.modules['numba'] = None\n"
+        "import numpy as np, fovea, fovea.nn.functional as F\n"
+        "from fovea import _llvm\n"
+        "from fovea.nn.functional import _jit_taps as J\n"
+        "rng = np.random.default_rng(0)\n"
+        "x = fovea.tensor(rng.standard_normal((2, 16, 8, 8)), requires_grad=True)\n"
+        "w = fovea.tensor(rng.standard_normal((16, 16, 3, 3)), requires_grad=True)\n"
+        "(F.conv2d(x, w, padding=1) ** 2).sum().backward()\n"
+        "assert not _llvm.available() and not J._cache\n"
+        "np.save(sys.argv[1], np.concatenate([x.grad.numpy().ravel(), w.grad.numpy().ravel()]))\n")
+    out = tmp_path / "grads.npy"
+    subprocess.run([sys.executable, str(script), str(out)], check=True)
+    rng = np.random.default_rng(0)
+    x = fovea.tensor(rng.standard_normal((2, 16, 8, 8)), requires_grad=True)
+    w = fovea.tensor(rng.standard_normal((16, 16, 3, 3)), requires_grad=True)
+    (F.conv2d(x, w, padding=1) ** 2).sum().backward()
+    np.testing.assert_allclose(np.load(out), np.concatenate([x.grad.numpy().ravel(),
+                                                             w.grad.numpy().ravel()]),
+                               rtol=1e-10, atol=1e-10)

@@ -16,9 +16,10 @@ each output written once:
 * forward tile: R grid rows × (V vectors of ``lanes`` output channels); per (tap, input
   channel) it loads V weight vectors, broadcasts R input values, and does R·V fused
   multiply-adds;
-* weight-gradient tile: R input channels × V vectors of output channels of one tap; per
-  grid row it loads V gradient vectors and broadcasts R input values. Grid rows are walked
-  in chunks of ``CHUNK`` so that the chunk's rows of X and G stay in cache across taps.
+* weight-gradient tile: R input channels × V vectors of output channels of one tap (with
+  fewer than R channels, all channels of several taps); per grid row it loads V gradient
+  vectors and broadcasts R input values. Grid rows are walked in chunks of ``CHUNK`` so
+  that the chunk's rows of X and G stay in cache across taps.
 
 A kernel is compiled once per (dtype, taps, C, O, bias) and kept for the process (tens of
 milliseconds each). The forward computes whole tiles of R rows, so its output and input
@@ -144,7 +145,12 @@ def _forward_module(dtype, taps: int, c: int, o: int, bias: bool):
 
 def _wgrad_module(dtype, taps: int, c: int, o: int):
     ir, elt, i64 = _types(dtype)
-    lanes, v, r = _blocking(dtype, c, o, _accumulators("wgrad"), c)
+    rmax = _accumulators("wgrad")
+    lanes, v, r = _blocking(dtype, c, o, rmax, c)
+    # Few input channels (an RGB layer): a tile's rows span `group` taps, so that it still
+    # has enough independent accumulators to hide the FMA latency.
+    group = max(1, (rmax // v) // c)
+    acc_rows = max(r, group * c)
     vt = ir.VectorType(elt, lanes)
     p = elt.as_pointer()
     m = ir.Module(name="fovea_taps_wgrad")
@@ -156,41 +162,63 @@ def _wgrad_module(dtype, taps: int, c: int, o: int):
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     fma = _llvm.fma_intrinsic(m, vt)
     k = lambda n: ir.Constant(i64, n)  # noqa: E731
-    acc = [[b.alloca(vt) for _ in range(v)] for _ in range(r)]
+    acc = [[b.alloca(vt) for _ in range(v)] for _ in range(acc_rows)]
 
-    def tile(t, off, cib, rows, qc, qe):
-        """dw[t, cib:cib+rows, cb-block] += Σ_{q in [qc, qe)} x[off + q·C + cib + i] g[q]."""
+    def tile(rows, qc, qe):
+        """For each row i = (x offset, dW row): dw[row, cb-block] += Σ_{q in [qc, qe)}
+        x[offset + q·C] g[q, cb-block]."""
         with _llvm.counted_loop(b, k(0), k(o), k(v * lanes), "cb") as cb:
-            base = b.add(b.mul(b.add(b.mul(t, k(c)), cib), k(o)), cb)
-            for i in range(rows):
+            bases = [b.add(b.mul(row, k(o)), cb) for _, row in rows]
+            for i, base in enumerate(bases):
                 for j in range(v):
-                    ptr = _llvm.vector_at(b, dw, b.add(base, k(i * o + j * lanes)), vt)
+                    ptr = _llvm.vector_at(b, dw, b.add(base, k(j * lanes)), vt)
                     b.store(b.load(ptr, align=1), acc[i][j])
             with _llvm.counted_loop(b, qc, qe, k(1), "qq") as qq:
                 grow = b.add(b.mul(qq, k(o)), cb)
                 gv = [b.load(_llvm.vector_at(b, g, b.add(grow, k(j * lanes)), vt), align=1)
                       for j in range(v)]
-                xrow = b.add(b.add(off, b.mul(qq, k(c))), cib)
-                for i in range(rows):
-                    s = _llvm.splat(b, b.load(b.gep(x, [b.add(xrow, k(i))])), vt)
+                qx = b.mul(qq, k(c))
+                for i, (xoff, _) in enumerate(rows):
+                    s = _llvm.splat(b, b.load(b.gep(x, [b.add(xoff, qx)])), vt)
                     for j in range(v):
                         b.store(b.call(fma, [s, gv[j], b.load(acc[i][j])]), acc[i][j])
-            for i in range(rows):
+            for i, base in enumerate(bases):
                 for j in range(v):
-                    ptr = _llvm.vector_at(b, dw, b.add(base, k(i * o + j * lanes)), vt)
+                    ptr = _llvm.vector_at(b, dw, b.add(base, k(j * lanes)), vt)
                     b.store(b.load(acc[i][j]), ptr, align=1)
 
-    full, tail = (c // r) * r, c % r
+    def channel_rows(t, off, cib, n):
+        """Rows for channels cib..cib+n-1 of tap t."""
+        return [(b.add(off, b.add(cib, k(i))), b.add(b.mul(t, k(c)), b.add(cib, k(i))))
+                for i in range(n)]
+
+    def tap_rows(t0, n):
+        """Rows for every channel of taps t0..t0+n-1."""
+        rows = []
+        for gi in range(n):
+            t = b.add(t0, k(gi))
+            rows += channel_rows(t, b.load(b.gep(offs, [t])), k(0), c)
+        return rows
+
     with _llvm.counted_loop(b, q0, q1, k(CHUNK), "qc") as qc:
         end = b.add(qc, k(CHUNK))
         qe = b.select(b.icmp_signed("<", end, q1), end, q1)
-        with _llvm.counted_loop(b, k(0), k(taps), k(1), "t") as t:
-            off = b.load(b.gep(offs, [t]))
-            if full:
-                with _llvm.counted_loop(b, k(0), k(full), k(r), "cib") as cib:
-                    tile(t, off, cib, r, qc, qe)
-            if tail:
-                tile(t, off, k(full), tail, qc, qe)
+        if group > 1:
+            whole = taps - taps % group
+            if whole:
+                with _llvm.counted_loop(b, k(0), k(whole), k(group), "tg") as t0:
+                    tile(tap_rows(t0, group), qc, qe)
+            if taps % group:
+                tile(tap_rows(k(whole), taps % group), qc, qe)
+        else:
+            full, tail = (c // r) * r, c % r
+            with _llvm.counted_loop(b, k(0), k(taps), k(1), "t") as t:
+                off = b.load(b.gep(offs, [t]))
+                if full:
+                    with _llvm.counted_loop(b, k(0), k(full), k(r), "cib") as cib:
+                        tile(channel_rows(t, off, cib, r), qc, qe)
+                if tail:
+                    tile(channel_rows(t, off, k(full), tail), qc, qe)
     b.ret_void()
     return m
 
