@@ -10,8 +10,10 @@ Shapes and layouts:
 * Per-channel kernels take "rows" (A, B, L): the last axis holds k tiles of the C channels
   (L = k·C, contiguous), the first two axes anything (an (M/k, k·C) matrix seen as
   (1, M/k, k·C), or a crop (N, H, W·C) of a padded convolution output). Per-column
-  parameters are float64 (L,) vectors; sums are accumulated in float64, per thread, into a
-  (T, L) array that the caller adds up, so results do not depend on scheduling.
+  parameters are (L,) vectors: float64 for the reductions, whose sums are accumulated in
+  float64, per thread, into a (T, L) array that the caller adds up (so results do not
+  depend on scheduling); the elementwise maps take them in the data's dtype (batch norm
+  passes float32 for float32 data: half the vector work, PyTorch's precision).
 """
 
 from __future__ import annotations

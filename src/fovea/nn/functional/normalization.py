@@ -115,8 +115,11 @@ def _bn_forward_fused(ctx, view, affine, eps, has_weight, running):
     inv_std = 1.0 / np.sqrt(var + eps)
     scale = inv_std * affine[0] if has_weight else inv_std
     shift = affine[-1] if len(affine) > has_weight else np.zeros_like(mean)
-    out = _fused.col_affine(x3, mean_t, view.per_channel(scale.astype(np.float64)),
-                            view.per_channel(np.asarray(shift, dtype=np.float64)))
+    # The elementwise pass runs in the input's precision (as PyTorch's does): float32
+    # parameters halve its vector work; the statistics above stay float64.
+    dt = view.a.dtype
+    out = _fused.col_affine(x3, mean_t.astype(dt), view.per_channel(scale.astype(dt)),
+                            view.per_channel(np.asarray(shift, dtype=dt)))
     if running is not None:
         _update_running(*running, mean, var, n)
     ctx.xc, ctx.mean, ctx.inv_std, ctx.view, ctx.count = None, mean_t, inv_std, view, n
@@ -135,8 +138,9 @@ def _bn_backward_fused(ctx, g, weight, need_x):
     if need_x:
         a = inv_std if weight is None else inv_std * weight
         per = view.per_channel
-        gx = _fused.col_bn_grad(g3, x3, mean_t, per(a), per(-a * sum_g / n),
-                                per(-a * inv_std * sum_gx / n))
+        gx = _fused.col_bn_grad(g3, x3, mean_t.astype(dtype), per(a).astype(dtype),
+                                per(-a * sum_g / n).astype(dtype),
+                                per(-a * inv_std * sum_gx / n).astype(dtype))
         gx = view.restore(gx.reshape(view.a.shape))
     return gx, sum_gx.astype(dtype), sum_g.astype(dtype)
 
