@@ -3,11 +3,14 @@
 * depthwise (groups = C, one channel per group): the shifted-slice scheme of :mod:`._taps`
   with per-channel multiply-accumulates instead of matrix products (a matrix product
   would be C products of length kh·kw);
-* other grouped convolutions, 1×1 kernels without padding, few input channels (< 8, e.g. an
-  RGB first layer, where a tap's product would have an inner dimension of 3) and dtypes
-  without a BLAS with accumulation: im2col and one matrix product (:mod:`._im2col`);
-* everything else: shifted matrix products over flat padded buffers (:mod:`._taps`), which
-  builds no patch matrix and lets BLAS accumulate the taps.
+* ungrouped float convolutions whose product the generated kernels take
+  (:func:`._jit_taps.supports`: llvmlite available, output channels a multiple of the
+  vector width): shifted products (:mod:`._taps`) computed by those kernels, for any
+  channel count and kernel size, 1×1 included;
+* otherwise (``FOVEA_JIT=0``, no llvmlite, odd channel counts) with BLAS: shifted matrix
+  products when both channel counts are >= 8 and the kernel is not an unpadded 1×1;
+  else (grouped convolutions, 1×1 kernels, few channels such as an RGB first layer, dtypes
+  without a BLAS with accumulation) im2col and one matrix product (:mod:`._im2col`).
 
 ``forward`` returns the output and the state the weight gradient needs, so backward can
 reuse the forward's buffers instead of rebuilding them.
@@ -36,9 +39,11 @@ def _use_taps(c_in: int, c_out: int, g: Geometry, dtype, depthwise: bool = False
         return np.dtype(dtype) in (np.float32, np.float64)
     if g.groups != 1 or np.dtype(dtype) not in (np.float32, np.float64):
         return False
-    if g.kh == g.kw == 1 and not g.padded:
+    if J.supports(dtype, c_in, c_out):
+        return True
+    if g.kh == g.kw == 1 and not g.padded:  # one BLAS product on the input itself
         return False
-    return min(c_in, c_out) >= MIN_TAP_CHANNELS or J.supports(dtype, c_in, c_out)
+    return min(c_in, c_out) >= MIN_TAP_CHANNELS
 
 
 def forward(x: np.ndarray, weight: np.ndarray, bias, g: Geometry, ho: int, wo: int,
