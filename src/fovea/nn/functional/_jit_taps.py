@@ -270,7 +270,6 @@ def forward(x: np.ndarray, offs: np.ndarray, wt: np.ndarray, bias, rows: int, pa
         raise ValueError("taps forward: buffers lack the slack rows the tiles need")
     fn = _compiled("forward", dtype, taps, c, o, bias is not None)
     b = np.ascontiguousarray(bias, dtype=dtype) if bias is not None else None
-    keep = (x, offs, wt, b, out)  # noqa: F841 - alive during the calls
     args = (x.ctypes.data, wt.ctypes.data, out.ctypes.data,
             b.ctypes.data if b is not None else None, offs.ctypes.data)
     tiles = -(-rows // r)
@@ -291,7 +290,6 @@ def grad_weight(x: np.ndarray, offs: np.ndarray, g: np.ndarray, taps: int, rows:
     """
     c, o = x.shape[1], g.shape[1]
     fn = _compiled("wgrad", x.dtype, taps, c, o)
-    keep = (x, offs, g)  # noqa: F841
     args = (x.ctypes.data, g.ctypes.data)
 
     def work(i, j):
