@@ -79,9 +79,9 @@ def _blocking(dtype, c: int, o: int, max_acc: int, rows_cap: int):
     return lanes, v, r
 
 
-def forward_rows(dtype, c: int, o: int) -> int:
-    """R, the grid rows per forward tile (work is split in multiples of it)."""
-    return _blocking(dtype, c, o, _accumulators("forward"), 24)[2]
+def _forward_blocking(dtype, c: int, o: int):
+    """(lanes, V, R) of the forward tile: R grid rows (work is split in multiples of R)."""
+    return _blocking(dtype, c, o, _accumulators("forward"), 24)
 
 
 # --- IR generation ----------------------------------------------------------------------------
@@ -95,7 +95,7 @@ def _types(dtype):
 
 def _forward_module(dtype, taps: int, c: int, o: int, bias: bool):
     ir, elt, i64 = _types(dtype)
-    lanes, v, r = _blocking(dtype, c, o, _accumulators("forward"), 24)
+    lanes, v, r = _forward_blocking(dtype, c, o)
     vt = ir.VectorType(elt, lanes)
     p = elt.as_pointer()
     m = ir.Module(name="fovea_taps_forward")
@@ -244,8 +244,8 @@ def _compiled(kind: str, dtype, taps: int, c: int, o: int, bias: bool = False):
 
 # --- launchers ------------------------------------------------------------------------------
 
-def forward(x: np.ndarray, offs: np.ndarray, wt: np.ndarray, bias, rows: int, parallel_for,
-            out: np.ndarray | None = None) -> np.ndarray:
+def forward(x: np.ndarray, offs: np.ndarray, wt: np.ndarray, bias, rows: int,
+            parallel_for) -> np.ndarray:
     """Y (rows', O) with ``Y[q] = bias + Σ_t x[offs[t]/C + q] @ wt[t]`` for q < rows.
 
     Args:
@@ -256,19 +256,17 @@ def forward(x: np.ndarray, offs: np.ndarray, wt: np.ndarray, bias, rows: int, pa
         bias: (O,) or None.
         rows: grid rows wanted.
         parallel_for: the thread splitter (fovea.nn.functional._parallel.parallel_for).
-        out: optional (>= rows + SLACK, O) C-contiguous output buffer.
 
     Returns:
-        ``out`` (rows + SLACK, O): rows beyond ``rows`` hold garbage.
+        (rows + SLACK, O), C-contiguous: rows beyond ``rows`` hold garbage.
     """
     taps, c, o = wt.shape
     dtype = x.dtype
-    if out is None:
-        out = np.empty((rows + SLACK, o), dtype=dtype)
-    r = forward_rows(dtype, c, o)
-    if int(offs.max()) // c + -(-rows // r) * r > x.shape[0] or out.shape[0] < rows + SLACK:
+    r = _forward_blocking(dtype, c, o)[2]
+    if int(offs.max()) // c + -(-rows // r) * r > x.shape[0]:
         raise ValueError("taps forward: buffers lack the slack rows the tiles need")
     fn = _compiled("forward", dtype, taps, c, o, bias is not None)
+    out = np.empty((rows + SLACK, o), dtype=dtype)
     b = np.ascontiguousarray(bias, dtype=dtype) if bias is not None else None
     args = (x.ctypes.data, wt.ctypes.data, out.ctypes.data,
             b.ctypes.data if b is not None else None, offs.ctypes.data)
