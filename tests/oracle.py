@@ -13,6 +13,7 @@ float64 inputs, then compares:
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import fovea
 
@@ -20,6 +21,9 @@ try:  # PyTorch is a test oracle only; the oracle parts skip without it.
     import torch
 except ImportError:  # pragma: no cover - exercised on machines without torch
     torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch (the test oracle) is not installed")
+"""Mark a test that compares with PyTorch directly (not through :func:`check_op`)."""
 
 FD_EPS = 1e-3  # with the fourth-order stencil: truncation O(h^4), rounding ~1e-13
 FD_TOL = 1e-7  # the lectures' threshold for a correct gradient

@@ -15,7 +15,7 @@ import pytest
 import fovea
 import fovea.nn.functional as F
 from fovea import _fused, _jit
-from oracle import torch
+from oracle import needs_torch, torch
 
 pytestmark = pytest.mark.skipif(not _jit.available(), reason="Numba is not installed")
 
@@ -63,6 +63,7 @@ def test_relu_keeps_nan_and_gives_zero_gradient_where_not_positive(path):
     np.testing.assert_array_equal(x.grad.numpy(), (xv > 0).astype(float))
 
 
+@needs_torch
 @pytest.mark.parametrize("layout", ["nchw", "channels_last", "crop"])
 @pytest.mark.parametrize("affine", [True, False])
 def test_batch_norm_matches_torch(path, layout, affine):
@@ -110,6 +111,7 @@ def test_batch_norm_float32_stays_float32_and_is_accurate(path):
     np.testing.assert_allclose(y.detach().numpy(), want, atol=2e-4)
 
 
+@needs_torch
 def test_batch_norm_of_a_real_convolution_output(path):
     """The crop a padded 3×3 convolution hands out, through conv -> BN -> ReLU -> sum."""
     rng = np.random.default_rng(6)
@@ -146,6 +148,7 @@ def test_jit_can_be_turned_off(monkeypatch):
         _fused._relu(np.zeros(4), np.zeros(4))
 
 
+@needs_torch
 @pytest.mark.parametrize("layout", ["nchw", "channels_last", "crop"])
 @pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2), (3, 1), ((2, 3), (1, 2))])
 def test_max_pool_matches_torch_with_ties_and_nan(path, layout, kernel, stride):
@@ -165,6 +168,7 @@ def test_max_pool_matches_torch_with_ties_and_nan(path, layout, kernel, stride):
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@needs_torch
 def test_max_pool_double_backward_through_the_compiled_path(path):
     rng = np.random.default_rng(9)
     xv = _layouts(rng, (4, 16, 16, 16), np.float64)["channels_last"]

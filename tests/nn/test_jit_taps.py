@@ -21,7 +21,7 @@ import fovea.nn.functional as F
 from fovea import _llvm
 from fovea.nn.functional import _jit_taps as J
 from fovea.nn.functional._parallel import parallel_for
-from oracle import torch
+from oracle import needs_torch, torch
 
 pytestmark = pytest.mark.skipif(not _llvm.available(), reason="llvmlite is not usable here")
 
@@ -125,6 +125,7 @@ def path(request, monkeypatch):
     return request.param
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("spec", CONVS, ids=lambda s: "-".join(map(str, s)))
 def test_conv2d_matches_pytorch(path, dtype, spec):
