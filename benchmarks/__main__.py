@@ -13,7 +13,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
 
-from fovea import bench_cli  # noqa: E402
+from fovea.cli import bench as bench_cli  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""The benchmark suite's plumbing: timing, cases, JSON/Markdown output, CLI, profiler.
+"""The benchmark suite's plumbing: timing, cases, JSON/Markdown output, the profiler and
+``python -m benchmarks``.
 
 No test asserts a speed; they check that the machinery measures what it says it does.
 """
@@ -27,7 +28,6 @@ from fovea.bench import (
     timing,
 )
 from fovea.bench import cases as C
-from fovea.cli import main as fovea_main
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -136,19 +136,6 @@ def test_config_rejects_bad_values():
         run_suite(Config(repeats=2))
     with pytest.raises(ValueError, match="no case matches"):
         run_suite(Config(only="nothing-like-this", use_torch=False), log=lambda s: None)
-
-
-def test_cli_bench_writes_results_and_reports_errors(tmp_path, capsys):
-    out = tmp_path / "r"
-    rc = fovea_main(["bench", "--quick", "--only", "relu:fwd", "--no-torch", "--no-memory",
-                     "--repeats", "3", "--out", str(out)])
-    assert rc == 0
-    assert json.loads((out / "bench.json").read_text())["cases"][0]["name"].startswith("relu")
-    assert "fovea alone" in capsys.readouterr().out
-    assert fovea_main(["bench", "--repeats", "1", "--out", str(out)]) == 2
-    assert "--repeats must be >= 3" in capsys.readouterr().err
-    assert fovea_main(["bench", "--profile", "vgg", "--out", str(out)]) == 2
-    assert "unknown model 'vgg'" in capsys.readouterr().err
 
 
 def test_python_m_benchmarks_runs_the_suite_of_this_checkout(tmp_path):

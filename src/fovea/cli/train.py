@@ -1,14 +1,15 @@
-"""``fovea train``, ``fovea evaluate`` and ``fovea predict``."""
+"""``fovea train``: train a classifier and write a run directory (see docs/training.md)."""
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import fields
 
-from fovea.cli import UserError
+from fovea.errors import UserError
 
 
 def register(sub) -> None:
+    """Add ``fovea train`` to the ``fovea`` parser."""
     from fovea.models import MODELS
     from fovea.train.run import OPTIMIZERS, SCHEDULES, TrainConfig
 
@@ -51,26 +52,11 @@ def register(sub) -> None:
                    help="sanity check: train on 20 examples without regularisation; must "
                         "reach 100%% training accuracy")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_train)
-
-    e = sub.add_parser("evaluate", help="accuracy of a trained run on a data split")
-    e.add_argument("run_dir", metavar="RUN_DIR")
-    e.add_argument("--dataset", default=None, help="default: the run's data set")
-    e.add_argument("--data-dir", default=None)
-    e.add_argument("--split", default="test", choices=("train", "val", "test"))
-    e.set_defaults(func=run_evaluate)
-
-    q = sub.add_parser("predict", help="top-5 classes of image files under a trained run")
-    q.add_argument("run_dir", metavar="RUN_DIR")
-    q.add_argument("images", metavar="IMAGE", nargs="+")
-    q.add_argument("--top", type=int, default=5)
-    q.add_argument("--resize", action="store_true",
-                   help="resize images (and convert colour) to the model's input instead of "
-                        "refusing a mismatch")
-    q.set_defaults(func=run_predict)
+    p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace):
+    """The run's TrainConfig: defaults, then the ``--config`` file, then the options given."""
     from fovea.train.run import TrainConfig
 
     cfg = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
@@ -84,7 +70,7 @@ def config_from_args(args: argparse.Namespace):
     return cfg
 
 
-def run_train(args) -> int:
+def run(args) -> int:
     from fovea.train.run import train
     from fovea.train.trainer import TrainingDiverged
 
@@ -102,23 +88,4 @@ def run_train(args) -> int:
         if not ok:
             return 1
     print(f"run written to {m['run_dir']}")
-    return 0
-
-
-def run_evaluate(args) -> int:
-    from fovea.train.run import evaluate
-
-    r = evaluate(args.run_dir, args.dataset, args.data_dir, args.split)
-    print(f"{r['dataset']} {r['split']} accuracy {r['accuracy']:.4f} ({r['examples']} images)")
-    return 0
-
-
-def run_predict(args) -> int:
-    from fovea.train.run import predict
-
-    for path, top in zip(args.images, predict(args.run_dir, args.images, args.top,
-                                              args.resize)):
-        print(path)
-        for cls, p in top:
-            print(f"  {cls:>12s}  {p:.4f}")
     return 0

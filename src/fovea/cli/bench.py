@@ -17,6 +17,7 @@ import sys
 
 
 def register(subparsers) -> None:
+    """Add ``fovea bench`` to the ``fovea`` parser."""
     p = subparsers.add_parser(
         "bench", help="benchmark fovea against PyTorch on the CPU (or --profile a model)",
         description=__doc__.splitlines()[0], epilog=__doc__.split("\n", 2)[2],

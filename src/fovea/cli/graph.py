@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
+    """Add ``fovea graph`` to the ``fovea`` parser."""
     p = sub.add_parser("graph", help="print the DOT graph of the lectures' (x + y) z example")
     p.add_argument("--x", type=float, default=-2.0)
     p.add_argument("--y", type=float, default=5.0)

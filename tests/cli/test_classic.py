@@ -8,6 +8,19 @@ import pytest
 from fovea.cli import main
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """Small matrix products run fastest on one thread; on a busy shared machine OpenBLAS's
+    spinning worker threads make the SGD loops several times slower (as in tests/classic)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def _run(capsys, *argv):
     rc = main(["classic", *argv])
     out, err = capsys.readouterr()
