@@ -1,46 +1,41 @@
 """Stateless layer functions: ``import fovea.nn.functional as F``.
 
-Activations, softmax and losses live here; later modules add convolution, pooling and
-normalisation. Every function is differentiable through the autograd engine.
+Activations and softmax (``activation``), losses (the ``loss`` package, one module per
+family), linear, dropout, normalisation, embedding, penalties, convolution, pooling and
+upsampling. Every function is differentiable through the autograd engine.
 """
 
 from fovea.nn.functional.activation import (  # noqa: F401
-    log_softmax,
-    relu,
-    sigmoid,
-    softmax,
-    tanh,
-)
-from fovea.nn.functional.loss import cross_entropy, nll_loss  # noqa: F401
-
-# isort: split
-# Layers (branch `layers`): linear, normalisation, dropout, activations, losses, penalties.
-from fovea.nn.functional.binary_loss import (  # noqa: F401
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-)
-from fovea.nn.functional.divergence import kl_div  # noqa: F401
-from fovea.nn.functional.dropout import dropout, dropout2d  # noqa: F401
-from fovea.nn.functional.linear import linear  # noqa: F401
-from fovea.nn.functional.margin_loss import svm_loss  # noqa: F401
-from fovea.nn.functional.nonlinearity import (  # noqa: F401
     elu,
     gelu,
     hardtanh,
     leaky_relu,
+    log_softmax,
     maxout,
     prelu,
+    relu,
     selu,
+    sigmoid,
     silu,
+    softmax,
     softplus,
+    tanh,
 )
-from fovea.nn.functional.normalization import batch_norm, group_norm, layer_norm  # noqa: F401
-from fovea.nn.functional.regression_loss import (  # noqa: F401
+from fovea.nn.functional.dropout import dropout, dropout2d  # noqa: F401
+from fovea.nn.functional.linear import linear  # noqa: F401
+from fovea.nn.functional.loss import (  # noqa: F401
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
     huber_loss,
+    kl_div,
     l1_loss,
     mse_loss,
+    nll_loss,
     smooth_l1_loss,
+    svm_loss,
 )
+from fovea.nn.functional.normalization import batch_norm, group_norm, layer_norm  # noqa: F401
 from fovea.nn.functional.regularization import (  # noqa: F401
     elastic_net_penalty,
     l1_penalty,

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from fovea.nn.functional.loss import check_reduction
 from fovea.ops._util import as_tensor, require_float
 from fovea.tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction: str, op: str) -> None:
+    """Refuse a ``reduction`` other than 'mean', 'sum' or 'none', naming the loss ``op``."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
 def reduce_loss(losses: Tensor, reduction: str) -> Tensor:

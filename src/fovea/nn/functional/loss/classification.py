@@ -5,14 +5,8 @@ from __future__ import annotations
 from fovea import _arrayns, backend
 from fovea.autograd import Function
 from fovea.nn.functional.activation import log_softmax
+from fovea.nn.functional.loss.reduction import check_reduction
 from fovea.ops._util import as_tensor, require_float
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def check_reduction(reduction: str, op: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
 def _class_targets(input, target, op):

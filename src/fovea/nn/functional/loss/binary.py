@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fovea import _arrayns, backend
 from fovea.autograd import Function
-from fovea.nn.functional._reduce import pair, reduce_loss
+from fovea.nn.functional.loss.reduction import pair, reduce_loss
 from fovea.ops._util import as_tensor
 from fovea.tensor import Tensor
 

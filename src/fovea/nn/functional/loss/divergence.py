@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fovea.nn.functional._reduce import pair
+from fovea.nn.functional.loss.reduction import pair
 from fovea.ops.arithmetic import where
 from fovea.tensor import Tensor
 

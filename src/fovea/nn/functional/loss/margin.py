@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from fovea import backend
-from fovea.nn.functional._reduce import reduce_loss
-from fovea.nn.functional.loss import check_reduction
+from fovea.nn.functional.loss.reduction import check_reduction, reduce_loss
 from fovea.ops._util import as_tensor, require_float
 from fovea.ops.arithmetic import where
 from fovea.ops.index import take_along_axis

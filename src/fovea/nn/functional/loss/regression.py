@@ -8,7 +8,7 @@ Gradients flow to both input and target.
 
 from __future__ import annotations
 
-from fovea.nn.functional._reduce import pair, reduce_loss
+from fovea.nn.functional.loss.reduction import pair, reduce_loss
 from fovea.ops.arithmetic import where
 from fovea.tensor import Tensor
 
