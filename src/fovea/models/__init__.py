@@ -3,7 +3,7 @@
 from fovea.models.small import MODELS, build_model, mlp, small_cnn, three_layer_convnet, two_layer
 
 # isort: split
-# CIFAR ResNets (branch `bench`), registered as resnet20/32/44/56.
+# CIFAR ResNets, registered as resnet20/32/44/56.
 from fovea.models.resnet import REGISTRY as _RESNETS
 from fovea.models.resnet import (
     CifarResNet,

@@ -11,7 +11,7 @@ from fovea.nn.modules import (  # noqa: F401
 from fovea.nn.parameter import Parameter  # noqa: F401
 
 # isort: split
-# Layers (branch `layers`).
+# init, utils and the layers: activations, normalisation, dropout, linear, embedding, losses.
 from fovea.nn import init, utils  # noqa: F401
 from fovea.nn.modules import (  # noqa: F401
     ELU,

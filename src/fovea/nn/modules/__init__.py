@@ -4,7 +4,7 @@ from fovea.nn.modules.container import Identity, ModuleDict, ModuleList, Sequent
 from fovea.nn.modules.module import Module  # noqa: F401
 
 # isort: split
-# Layers (branch `layers`).
+# Layers: activations, normalisation, dropout, linear, embedding, losses.
 from fovea.nn.modules.activation import (  # noqa: F401
     ELU,
     GELU,
