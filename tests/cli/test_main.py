@@ -57,7 +57,7 @@ def test_every_subcommand_help_works(capsys, command):
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: fovea {' '.join(command)} ")
-    assert "--help" in out
+    assert "--help" in out and "--debug" in out
 
 
 def test_an_unknown_subcommand_is_a_usage_error(capsys):
@@ -75,16 +75,28 @@ def test_a_user_error_is_one_line_on_stderr_with_exit_code_2(tmp_path):
                        "a fovea run directory?\n"
 
 
-def test_debug_shows_the_traceback_of_a_user_error(tmp_path):
-    r = _fovea("--debug", "evaluate", str(tmp_path))
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback_of_a_user_error(tmp_path, where):
+    argv = ["evaluate", str(tmp_path)]
+    argv.insert(0 if where == "before" else 1, "--debug")
+    r = _fovea(*argv)
     assert r.returncode == 1  # the interpreter's code for an uncaught exception
     assert r.stderr.startswith("Traceback (most recent call last):")
     assert "run.json: missing" in r.stderr.splitlines()[-1]
 
 
-def test_debug_raises_in_process(tmp_path):
-    with pytest.raises(ValueError, match="run.json: missing"):
-        main(["--debug", "evaluate", str(tmp_path)])
+@pytest.mark.parametrize("argv", [["--debug", "classic", "knn"], ["classic", "--debug", "knn"],
+                                  ["classic", "knn", "--debug"]])
+def test_debug_raises_in_process_wherever_it_is_given(argv):
+    with pytest.raises(ValueError, match="unknown data set 'no-such-set'"):
+        main([*argv, "--dataset", "no-such-set"])
+
+
+def test_without_debug_the_same_error_is_one_line(capsys):
+    assert main(["classic", "knn", "--dataset", "no-such-set"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fovea classic: error: load_dataset: unknown data set 'no-such-set'")
+    assert err.count("\n") == 1
 
 
 def test_the_command_runs_as_a_module():

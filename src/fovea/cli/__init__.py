@@ -29,7 +29,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in SUBCOMMANDS:
         module.register(sub)
+    for subparser in sub.choices.values():
+        _accept_debug(subparser)
     return parser
+
+
+def _accept_debug(parser: argparse.ArgumentParser) -> None:
+    """Let ``--debug`` follow the subcommand too (``fovea train --debug``), at every level.
+
+    Its default is SUPPRESS, so a subcommand that is not given it keeps the value parsed
+    before the subcommand instead of resetting it to False.
+    """
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show full tracebacks on errors")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                _accept_debug(subparser)
 
 
 def main(argv: list[str] | None = None) -> int:
