@@ -25,8 +25,8 @@ The choices (by measurement; :attr:`ConvPlan.forward_kind` and friends name them
   >= :data:`MIN_TAP_CHANNELS` and the kernel is not an unpadded 1×1;
 * ``"wide"``: few channels (an RGB first layer) without the generated kernels: im2col with
   blocks of adjacent outputs per patch row (:func:`.im2col.wide_block`);
-* ``"im2col"``: everything else (grouped convolutions, 1×1 kernels, float16): one patch
-  matrix and one matrix product.
+* ``"im2col"``: everything else (grouped convolutions, 1×1 kernels, short output rows):
+  one patch matrix and one matrix product.
 
 The input gradient's (O -> C) product is chosen the same way (its kind may differ from the
 forward's); the weight gradient uses the forward's buffers, so it has the forward's kind
