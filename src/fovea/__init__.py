@@ -5,10 +5,11 @@ The autograd engine (``Tensor``, ``Function``, ``backward``, ``grad``), layers i
 :mod:`fovea.train` and the classic pipeline in :mod:`fovea.classic`.
 """
 
-from fovea import (
-    _openblas_env,  # first: tunes OpenBLAS before NumPy loads (see there)
-    backend,
-)
+# First: tunes OpenBLAS before NumPy loads (see there).
+from fovea.backends.cpu import process_tuning as _process_tuning  # noqa: F401
+
+# isort: split
+from fovea import backend
 from fovea.autograd import (
     Function,
     enable_grad,

@@ -7,7 +7,8 @@ with differentiable fovea ops, for backward passes recorded with ``create_graph=
 
 from __future__ import annotations
 
-from fovea import _layout, backend
+from fovea import backend
+from fovea.backends.cpu import layout as _layout
 
 xp = backend.xp
 

@@ -8,12 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from fovea import _malloc
-
-# Reuse freed array memory across training steps instead of page-faulting fresh memory for
-# every large array (see fovea._malloc; FOVEA_MALLOC_TUNING=0 turns it off).
-_malloc.tune()
-
 xp = np
 """The active array module (NumPy). Ops call ``backend.xp.<fn>``, never ``numpy`` directly."""
 

@@ -10,7 +10,8 @@ import pytest
 import fovea
 import fovea.nn as nn
 import fovea.nn.functional as F
-from fovea.nn.functional import _im2col, _kernels
+from fovea.backends.cpu.conv import im2col as _im2col
+from fovea.backends.cpu.conv import plan as _plan
 from fovea.nn.utils import conv_output_size
 from nn import naive
 from oracle import check_op
@@ -211,7 +212,7 @@ def test_kernel_paths_agree(monkeypatch, channels, width):
     w = rng.standard_normal((5, channels, 3, 3))
     results = []
     for taps, wide in ((8, 4), (10**6, 4), (10**6, 1)):
-        monkeypatch.setattr(_kernels, "MIN_TAP_CHANNELS", taps)
+        monkeypatch.setattr(_plan, "MIN_TAP_CHANNELS", taps)
         monkeypatch.setattr(_im2col, "WIDE_OUTPUTS", wide)
         fx, fw = fovea.tensor(x, requires_grad=True), fovea.tensor(w, requires_grad=True)
         y = F.conv2d(fx, fw, stride=(1, 2), padding=1)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import _arrayns, _fused, _layout, backend
+from fovea import _arrayns, backend
 from fovea.autograd import Function
+from fovea.backends.cpu import elementwise as _fused
+from fovea.backends.cpu import layout as _layout
 from fovea.ops._util import as_tensor, binary_operands, broadcast_check
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import _arrayns, _layout, backend
+from fovea import _arrayns, backend
 from fovea.autograd import Function
+from fovea.backends.cpu import layout as _layout
 from fovea.ops._util import as_tensor, normalize_dim
 
 

@@ -5,9 +5,10 @@ weight (O, C/G, kh, kw)::
 
     y[n, o, i, j] = b[o] + Σ_{c, r, s} w[o, c, r, s] · x_pad[n, c, i·Sh + r·Dh, j·Sw + s·Dw]
 
-(c running over the input channels of o's group). Three raw kernels do all the work
-(:mod:`fovea.nn.functional._im2col`), and three nodes use them, each node's backward being
-made of the other two::
+(c running over the input channels of o's group). The raw kernels are the CPU backend's:
+each node selects a plan once (:func:`fovea.backends.cpu.conv.select`), keeps it on its
+context, and calls its forward, input gradient and weight gradient. Three nodes, each
+node's backward being made of the other two::
 
     conv(x, w)          backward: dx = conv_input_grad(g, w),   dw = conv_weight_grad(x, g)
     conv_input_grad(g, w)  (this *is* the transposed convolution)
@@ -25,17 +26,14 @@ import numbers
 
 from fovea import _arrayns
 from fovea.autograd import Function, is_grad_enabled
-from fovea.nn.functional import _kernels as K
-from fovea.nn.functional._channels import channel_sum
-from fovea.nn.functional._channels import view as channel_view
-from fovea.nn.functional._parallel import contiguous
-from fovea.nn.utils.conv import Geometry, conv_padding, pair
+from fovea.backends.conv_geometry import Geometry
+from fovea.backends.cpu import conv as kernels
+from fovea.backends.cpu.channels import channel_sum
+from fovea.backends.cpu.channels import view as channel_view
+from fovea.backends.cpu.threads import contiguous
+from fovea.nn.utils.conv import conv_padding, pair
 from fovea.ops._util import as_tensor
 from fovea.tensor import Tensor
-
-# Keep the forward's input buffers (flat padded copy or patch matrix) for the weight
-# gradient unless they are larger than this; then backward rebuilds them from x.
-MAX_SAVED_STATE_BYTES = 512 * 2**20
 
 
 def _nhwc(a):
@@ -75,12 +73,12 @@ class Conv2dFn(Function):
     @staticmethod
     def forward(ctx, x, weight, *bias, geo, out_hw, keep_cols):
         b = bias[0] if bias else None
-        y, state = K.forward(_nhwc(x), weight, b, geo, *out_hw, keep=keep_cols)
+        # The plan (and the input buffers it keeps) is not a graph value: it lives outside
+        # saved_tensors and is freed with the node.
+        ctx.plan = kernels.select(geo, x.shape, weight.shape, x.dtype, out_hw)
+        y = ctx.plan.forward(_nhwc(x), weight, b, keep=keep_cols)
         ctx.geo, ctx.has_bias = geo, bool(bias)
         ctx.save_for_backward(x, weight)
-        # The state is not a graph value: keep it outside saved_tensors, freed with the node.
-        ctx.state = state if state is not None and state[1].nbytes <= MAX_SAVED_STATE_BYTES \
-            else None
         return _nchw(y)
 
     @staticmethod
@@ -91,8 +89,7 @@ class Conv2dFn(Function):
         gx = gw = None
         if xp is _arrayns:
             need_b = ctx.has_bias and ctx.needs_input_grad[2]
-            gx, gw, gb = K.backward(_nhwc(x), _nhwc(g), weight, geo, ctx.state, need_x, need_w,
-                                    need_b)
+            gx, gw, gb = ctx.plan.backward(_nhwc(x), _nhwc(g), weight, need_x, need_w, need_b)
             if gx is not None:
                 gx = _nchw(gx)
             if ctx.has_bias:
@@ -109,7 +106,7 @@ class Conv2dFn(Function):
 
     def release(self) -> None:
         super().release()
-        self.state = None
+        self.plan = None
 
 
 class ConvTranspose2dFn(Function):
@@ -122,7 +119,11 @@ class ConvTranspose2dFn(Function):
 
     @staticmethod
     def forward(ctx, x, weight, *bias, geo, out_hw, keep_cols):
-        y = K.grad_input(_contiguous_nhwc(x), weight, geo, *out_hw)
+        n, _, h, w = x.shape
+        # The plan of the convolution (N, C, *out_hw) -> x whose adjoint this is.
+        ctx.plan = kernels.select(geo, (n, weight.shape[1] * geo.groups, *out_hw), weight.shape,
+                                  x.dtype, (h, w))
+        y = ctx.plan.grad_input(_contiguous_nhwc(x), weight)
         if bias:
             y += bias[0]
         ctx.geo, ctx.has_bias = geo, bool(bias)
@@ -137,12 +138,13 @@ class ConvTranspose2dFn(Function):
         hw = tuple(x.shape[2:])
         gx = gw = None
         if xp is _arrayns:
-            gh = _nhwc(g)
+            gh, plan = _nhwc(g), ctx.plan
             # dx is the convolution of g; its buffers serve the weight gradient too.
-            y, state = K.forward(gh, weight, None, geo, *hw, keep=need_w)
-            gx = _nchw(y) if need_x else None
+            if need_x:
+                gx = _nchw(plan.forward(gh, weight, None, keep=need_w))
             if need_w:
-                gw = K.grad_weight(gh, _contiguous_nhwc(x), geo, weight.shape, state)
+                gw = plan.grad_weight(gh, _contiguous_nhwc(x))
+            plan.release()
         else:
             if need_x:
                 gx = Conv2dFn.apply(g, weight, geo=geo, out_hw=hw, keep_cols=False)
@@ -164,7 +166,8 @@ class ConvWeightGradFn(Function):
     def forward(ctx, x, g, *, geo, weight_shape):
         ctx.geo, ctx.weight_shape = geo, weight_shape
         ctx.save_for_backward(x, g)
-        return K.grad_weight(_nhwc(x), _contiguous_nhwc(g), geo, weight_shape)
+        ctx.plan = kernels.select(geo, x.shape, weight_shape, x.dtype, g.shape[2:])
+        return ctx.plan.grad_weight(_nhwc(x), _contiguous_nhwc(g))
 
     @staticmethod
     def backward(ctx, gw):
@@ -173,10 +176,9 @@ class ConvWeightGradFn(Function):
         need_x, need_g = ctx.needs_input_grad
         hw, ohw = tuple(x.shape[2:]), tuple(g.shape[2:])
         if ctx.xp is _arrayns:
-            gh = _contiguous_nhwc(g)
-            gx = _nchw(K.grad_input(gh, gw, geo, *hw)) if need_x else None
-            gg = _nchw(K.forward(_nhwc(x), gw, None, geo, *ohw, keep=False)[0]) \
-                if need_g else None
+            plan = ctx.plan
+            gx = _nchw(plan.grad_input(_contiguous_nhwc(g), gw)) if need_x else None
+            gg = _nchw(plan.forward(_nhwc(x), gw, None)) if need_g else None
             return gx, gg
         gx = (ConvTranspose2dFn.apply(g, gw, geo=geo, out_hw=hw, keep_cols=False)
               if need_x else None)

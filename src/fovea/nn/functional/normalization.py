@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
-from fovea import _arrayns, _fused, backend
+from fovea import _arrayns, backend
 from fovea.autograd import Function
-from fovea.nn.functional import _channels as _ch
+from fovea.backends.cpu import norm
 from fovea.ops._util import as_tensor, require_float
 from fovea.tensor import Tensor
 
@@ -38,35 +36,24 @@ def _stats(xp, x, axes, eps):
 class BatchNorm(Function):
     """Training-mode batch norm, y = γ x̂ + β, with the batch statistics, as one node.
 
-    Forward works in the input's memory layout (see :mod:`._channels`): one pass for the
-    mean, one to centre (xc = x - μ, kept for backward), one for the variance, two for
-    y = xc·(γσ⁻¹) + β; it also updates the running statistics when given. The fast backward
-    is one pass for the two per-channel sums and four elementwise passes. A recorded
-    backward (``create_graph``) recomputes x̂ and σ⁻¹ from x with ``ctx.xp`` so that second
-    derivatives are exact.
+    The raw forward and backward are the CPU backend's
+    (:func:`fovea.backends.cpu.norm.batch_norm_train`, which works in the input's memory
+    layout and keeps what backward needs in its state); this node updates the running
+    statistics. A recorded backward (``create_graph``) recomputes x̂ and σ⁻¹ from x with
+    ``ctx.xp`` so that second derivatives are exact.
     """
 
     @staticmethod
     def forward(ctx, x, *affine, axes, bshape, eps, has_weight, running=None):
-        view = _ch.view(x)
-        n = view.count
         ctx.axes, ctx.bshape, ctx.eps, ctx.has_weight = axes, bshape, eps, has_weight
         ctx.save_for_backward(x, *affine[:has_weight])
-        if view.kind == "rows" and _fused.enabled(view.a):
-            return _bn_forward_fused(ctx, view, affine, eps, has_weight, running)
-        mean = _ch.channel_sum(view) / n
-        xc = view.a - view.per_channel(mean)
-        var = _ch.channel_dot(view, xc, xc) / n
-        inv_std = 1.0 / np.sqrt(var + eps)
-        scale = inv_std * affine[0] if has_weight else inv_std
-        out = xc * view.per_channel(scale)
-        if len(affine) > has_weight:
-            out += view.per_channel(affine[-1])
+        weight = affine[0] if has_weight else None
+        bias = affine[-1] if len(affine) > has_weight else None
+        out, ctx.state = norm.batch_norm_train(x, weight, bias, eps)
+        ctx.count = ctx.state.count
         if running is not None:
-            _update_running(*running, mean, var, n)
-        ctx.xc, ctx.inv_std, ctx.view, ctx.count = xc, inv_std, view, n
-        ctx.mean = None
-        return view.restore(out)
+            _update_running(*running, ctx.state.mean, ctx.state.var, ctx.count)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -75,8 +62,8 @@ class BatchNorm(Function):
         need = ctx.needs_input_grad
         c = (ctx.bshape[1],)
         if xp is _arrayns:
-            raw = _bn_backward_raw if ctx.mean is None else _bn_backward_fused
-            gx, sum_gx, sum_g = raw(ctx, g, saved[1] if ctx.has_weight else None, need[0])
+            gx, sum_gx, sum_g = ctx.state.backward(g, saved[1] if ctx.has_weight else None,
+                                                   need[0])
         else:
             axes, n = ctx.axes, ctx.count
             xhat, inv_std = _stats(xp, saved[0], axes, ctx.eps)
@@ -94,6 +81,10 @@ class BatchNorm(Function):
             grads.append(sum_g if need[-1] else None)
         return tuple(grads)
 
+    def release(self) -> None:
+        super().release()
+        self.state = None
+
 
 def _update_running(running_mean, running_var, momentum, mean, var, count):
     """running = (1 - m)·running + m·batch, the unbiased variance for running_var (PyTorch)."""
@@ -102,64 +93,6 @@ def _update_running(running_mean, running_var, momentum, mean, var, count):
     for buf, stat in ((running_mean, mean), (running_var, unbiased)):
         buf._data[...] = (1.0 - m) * buf._data + m * stat
         buf._version[0] += 1
-
-
-def _bn_forward_fused(ctx, view, affine, eps, has_weight, running):
-    """Forward in three compiled passes over a channels-last input (see :mod:`fovea._fused`):
-    the mean, the squared deviations, y = (x - μ)·γσ⁻¹ + β. Statistics in float64; the
-    centred input is not kept (backward recomputes x - μ in its passes)."""
-    x3, n = _fused.as_rows(view.a), view.count
-    mean = view.fold(_fused.col_sums(x3)) / n
-    mean_t = view.per_channel(mean)
-    var = view.fold(_fused.col_sq_devs(x3, mean_t)) / n
-    inv_std = 1.0 / np.sqrt(var + eps)
-    scale = inv_std * affine[0] if has_weight else inv_std
-    shift = affine[-1] if len(affine) > has_weight else np.zeros_like(mean)
-    # The elementwise pass runs in the input's precision (as PyTorch's does): float32
-    # parameters halve its vector work; the statistics above stay float64.
-    dt = view.a.dtype
-    out = _fused.col_affine(x3, mean_t.astype(dt), view.per_channel(scale.astype(dt)),
-                            view.per_channel(np.asarray(shift, dtype=dt)))
-    if running is not None:
-        _update_running(*running, mean, var, n)
-    ctx.xc, ctx.mean, ctx.inv_std, ctx.view, ctx.count = None, mean_t, inv_std, view, n
-    return view.restore(out.reshape(view.a.shape))
-
-
-def _bn_backward_fused(ctx, g, weight, need_x):
-    """The backward of :func:`_bn_forward_fused`: one compiled pass for Σg and Σg·(x - μ),
-    one for dx = a·g - a·Σg/n - a·σ⁻²·(x - μ)·Σg(x - μ)/n with a = γσ⁻¹."""
-    view, mean_t, n, inv_std = ctx.view, ctx.mean, ctx.count, ctx.inv_std
-    x3, dtype = _fused.as_rows(view.a), view.a.dtype
-    g3 = _fused.as_rows(view.like(g))
-    sum_g, sum_gxc = (view.fold(s) for s in _fused.col_grad_sums(g3, x3, mean_t))
-    sum_gx = sum_gxc * inv_std  # Σ g·x̂
-    gx = None
-    if need_x:
-        a = inv_std if weight is None else inv_std * weight
-        per = view.per_channel
-        gx = _fused.col_bn_grad(g3, x3, mean_t.astype(dtype), per(a).astype(dtype),
-                                per(-a * sum_g / n).astype(dtype),
-                                per(-a * inv_std * sum_gx / n).astype(dtype))
-        gx = view.restore(gx.reshape(view.a.shape))
-    return gx, sum_gx.astype(dtype), sum_g.astype(dtype)
-
-
-def _bn_backward_raw(ctx, g, weight, need_x):
-    """dx = a (g - Σg/n - x̂ Σ(g x̂)/n) with a = γσ⁻¹ and x̂ = xc·σ⁻¹; dγ = Σ g x̂, dβ = Σ g."""
-    view, xc, n, inv_std = ctx.view, ctx.xc, ctx.count, ctx.inv_std
-    g2 = view.like(g)
-    sum_g = _ch.channel_sum(view, g2)
-    sum_gx = _ch.channel_dot(view, g2, xc) * inv_std
-    gx = None
-    if need_x:
-        a = inv_std if weight is None else inv_std * weight
-        gx = xc * view.per_channel(inv_std * sum_gx / -n)
-        gx += g2
-        gx -= view.per_channel(sum_g / n)
-        gx *= view.per_channel(a)
-        gx = view.restore(gx)
-    return gx, sum_gx, sum_g
 
 
 class Normalize(Function):

@@ -1,4 +1,7 @@
-"""Sizes and argument checks shared by convolution, pooling and up-sampling.
+"""Argument checks shared by convolution, pooling and up-sampling, and the public size helper.
+
+The window geometry itself (:class:`~fovea.backends.conv_geometry.Geometry`) lives in
+:mod:`fovea.backends.conv_geometry`, below both the ops and the kernels.
 
 The output size of a sliding window of ``kernel_size`` taps spaced ``dilation`` apart,
 moved by ``stride`` over ``size`` samples padded by ``padding`` on each side, is PyTorch's::
@@ -12,7 +15,8 @@ the input or its left padding: if ``(out - 1) * stride >= size + padding``, ``ou
 from __future__ import annotations
 
 import numbers
-from typing import NamedTuple
+
+from fovea.backends.conv_geometry import window_output_size
 
 
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -24,7 +28,8 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
         kernel_size: number of taps F.
         stride: step S between windows.
         padding: P, added on both sides (for asymmetric padding pass the mean and mind
-            the rounding; :func:`window_output_size` takes both sides).
+            the rounding; ``fovea.backends.conv_geometry.window_output_size`` takes
+            both sides).
         dilation: spacing D between taps.
         ceil_mode: round up instead of down (pooling), dropping a last window that would
             start in the right padding.
@@ -39,31 +44,6 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
                               op="conv_output_size")
 
 
-def window_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int,
-                       dilation: int = 1, ceil_mode: bool = False, op: str = "conv") -> int:
-    """Like :func:`conv_output_size` with separate padding before and after (``'same'``)."""
-    for name, v, low in (("size", size, 0), ("kernel_size", kernel, 1), ("stride", stride, 1),
-                         ("padding", pad_before, 0), ("padding", pad_after, 0),
-                         ("dilation", dilation, 1)):
-        if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < low:
-            raise ValueError(f"{op}: {name} must be an integer >= {low}, got {v!r}")
-    span = dilation * (kernel - 1) + 1
-    room = size + pad_before + pad_after - span
-    if ceil_mode:
-        out = (room + stride - 1) // stride + 1
-        if out > 0 and (out - 1) * stride >= size + pad_before:
-            out -= 1
-    else:
-        out = room // stride + 1
-    if out <= 0:
-        raise ValueError(
-            f"{op}: the output would be empty: input size {size} with padding "
-            f"({pad_before}, {pad_after}) is smaller than the kernel's extent {span} "
-            f"(kernel_size {kernel}, dilation {dilation})"
-        )
-    return int(out)
-
-
 def pair(value, name: str, op: str, low: int = 0) -> tuple[int, int]:
     """``value`` (an int or a pair of ints) as ``(h, w)``, each an integer >= ``low``."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -76,37 +56,6 @@ def pair(value, name: str, op: str, low: int = 0) -> tuple[int, int]:
             raise ValueError(f"{op}: {name} must contain integers >= {low}, got {value!r}")
         out.append(int(v))
     return out[0], out[1]
-
-
-class Geometry(NamedTuple):
-    """Everything about a 2-D sliding window except the tensors: taps, steps, padding.
-
-    Padding is per side (top, bottom, left, right) because ``padding='same'`` with an even
-    kernel pads asymmetrically, as PyTorch does (the extra row/column goes after).
-    """
-
-    kh: int
-    kw: int
-    sh: int = 1
-    sw: int = 1
-    dh: int = 1
-    dw: int = 1
-    pt: int = 0
-    pb: int = 0
-    pl: int = 0
-    pr: int = 0
-    groups: int = 1
-
-    def out_size(self, h: int, w: int, op: str = "conv", ceil_mode: bool = False):
-        """(Ho, Wo) for an (h, w) input; raises ValueError when empty."""
-        return (window_output_size(h, self.kh, self.sh, self.pt, self.pb, self.dh, ceil_mode,
-                                   op),
-                window_output_size(w, self.kw, self.sw, self.pl, self.pr, self.dw, ceil_mode,
-                                   op))
-
-    @property
-    def padded(self) -> bool:
-        return bool(self.pt or self.pb or self.pl or self.pr)
 
 
 def conv_padding(padding, kernel: tuple[int, int], stride: tuple[int, int],

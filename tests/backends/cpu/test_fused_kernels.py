@@ -1,10 +1,10 @@
 """The compiled (Numba) paths of ReLU and batch norm against NumPy, PyTorch and by hand.
 
-Each case runs twice: with the compiled kernels (``FOVEA_JIT`` unset) and with NumPy only
-(``FOVEA_JIT=0``); both must give PyTorch's values. Shapes are large enough (>= 2**14
-values) for the kernels to be used, and include the layouts a network produces:
-contiguous NCHW, dense channels-last, and the channels-last *crop* of a padded buffer that
-a 3×3 convolution hands out.
+Each case runs twice: with the compiled kernels and with NumPy only
+(``config.override(jit=False)``, as ``FOVEA_JIT=0``); both must give PyTorch's values. Shapes
+are large enough (>= 2**14 values) for the kernels to be used, and include the layouts a
+network produces: contiguous NCHW, dense channels-last, and the channels-last *crop* of a
+padded buffer that a 3×3 convolution hands out.
 """
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ import pytest
 
 import fovea
 import fovea.nn.functional as F
-from fovea import _fused, _jit
+from fovea import config
+from fovea.backends.cpu import elementwise, layout
+from fovea.backends.cpu import numba as nb
 from oracle import needs_torch, torch
 
-pytestmark = pytest.mark.skipif(not _jit.available(), reason="Numba is not installed")
+pytestmark = pytest.mark.skipif(not nb.available(), reason="Numba is not installed")
 
 
 @pytest.fixture(params=["jit", "numpy"])
-def path(request, monkeypatch):
-    if request.param == "numpy":
-        monkeypatch.setenv("FOVEA_JIT", "0")
-    return request.param
+def path(request):
+    with config.override(jit=request.param == "jit"):
+        yield request.param
 
 
 def _layouts(rng, shape, dtype):
@@ -132,20 +133,23 @@ def test_batch_norm_of_a_real_convolution_output(path):
 def test_base_of_a_crop_is_its_padded_buffer_and_unprovable_views_are_left_alone():
     buf = np.zeros((3, 5, 7 * 4), dtype=np.float32)
     crop = buf[:, :4, :6 * 4]
-    base = _fused._base(crop)
+    base = layout.rows_base(crop)
     assert base.shape == (3, 5, 28) and base.flags.c_contiguous
     assert np.shares_memory(base, buf)
-    assert _fused._base(buf) is buf
+    assert layout.rows_base(buf) is buf
     every_other = buf[:, ::2, :8]  # image stride 560 B is not a multiple of the row's 224 B
-    assert _fused._base(every_other) is every_other
+    assert layout.rows_base(every_other) is every_other
 
 
-def test_jit_can_be_turned_off(monkeypatch):
-    monkeypatch.setenv("FOVEA_JIT", "0")
-    assert not _jit.available()
-    assert not _fused.enabled(np.zeros(1 << 16))
-    with pytest.raises(RuntimeError, match="not available"):
-        _fused._relu(np.zeros(4), np.zeros(4))
+def test_jit_can_be_turned_off():
+    with config.override(jit=False):
+        assert not nb.available()
+        assert not nb.enabled(np.zeros(1 << 16))
+        assert elementwise.relu(np.zeros(1 << 16)) is None  # the op runs NumPy instead
+        with pytest.raises(RuntimeError, match="not available"):
+            elementwise._relu(np.zeros(4), np.zeros(4))
+    assert nb.enabled(np.zeros(1 << 16))
+    assert not nb.enabled(np.zeros(16))  # too small to pay for a launch
 
 
 @needs_torch

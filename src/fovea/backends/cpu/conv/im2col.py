@@ -1,6 +1,6 @@
 """Raw convolution kernels on channels-last (NHWC) arrays: im2col, col2im and the matmuls.
 
-The patch-matrix paths (see :mod:`._kernels` for when each runs): plain im2col for grouped
+The patch-matrix paths (see :mod:`.plan` for when each runs): plain im2col for grouped
 and 1×1 convolutions and dtypes without an accumulating BLAS, "wide" patches for inputs
 with few channels, and per-tap fallbacks for depthwise convolutions.
 
@@ -19,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from fovea.nn.functional._parallel import parallel_for
-from fovea.nn.utils.conv import Geometry
+from fovea.backends.conv_geometry import Geometry
+from fovea.backends.cpu.blas import gemm
+from fovea.backends.cpu.threads import parallel_for
 
 # Minimum rows per thread chunk of a patch-matrix product.
 ROW_GRAIN = 256
@@ -115,11 +116,13 @@ def weight_from_matrix(wm: np.ndarray, o: int, cg: int, kh: int, kw: int) -> np.
     return np.ascontiguousarray(w5).reshape(o, cg, kh, kw)
 
 
-def _is_depthwise(weight: np.ndarray, groups: int) -> bool:
-    return groups > 1 and weight.shape[1] == 1
+def is_depthwise(weight_shape: tuple, groups: int) -> bool:
+    """Whether a (O, C/G, kh, kw) weight with ``groups`` is depthwise (one channel per group)."""
+    return groups > 1 and weight_shape[1] == 1
 
 
-def _is_pointwise(g: Geometry) -> bool:
+def is_pointwise(g: Geometry) -> bool:
+    """A 1×1 kernel, stride 1, no padding, ungrouped: the patch matrix is x itself."""
     return g.kh == g.kw == 1 and g.sh == g.sw == 1 and not g.padded and g.groups == 1
 
 
@@ -155,7 +158,7 @@ def conv_grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int,
     This is also the transposed convolution of ``gy`` with ``weight``.
     """
     n, ho, wo, o = gy.shape
-    if _is_depthwise(weight, g.groups):
+    if is_depthwise(weight.shape, g.groups):
         return depthwise_grad_input(gy, weight, g, h, w)
     g2 = _rows(gy)
     wm = weight_matrix(weight, g.groups)
@@ -167,7 +170,7 @@ def conv_grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int,
                   out=dcols[i:j].swapaxes(0, 1))
 
     parallel_for(work, g2.shape[0], ROW_GRAIN)
-    if _is_pointwise(g):
+    if is_pointwise(g):
         return dcols.reshape(n, h, w, -1)
     return col2im(dcols, g, n, ho, wo, h, w)
 
@@ -189,7 +192,7 @@ def conv_grad_weight(cols: np.ndarray, gy: np.ndarray, g: Geometry,
 
 def conv_cols(x: np.ndarray, g: Geometry, ho: int, wo: int) -> np.ndarray:
     """The patch matrix of NHWC ``x`` (for 1x1 stride-1 kernels, the rows of x itself)."""
-    if _is_pointwise(g):
+    if is_pointwise(g):
         return _rows(x)[:, None, :]
     return im2col(x, g, ho, wo)
 
@@ -307,8 +310,6 @@ def fill_rows(dst: np.ndarray, row: np.ndarray) -> None:
 def wide_forward(cols: np.ndarray, weight: np.ndarray, bias, g: Geometry, n: int, ho: int,
                  wo: int, b: int) -> np.ndarray:
     """y = cols @ W_wide (+ bias), rows split across threads (single-threaded BLAS each)."""
-    from fovea.nn.functional._blas import gemm
-
     o = weight.shape[0]
     wide = wide_weight(weight, g, b)
     y = np.empty((cols.shape[0], b * o), dtype=cols.dtype)

@@ -5,13 +5,13 @@ dimension, where OpenBLAS reaches a third of the machine's peak (measured: 50 GF
 (131072×144)·(144×16) against 190 GFLOP/s on large squares), and no NumPy formulation gets
 around it. The fast libraries (oneDNN, which PyTorch uses) generate a register-blocked
 micro-kernel for each shape at run time. fovea does the same with LLVM: the kernels in
-:mod:`fovea.nn.functional._jit_taps` are emitted as LLVM IR with explicit vector types,
+:mod:`fovea.backends.cpu.conv.jit_taps` are emitted as LLVM IR with explicit vector types,
 optimised and compiled for the host CPU (AVX-512, AVX2 or whatever it has: LLVM picks the
 instructions), and called through ctypes, which releases the GIL so fovea's own threads
-(:mod:`fovea.nn.functional._parallel`) run them on all cores.
+(:mod:`fovea.backends.cpu.threads`) run them on all cores.
 
 llvmlite comes with Numba (a fovea dependency) and installs from PyPI as a wheel, with no
-compiler needed. Without it, or with ``FOVEA_JIT=0`` in the environment, :func:`available`
+compiler needed. Without it, or with ``FOVEA_JIT=0`` (:mod:`fovea.config`), :func:`available`
 is False and every caller runs its NumPy/BLAS code instead (the tests run both).
 
 This module knows nothing about convolutions: it turns an ``llvmlite.ir.Module`` into
@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
 import threading
+
+from fovea import config
 
 _lock = threading.Lock()
 _state: dict = {"checked": False, "ok": False, "tm": None, "engines": [], "vector": (16, 16)}
@@ -31,7 +32,7 @@ _state: dict = {"checked": False, "ok": False, "tm": None, "engines": [], "vecto
 
 def available() -> bool:
     """Whether run-time compiled kernels are on: llvmlite works and ``FOVEA_JIT`` != ``0``."""
-    if os.environ.get("FOVEA_JIT", "1") == "0":
+    if not config.settings().jit:
         return False
     if not _state["checked"]:
         with _lock:

@@ -1,6 +1,6 @@
-"""Register-blocked shifted-product kernels, generated per shape with LLVM (see fovea._llvm).
+"""Register-blocked shifted-product kernels, generated per shape with LLVM (see ..llvm).
 
-These compute exactly what :mod:`._taps` computes with one BLAS call per kernel tap, over
+These compute exactly what :mod:`.taps` computes with one BLAS call per kernel tap, over
 the same flat padded buffers and output grid (read that module first):
 
 * forward: ``Y[q] = b + Σ_t X_t[q] @ W_t`` for grid rows q, where ``X_t`` is the buffer
@@ -36,7 +36,7 @@ import threading
 
 import numpy as np
 
-from fovea import _llvm
+from fovea.backends.cpu import llvm as _llvm
 
 SLACK = 32          # rows of slack the forward may read/write past the grid (>= any R)
 CHUNK = 128         # grid rows per weight-gradient chunk
@@ -69,6 +69,11 @@ def supports(dtype, c: int, o: int) -> bool:
     """Whether these kernels handle a (C -> O) product in ``dtype`` on this machine."""
     return (np.dtype(dtype) in (np.float32, np.float64) and lanes_for(dtype, o) > 0
             and c >= 1 and _llvm.available())
+
+
+def compiled_count() -> int:
+    """How many kernels this process has generated so far (0: the LLVM path has not run)."""
+    return len(_cache)
 
 
 def _blocking(dtype, c: int, o: int, max_acc: int, rows_cap: int):
@@ -255,7 +260,7 @@ def forward(x: np.ndarray, offs: np.ndarray, wt: np.ndarray, bias, rows: int,
         wt: (taps, C, O) C-contiguous tap matrices, x's dtype.
         bias: (O,) or None.
         rows: grid rows wanted.
-        parallel_for: the thread splitter (fovea.nn.functional._parallel.parallel_for).
+        parallel_for: the thread splitter (:func:`fovea.backends.cpu.threads.parallel_for`).
 
     Returns:
         (rows + SLACK, O), C-contiguous: rows beyond ``rows`` hold garbage.

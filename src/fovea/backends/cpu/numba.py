@@ -1,18 +1,22 @@
-"""Optional compiled kernels: Numba when it is installed, NumPy when it is not.
+"""Numba-compiled kernels: the machinery (compile on first use, locking, thread count).
 
 Memory-bound layers (ReLU, batch norm, pooling) are a few passes over large arrays. NumPy
 makes one pass per operation, on one thread; a compiled loop makes one fused pass on every
 core (on the 2-core benchmark machine ReLU's forward on 8 MiB went from 0.8 ms to 0.1 ms).
-fovea's kernels in :mod:`fovea.nn.functional._fused` are written as plain Python loops
+fovea's kernels (:mod:`.elementwise`, :mod:`.norm`, :mod:`.pool`) are written as plain Python loops
 that Numba compiles on first use (cached on disk next to the module, so later processes
 load them in milliseconds); every caller keeps its NumPy code as the fallback, so results
 do not depend on whether Numba is present (the tests run both).
 
-* ``FOVEA_JIT=0`` in the environment turns the kernels off (NumPy only).
+* ``FOVEA_JIT=0`` in the environment turns the kernels off (NumPy only; read through
+  :mod:`fovea.config`).
 * Numba is imported lazily, the first time a kernel is needed, not when fovea is imported.
 * Calls are serialised by a lock: some of Numba's threading layers (``workqueue``) abort
   when two Python threads launch parallel kernels at once. The kernels use as many threads
-  as NumPy's BLAS does (``fovea.nn.functional._parallel.num_threads``).
+  as NumPy's BLAS does (:func:`fovea.backends.cpu.threads.num_threads`).
+
+A kernel family calls :func:`enabled` on its operand (floating, large enough to pay for a
+launch, Numba available) and runs its NumPy code when it is False.
 """
 
 from __future__ import annotations
@@ -21,18 +25,41 @@ import os
 import threading
 from collections.abc import Callable
 
+import numpy as np
+
+from fovea import config
+from fovea.backends.cpu.threads import num_threads
+
+# Arrays smaller than this stay with NumPy: a kernel launch costs ~10-20 µs.
+MIN_SIZE = 1 << 14
+
 _lock = threading.Lock()
 _state: dict = {"numba": None, "checked": False}
 
 
 def available() -> bool:
     """Whether compiled kernels are on: Numba importable and ``FOVEA_JIT`` is not ``0``."""
-    if os.environ.get("FOVEA_JIT", "1") == "0":
+    if not config.settings().jit:
         return False
     if not _state["checked"]:
         numba = _load_numba()
         _state["numba"], _state["checked"] = numba, True
     return _state["numba"] is not None
+
+
+def enabled(a) -> bool:
+    """Whether the compiled kernels should handle NumPy array ``a`` (floating, at least
+    :data:`MIN_SIZE` values, kernels available)."""
+    return (isinstance(a, np.ndarray) and a.size >= MIN_SIZE
+            and a.dtype in (np.float32, np.float64) and available())
+
+
+def threading_layer() -> str | None:
+    """Numba's threading layer as configured (``workqueue`` unless the user chose), or None
+    when Numba is not available."""
+    if not available():
+        return None
+    return str(_state["numba"].config.THREADING_LAYER)
 
 
 def _load_numba():
@@ -77,8 +104,6 @@ class Kernel:
             self.fn.__globals__["prange"] = numba.prange
             self.compiled = numba.njit(parallel=self.parallel, cache=True,
                                        nogil=True)(self.fn)
-        from fovea.nn.functional._parallel import num_threads
-
         with _lock:
             if self.parallel:
                 numba.set_num_threads(max(1, min(num_threads(), numba.config.NUMBA_NUM_THREADS)))

@@ -1,4 +1,4 @@
-"""Run a kernel over contiguous row ranges on several threads (the cores BLAS would use).
+"""Threads for the kernels: contiguous row ranges run on the cores BLAS would use.
 
 The convolution kernels are long sequences of medium-sized BLAS calls and array copies.
 Letting BLAS thread each call separately pays a fork/join per call, leaves the copies
@@ -22,7 +22,9 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from fovea.nn.functional import _blas
+import numpy as np
+
+from fovea.backends.cpu import blas as _blas
 
 CHUNKS_PER_THREAD = 2
 
@@ -100,8 +102,6 @@ def contiguous(a):
     """``a`` C-contiguous, copied in first-axis chunks across threads when it is not."""
     if a.flags.c_contiguous:
         return a
-    import numpy as np
-
     out = np.empty(a.shape, dtype=a.dtype)
 
     def copy(i, j):

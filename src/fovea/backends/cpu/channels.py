@@ -1,4 +1,4 @@
-"""Per-channel kernels for (N, C, *) arrays in either memory layout (batch norm's hot loops).
+"""Per-channel reductions for (N, C, *) arrays in either memory layout (batch norm, bias grads).
 
 Batch norm reduces over every axis but the channel axis 1. How fast NumPy does that depends
 on the memory layout, so each array is first seen as a matrix whose reduction is cheap:

@@ -21,24 +21,26 @@ gradient of a stride-1 convolution is a stride-1 convolution of the gradient wit
 flipped kernel, and for a stride S it is computed phase by phase of the input.
 
 All arrays are channels-last: x (N, H, W, C), y and g (N, Ho, Wo, O); weight (O, C, kh, kw).
+Each product is a BLAS call per tap, or with ``jit=True`` (decided by the caller's plan,
+:mod:`.plan`) one call of the generated kernels of :mod:`.jit_taps` over all taps.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fovea.nn.functional import _jit_taps as J
-from fovea.nn.functional._blas import gemm
-from fovea.nn.functional._im2col import fill_rows
-from fovea.nn.functional._parallel import parallel_for
-from fovea.nn.utils.conv import Geometry
+from fovea.backends.conv_geometry import Geometry
+from fovea.backends.cpu.blas import gemm
+from fovea.backends.cpu.conv import jit_taps as J
+from fovea.backends.cpu.conv.im2col import fill_rows
+from fovea.backends.cpu.threads import parallel_for
 
 # Rows of the grid per block in the weight gradient: the block's slices of X and G stay in
 # cache across all kh·kw taps instead of streaming from memory once per tap (measured: 1 MiB
 # blocks beat both 256 KiB and no blocking), and blocks are shared among threads, because
 # BLAS parallelises these (C × rows)·(rows × O) products poorly. The forward products run
 # unblocked per thread chunk (larger calls measured faster). All products run in row chunks
-# on our threads with single-threaded BLAS (see _parallel: robust when cores are shared).
+# on our threads with single-threaded BLAS (see threads.py: robust when cores are shared).
 BLOCK_BYTES = 2**20
 
 
@@ -53,7 +55,7 @@ def _per_image(n: int, fn) -> None:
     parallel_for(fn, n, 1)
 
 
-class Plan:
+class Grid:
     """Where each tap reads in the flat buffers, and the output grid, for one convolution.
 
     Attributes:
@@ -61,7 +63,7 @@ class Plan:
         pitch, rows: row pitch P and rows per image R of the output grid (and the buffers).
         length: L = N·R·P, the number of grid positions (rows of Y).
         taps: per kernel tap (r, s), row-major: (buffer index, row offset).
-        total: rows of each input buffer (with :data:`._jit_taps.SLACK` rows to spare, which
+        total: rows of each input buffer (with :data:`.jit_taps.SLACK` rows to spare, which
             the compiled kernels' whole tiles may read).
     """
 
@@ -247,14 +249,12 @@ def _blocked(fn, total: int, rows: int, threaded: bool, width: int = 0, dtype=No
         work(0, total)
 
 
-def forward(bufs: np.ndarray, weight: np.ndarray, bias, plan: Plan) -> np.ndarray:
-    """y (N, Ho, Wo, O) view from the flat buffers: Σ_taps X[shifted] @ W_tap (+ bias)."""
-    return _forward(bufs, _product(weight, plan.g.groups), bias, plan)
+def forward(bufs: np.ndarray, weight: np.ndarray, bias, grid: Grid, jit: bool) -> np.ndarray:
+    """y (N, Ho, Wo, O) view from the flat buffers: Σ_taps X[shifted] @ W_tap (+ bias).
 
-
-def _jit_ok(prod, dtype) -> bool:
-    """Whether the compiled kernels of :mod:`._jit_taps` take this product."""
-    return isinstance(prod, _Dense) and J.supports(dtype, prod.c_in, prod.c_out)
+    ``jit``: run the generated kernels (ungrouped products that :func:`.jit_taps.supports`).
+    """
+    return _forward(bufs, _product(weight, grid.g.groups), bias, grid, jit)
 
 
 def _tap_offsets(taps, total: int, c: int) -> np.ndarray:
@@ -262,74 +262,74 @@ def _tap_offsets(taps, total: int, c: int) -> np.ndarray:
     return np.array([(ph * total + off) * c for ph, off in taps], dtype=np.int64)
 
 
-def _forward(bufs, prod, bias, plan: Plan) -> np.ndarray:
-    if _jit_ok(prod, bufs.dtype):
+def _forward(bufs, prod, bias, grid: Grid, jit: bool) -> np.ndarray:
+    if jit:
         flat = bufs.reshape(-1, bufs.shape[-1])
-        offs = _tap_offsets(plan.taps, plan.total, prod.c_in)
-        out = J.forward(flat, offs, prod.wt, bias, plan.length, parallel_for)
-        return plan.grid_view(out[:plan.length])
-    out = np.empty((plan.length, prod.c_out), dtype=bufs.dtype)
+        offs = _tap_offsets(grid.taps, grid.total, prod.c_in)
+        out = J.forward(flat, offs, prod.wt, bias, grid.length, parallel_for)
+        return grid.grid_view(out[:grid.length])
+    out = np.empty((grid.length, prod.c_out), dtype=bufs.dtype)
 
     def work(i, j, tmp=None):
         block = out[i:j]
         accumulate = bias is not None
         if accumulate:
             fill_rows(block, bias)
-        for t, (ph, off) in enumerate(plan.taps):
+        for t, (ph, off) in enumerate(grid.taps):
             prod.acc(bufs[ph, off + i:off + j], t, block, accumulate,
                      None if tmp is None else tmp[:j - i])
             accumulate = True
 
     if isinstance(prod, _Dense):
-        parallel_for(work, plan.length, 1024)  # row chunks, single-threaded BLAS each
+        parallel_for(work, grid.length, 1024)  # row chunks, single-threaded BLAS each
     else:  # element-wise NumPy is single-threaded: share cache-sized blocks among threads
-        _blocked(work, plan.length, _block_rows(prod.c_in, prod.c_out), True, prod.c_out,
+        _blocked(work, grid.length, _block_rows(prod.c_in, prod.c_out), True, prod.c_out,
                  out.dtype)
-    return plan.grid_view(out)
+    return grid.grid_view(out)
 
 
-def grad_weight(bufs: np.ndarray, gy: np.ndarray, plan: Plan, weight_shape,
+def grad_weight(bufs: np.ndarray, gy: np.ndarray, grid: Grid, weight_shape, jit: bool,
                 g_grid: np.ndarray | None = None) -> np.ndarray:
     """dL/dW (O, C/G, kh, kw) = Σ over the grid of X[shifted]ᵀ G, one product per tap.
 
-    ``g_grid``: gy already laid out on the output grid (zeros elsewhere), if at hand.
+    ``g_grid``: gy already laid out on the output grid (zeros elsewhere), if at hand;
+    ``jit``: as in :func:`forward`.
     """
     o, cg, kh, kw = weight_shape
     c = bufs.shape[-1]
     dtype = bufs.dtype
-    prod = _product(np.empty(weight_shape, dtype=dtype), plan.g.groups)
+    prod = _product(np.empty(weight_shape, dtype=dtype), grid.g.groups)
     if g_grid is None:
-        g_grid = plan.grid_of(gy)
-    if _jit_ok(prod, dtype):
-        offs = _tap_offsets(plan.taps, plan.total, c)
-        dw = J.grad_weight(bufs.reshape(-1, c), offs, g_grid, len(plan.taps), plan.length,
+        g_grid = grid.grid_of(gy)
+    if jit:
+        offs = _tap_offsets(grid.taps, grid.total, c)
+        dw = J.grad_weight(bufs.reshape(-1, c), offs, g_grid, len(grid.taps), grid.length,
                            parallel_for)
         return np.ascontiguousarray(dw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
     rows = _block_rows(c, o)
 
     def work(a, b):
-        dw = np.zeros((kh * kw, c, o // c if plan.g.groups > 1 else o), dtype=dtype)
-        tmp = np.empty((rows, c), dtype=dtype) if plan.g.groups > 1 else None
+        dw = np.zeros((kh * kw, c, o // c if grid.g.groups > 1 else o), dtype=dtype)
+        tmp = np.empty((rows, c), dtype=dtype) if grid.g.groups > 1 else None
         for i in range(a, b, rows):
             j = min(i + rows, b)
-            for t, (ph, off) in enumerate(plan.taps):
+            for t, (ph, off) in enumerate(grid.taps):
                 prod.wgrad(bufs[ph, off + i:off + j], g_grid[i:j], dw[t],
                            None if tmp is None else tmp[:j - i])
         return dw
 
-    dw = sum(parallel_for(work, plan.length, rows))
-    if plan.g.groups > 1:  # (taps, C, m) -> (C·m, 1, kh, kw)
+    dw = sum(parallel_for(work, grid.length, rows))
+    if grid.g.groups > 1:  # (taps, C, m) -> (C·m, 1, kh, kw)
         return np.ascontiguousarray(dw.transpose(1, 2, 0)).reshape(o, 1, kh, kw)
     return np.ascontiguousarray(dw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
 
 
 def _flipped(weight: np.ndarray, g: Geometry, n: int, ho: int, wo: int, h: int, w: int):
-    """(product, plan) of the stride-1 convolution of g that gives the input gradient (the
+    """(product, grid) of the stride-1 convolution of g that gives the input gradient (the
     "full" correlation with the flipped kernel, padding (k-1)·d - p), or None."""
     if not (g.sh == 1 and g.sw == 1):
         return None
-    eh, ew = (g.kh - 1) * g.dh, (g.kw - 1) * g.dw
-    pads = (eh - g.pt, eh - g.pb, ew - g.pl, ew - g.pr)
+    pads = _flip_pads(g)
     if min(pads) < 0:
         return None
     flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1])
@@ -338,44 +338,63 @@ def _flipped(weight: np.ndarray, g: Geometry, n: int, ho: int, wo: int, h: int, 
     else:
         prod = _Dense(np.ascontiguousarray(flipped.transpose(1, 0, 2, 3)))
     gt = Geometry(g.kh, g.kw, 1, 1, g.dh, g.dw, *pads, g.groups)
-    return prod, Plan(gt, n, ho, wo, h, w)
+    return prod, Grid(gt, n, ho, wo, h, w)
 
 
-def grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int, w: int):
-    """dL/dx (N, H, W, C) of y = conv(x, W), or None when this method does not apply."""
+def _flip_pads(g: Geometry) -> tuple[int, int, int, int]:
+    """Padding of the flipped stride-1 convolution that gives the input gradient."""
+    eh, ew = (g.kh - 1) * g.dh, (g.kw - 1) * g.dw
+    return eh - g.pt, eh - g.pb, ew - g.pl, ew - g.pr
+
+
+def grad_input_applies(g: Geometry) -> bool:
+    """Whether :func:`grad_input` takes this geometry: strided, or stride 1 with padding at
+    most the kernel's reach (the flipped convolution's padding is then not negative)."""
+    return not (g.sh == 1 and g.sw == 1) or min(_flip_pads(g)) >= 0
+
+
+def grad_input(gy: np.ndarray, weight: np.ndarray, g: Geometry, h: int, w: int,
+               jit: bool) -> np.ndarray:
+    """dL/dx (N, H, W, C) of y = conv(x, W); needs :func:`grad_input_applies`.
+
+    ``jit``: run the generated kernels for the (O -> C) products.
+    """
     n, ho, wo, _ = gy.shape
     flip = _flipped(weight, g, n, ho, wo, h, w)
     if flip is not None:
-        prod, plan = flip
-        return _forward(plan.buffers(gy), prod, None, plan)
+        prod, grid = flip
+        return _forward(grid.buffers(gy), prod, None, grid, jit)
     if g.sh == 1 and g.sw == 1:
-        return None
-    return _grad_input_strided(gy, weight, g, h, w)
+        raise ValueError("taps.grad_input: padding exceeds the kernel's reach (stride 1)")
+    return _grad_input_strided(gy, weight, g, h, w, jit)
 
 
-def backward(gy: np.ndarray, weight: np.ndarray, plan: Plan, bufs: np.ndarray | None,
-             need_x: bool, need_w: bool, need_b: bool):
-    """(dx, dW, db) of a stride-1 convolution from one buffer of the gradient, or None.
+def backward(gy: np.ndarray, weight: np.ndarray, grid: Grid, bufs: np.ndarray | None,
+             need_x: bool, need_w: bool, need_b: bool, jit_x: bool, jit_w: bool):
+    """(dx, dW, db) of a stride-1 convolution from one buffer of the gradient.
 
-    ``plan``/``bufs``: the forward's (``bufs`` may be None when the weight needs no
-    gradient); gy (N, Ho, Wo, O) in any memory order.
+    ``grid``/``bufs``: the forward's (``bufs`` may be None when the weight needs no
+    gradient); gy (N, Ho, Wo, O) in any memory order; the geometry must satisfy
+    :func:`grad_input_applies`. ``jit_x``/``jit_w``: generated kernels for the input /
+    weight gradient products.
 
     The flipped convolution's input buffer of gy and the weight gradient's gy-on-the-grid
     have the same pitch and rows (whenever the flipped form applies), so one copy of gy
     (from any memory order) serves both, and the bias gradient is its column sums.
     """
-    g = plan.g
+    g = grid.g
     n, ho, wo, o = gy.shape
-    flip = _flipped(weight, g, n, ho, wo, plan.h, plan.w)
+    flip = _flipped(weight, g, n, ho, wo, grid.h, grid.w)
     if flip is None:
-        return None
-    prod, plan_b = flip
-    if (plan_b.pitch, plan_b.rows, plan_b.length) != (plan.pitch, plan.rows, plan.length):
-        return None  # pragma: no cover - equal whenever the flipped form applies
-    gbuf = plan_b.buffers(gy)
-    g_grid = gbuf[0, plan_b.origin:plan_b.origin + plan.length]
-    dx = _forward(gbuf, prod, None, plan_b) if need_x else None
-    dw = grad_weight(bufs, gy, plan, weight.shape, g_grid) if need_w else None
+        raise ValueError("taps.backward: needs a stride-1 geometry whose input gradient is "
+                         "a flipped convolution")
+    prod, grid_b = flip
+    # Equal whenever the flipped form applies: gy's buffer is also its grid.
+    assert (grid_b.pitch, grid_b.rows, grid_b.length) == (grid.pitch, grid.rows, grid.length)
+    gbuf = grid_b.buffers(gy)
+    g_grid = gbuf[0, grid_b.origin:grid_b.origin + grid.length]
+    dx = _forward(gbuf, prod, None, grid_b, jit_x) if need_x else None
+    dw = grad_weight(bufs, gy, grid, weight.shape, jit_w, g_grid) if need_w else None
     db = column_sums(g_grid) if need_b else None
     return dx, dw, db
 
@@ -386,7 +405,7 @@ def column_sums(m: np.ndarray) -> np.ndarray:
     return ones @ m
 
 
-def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int) -> np.ndarray:
+def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int, jit: bool) -> np.ndarray:
     """Input gradient of a strided convolution, one stride-1 product sum per input phase.
 
     Input phase (a, b) (padded rows ≡ a mod S_h, columns ≡ b mod S_w) receives
@@ -428,7 +447,7 @@ def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int) -> np.ndarray:
                 prod.acc(gbuf[off + i:off + j], t, out[i:j], k > 0,
                          None if tmp is None else tmp[:j - i])
 
-        if _jit_ok(prod, gy.dtype):
+        if jit:
             offs = np.array([off * o for _, off in taps], dtype=np.int64)
             wt = np.ascontiguousarray(prod.wt[[t for t, _ in taps]])
             out = J.forward(gbuf, offs, wt, None, length, parallel_for)[:length]

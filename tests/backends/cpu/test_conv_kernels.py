@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fovea.nn.functional import _blas, _parallel, _taps
-from fovea.nn.utils.conv import Geometry
+from fovea.backends.conv_geometry import Geometry
+from fovea.backends.cpu import blas as _blas
+from fovea.backends.cpu import threads
+from fovea.backends.cpu.conv import taps as _taps
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -37,7 +39,7 @@ def test_gemm_falls_back_for_other_dtypes():
 
 def test_parallel_for_covers_the_range_in_order_and_restores_blas_threads():
     before = _blas.get_num_threads()
-    seen = _parallel.parallel_for(lambda i, j: (i, j), 1000, 10)
+    seen = threads.parallel_for(lambda i, j: (i, j), 1000, 10)
     assert seen[0][0] == 0 and seen[-1][1] == 1000
     assert all(a[1] == b[0] for a, b in zip(seen, seen[1:]))
     assert _blas.get_num_threads() == before
@@ -48,12 +50,12 @@ def test_parallel_for_propagates_errors_and_runs_nested_calls_serially():
         raise ValueError("inside a worker")
 
     with pytest.raises(ValueError, match="inside a worker"):
-        _parallel.parallel_for(boom, 1000, 10)
+        threads.parallel_for(boom, 1000, 10)
 
     def outer(i, j):
-        return _parallel.parallel_for(lambda a, b: (a, b), 100, 1)
+        return threads.parallel_for(lambda a, b: (a, b), 100, 1)
 
-    for inner in _parallel.parallel_for(outer, 1000, 10):
+    for inner in threads.parallel_for(outer, 1000, 10):
         assert inner == [(0, 100)]  # nested: one serial chunk
 
 
@@ -68,7 +70,7 @@ def test_flat_layout_reads_zeros_outside_the_image(geo, hw):
     n, c = 2, 3
     x = rng.standard_normal((n, *hw, c))
     ho, wo = geo.out_size(*hw)
-    plan = _taps.Plan(geo, n, *hw, ho, wo)
+    plan = _taps.Grid(geo, n, *hw, ho, wo)
     bufs = plan.buffers(x)
     xp = np.zeros((n, hw[0] + geo.pt + geo.pb + geo.sh, hw[1] + geo.pl + geo.pr + geo.sw, c))
     xp[:, geo.pt:geo.pt + hw[0], geo.pl:geo.pl + hw[1]] = x

@@ -1,4 +1,4 @@
-"""The run-time generated convolution kernels (fovea._llvm, nn.functional._jit_taps).
+"""The run-time generated convolution kernels (backends.cpu.llvm, backends.cpu.conv.jit_taps).
 
 Two levels:
 
@@ -7,7 +7,8 @@ Two levels:
   512/256/128 bits, 1-4 vectors per tile, a channel tail in the weight gradient, row
   counts that are not a multiple of the tile, bias or not, float32/float64);
 * whole convolutions (forward, input/weight/bias gradients) through ``F.conv2d`` against
-  PyTorch, once with the kernels and once with ``FOVEA_JIT=0`` (BLAS), checking that the
+  PyTorch, once with the kernels and once with them off (``config.override(jit=False)``,
+  as ``FOVEA_JIT=0``: BLAS), checking that the
   kernels were really used.
 """
 
@@ -18,9 +19,10 @@ import pytest
 
 import fovea
 import fovea.nn.functional as F
-from fovea import _llvm
-from fovea.nn.functional import _jit_taps as J
-from fovea.nn.functional._parallel import parallel_for
+from fovea import config
+from fovea.backends.cpu import llvm as _llvm
+from fovea.backends.cpu.conv import jit_taps as J
+from fovea.backends.cpu.threads import parallel_for
 from oracle import needs_torch, torch
 
 pytestmark = pytest.mark.skipif(not _llvm.available(), reason="llvmlite is not usable here")
@@ -100,10 +102,11 @@ def test_which_products_are_supported():
     assert J.lanes_for(np.float64, 5) == 0 and J.lanes_for(np.float32, 2) == 0
 
 
-def test_fovea_jit_0_turns_the_kernels_off(monkeypatch):
-    monkeypatch.setenv("FOVEA_JIT", "0")
-    assert not _llvm.available()
-    assert not J.supports(np.float32, 16, 16)
+def test_jit_off_turns_the_kernels_off():
+    with config.override(jit=False):
+        assert not _llvm.available()
+        assert not J.supports(np.float32, 16, 16)
+    assert J.supports(np.float32, 16, 16)
 
 
 # --- whole convolutions against PyTorch ------------------------------------------------------
@@ -119,10 +122,9 @@ CONVS = [  # (N, C, O, H, W, k, stride, padding, dilation, bias)
 
 
 @pytest.fixture(params=["jit", "blas"])
-def path(request, monkeypatch):
-    if request.param == "blas":
-        monkeypatch.setenv("FOVEA_JIT", "0")
-    return request.param
+def path(request):
+    with config.override(jit=request.param == "jit"):
+        yield request.param
 
 
 @needs_torch
@@ -171,8 +173,8 @@ def test_without_llvmlite_fovea_falls_back_to_blas(tmp_path):
         "sys.modules['llvmlite'] = None\n"  # makes `import llvmlite` raise ImportError
         "sys.modules['numba'] = None\n"
         "import numpy as np, fovea, fovea.nn.functional as F\n"
-        "from fovea import _llvm\n"
-        "from fovea.nn.functional import _jit_taps as J\n"
+        "from fovea.backends.cpu import llvm as _llvm\n"
+        "from fovea.backends.cpu.conv import jit_taps as J\n"
         "rng = np.random.default_rng(0)\n"
         "x = fovea.tensor(rng.standard_normal((2, 16, 8, 8)), requires_grad=True)\n"
         "w = fovea.tensor(rng.standard_normal((16, 16, 3, 3)), requires_grad=True)\n"

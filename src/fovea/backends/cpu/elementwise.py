@@ -1,0 +1,78 @@
+"""Fused elementwise kernels (Numba, see :mod:`.numba`): ReLU's forward and backward.
+
+Interface (raw arrays in, raw arrays out): :func:`relu` and :func:`relu_grad` return None
+when no kernel applies (Numba off, small or non-float arrays, layouts they do not take), and
+the caller runs its NumPy code; the tests compare both paths.
+
+Each kernel is one parallel pass over memory that NumPy would make in several. They take
+flat 1-D views of dense arrays (any axis order, see :func:`.layout.flat`), or for the
+gradient of a channels-last crop (a convolution's output) its (N, H, W·C) rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fovea.backends.cpu.layout import flat, nhwc_rows, rows_base
+from fovea.backends.cpu.numba import enabled, kernel
+
+__all__ = ["enabled", "relu", "relu_grad"]
+
+prange = range  # replaced by numba.prange when a kernel is compiled
+
+
+@kernel
+def _relu(x, out):
+    for i in prange(x.size):
+        v = x[i]
+        out[i] = 0 if v < 0 else v  # NaN stays NaN, as np.maximum(x, 0)
+
+
+@kernel
+def _relu_grad(y, g, out):
+    for i in prange(y.size):
+        out[i] = g[i] if y[i] > 0 else 0
+
+
+@kernel
+def _relu_grad_rows(y, g, b, l, out):
+    for r in prange(out.shape[0] * b):
+        i, j = r // b, r % b
+        for k in range(l):
+            out[i, j, k] = g[i, j, k] if y[i, j, k] > 0 else 0
+
+
+def relu(x: np.ndarray) -> np.ndarray | None:
+    """max(x, 0) in x's memory layout, or None when no kernel applies."""
+    if not enabled(x):
+        return None
+    src = flat(x)
+    if src is None:
+        return None
+    out = np.empty_like(x)  # keeps a dense array's axis order
+    dst = flat(out)
+    if dst is None:
+        return None
+    _relu(src, dst)
+    return out
+
+
+def relu_grad(y: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    """g where y > 0 else 0 (y: ReLU's output), or None when no kernel applies: y and g must
+    be dense in one layout or both channels-last (crops allowed); the result is
+    channels-last in the second case."""
+    if not enabled(g) or y.dtype != g.dtype or y.shape != g.shape:
+        return None
+    ys, gs = flat(y), flat(g)
+    if y.strides == g.strides and ys is not None and gs is not None:
+        out = np.empty_like(g)
+        _relu_grad(ys, gs, flat(out))
+        return out
+    # Channels-last crops (a convolution's output or input gradient): rows of (W, C).
+    y3, g3 = nhwc_rows(y), nhwc_rows(g)
+    if y3 is None or g3 is None:
+        return None
+    out = np.empty(y3.shape, dtype=y.dtype)
+    _relu_grad_rows(rows_base(y3), rows_base(g3), y3.shape[1], y3.shape[2], out)
+    n, c, h, w = y.shape
+    return np.moveaxis(out.reshape(n, h, w, c), -1, 1)
