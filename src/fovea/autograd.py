@@ -19,10 +19,12 @@ feeds several nodes ("gradients add at branches"), skips inputs that need no gra
 accumulates into leaves' ``.grad`` and frees saved arrays unless ``retain_graph=True``.
 
 Backward code is written once for two modes. It uses operators and ``ctx.xp.<fn>`` only:
-normally ``ctx.xp`` is the array module and the saved values and gradients are raw arrays
-(fast); with ``create_graph=True`` ``ctx.xp`` is fovea's differentiable twin of that module
-and everything is a Tensor, so the backward pass is itself recorded and can be
-differentiated again (Hessian-vector products, gradient penalties).
+normally ``ctx.xp`` is the array namespace of the inputs' device (see :mod:`fovea.backends`)
+and the saved values and gradients are raw arrays (fast); with ``create_graph=True``
+(``ctx.recording``) ``ctx.xp`` is fovea's differentiable twin of that namespace and
+everything is a Tensor, so the backward pass is itself recorded and can be differentiated
+again (Hessian-vector products, gradient penalties). A fused node whose backward calls other
+Functions does so through ``ctx.run(Fn, ...)``, which works in both modes.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
-from fovea import _arrayns, backend
+from fovea import backends
 
 
 class _State(threading.local):
@@ -95,9 +97,12 @@ class Function:
     tensor when the graph is recorded.
     """
 
-    # The namespace backward code calls (``ctx.xp.exp`` ...): arrays normally; the engine
-    # swaps in fovea's differentiable twin on the instance while recording a backward pass.
-    xp = _arrayns
+    # ``ctx.xp``: the namespace forward and backward code call (``ctx.xp.exp`` ...). ``apply``
+    # sets the inputs' device's raw namespace; the engine swaps in fovea's differentiable
+    # twin (and sets ``recording``) while it records a backward pass.
+    xp = backends.CPU.ns
+    recording = False
+    _out_index = None  # which output this node is, for a Function with several outputs
     _saved = ()
     _saved_kinds = None
     _retained = None
@@ -122,6 +127,23 @@ class Function:
             )
         return self._saved
 
+    def run(self, fn, *args, **params):
+        """Run Function ``fn`` from inside this node's backward (or forward), in either mode.
+
+        Normally ``args`` are raw arrays and this is ``fn``'s forward on them (no node, the
+        result raw: one array, or a tuple for several outputs). While the backward pass is
+        recorded (``self.recording``) the args are Tensors and this is ``fn.apply``, so the
+        result is itself differentiable. A fused node thus writes its backward once::
+
+            gx = ctx.run(ConvTranspose2dFn, g, weight, geo=ctx.geo)
+        """
+        if self.recording:
+            return fn.apply(*[a if isinstance(a, _Tensor) else _make_tensor(a, None)
+                              for a in args], **params)
+        inner = fn()
+        inner.xp = self.xp
+        return fn.forward(inner, *args, **params)
+
     @staticmethod
     def forward(ctx, *args, **kwargs):  # pragma: no cover - interface
         raise NotImplementedError
@@ -137,7 +159,16 @@ class Function:
         # NOTE: this is the hottest Python in fovea (one call per op); keep it lean.
         ctx = cls()
         arrays = [t._data for t in inputs]
+        kind = type(arrays[0])
+        for a in arrays:
+            if type(a) is not kind:  # mixed types: maybe two devices (a clear error)
+                ctx.xp = backends.for_arrays(*arrays, op=cls.__name__).ns
+                break
+        else:
+            ctx.xp = _ns_by_type.get(kind) or backends.for_array(arrays[0]).ns
         out = cls.forward(ctx, *arrays, **params)
+        if type(out) is tuple:
+            return _apply_multi(ctx, inputs, arrays, out)
         needs = [t.requires_grad for t in inputs]
         if True in needs and _state.grad_enabled:
             ctx.needs_input_grad = needs
@@ -151,7 +182,7 @@ class Function:
             ctx._saved = None
             result = _make_tensor(out, None)
         if getattr(out, "base", None) is not None:
-            _share_version_if_view(result, inputs, arrays)
+            _share_version_if_view(ctx.xp, result, inputs, arrays)
         return result
 
     def _resolve_saved(self, inputs, arrays, out) -> None:
@@ -214,18 +245,49 @@ class Function:
         return f"<{self.name}>"
 
 
-def _share_version_if_view(t, inputs, arrays):
+def _share_version_if_view(xp, t, inputs, arrays):
     """A view (``W.T``, ``x[1:]``, ``x.reshape(...)``) shares its base's version counter, so an
     in-place update of the base (an optimizer step) is seen by graphs that saved the view."""
     out = t._data
     if getattr(out, "base", None) is not None:
         for inp, a in zip(inputs, arrays):
-            if backend.xp.may_share_memory(out, a):
+            if xp.may_share_memory(out, a):
                 t._version = inp._version
                 break
     return t
 
 
+def _apply_multi(ctx, inputs, arrays, outs):
+    """``apply`` for a Function whose forward returned a tuple: a tuple of Tensors.
+
+    Each output gets its own node, a copy of ``ctx`` that knows its position: its backward
+    is called with that output's gradient in its place and None for the others, and the
+    engine adds what the copies send to the shared inputs. (Saved outputs are kept as
+    constants: save inputs for backward.)
+    """
+    needs = [t.requires_grad for t in inputs]
+    if not (True in needs and _state.grad_enabled):
+        ctx._saved = None
+        return tuple(_make_tensor(o, None) for o in outs)
+    ctx.needs_input_grad = needs
+    ctx.edges = [(t if t.grad_fn is None else t.grad_fn) if n else None
+                 for t, n in zip(inputs, needs)]
+    if ctx._saved:
+        ctx._resolve_saved(inputs, arrays, None)
+    ctx._n_out = len(outs)
+    results = []
+    for i, o in enumerate(outs):
+        node = object.__new__(type(ctx))
+        node.__dict__.update(ctx.__dict__)
+        node._out_index, node._out_meta = i, (o.shape, o.dtype)
+        t = _make_tensor(o, node)
+        if getattr(o, "base", None) is not None:
+            _share_version_if_view(ctx.xp, t, inputs, arrays)
+        results.append(t)
+    return tuple(results)
+
+
+_ns_by_type = backends._ns_by_type  # the engine's fast path to an array's namespace
 _Tensor = None  # fovea.tensor.Tensor, bound by _bind_tensor when fovea.tensor is imported
 
 
@@ -298,7 +360,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     """
     from fovea import _diffns
 
-    xp = _diffns if create_graph else _arrayns
+    xp = _diffns if create_graph else None  # None: each node's own device namespace
 
     # Where each captured input's gradient arrives: its node (non-leaf) or itself (leaf).
     capture_nodes: dict[Function, int] = {}
@@ -378,20 +440,25 @@ def _node_backward(node: Function, g, create_graph: bool, xp, retain_graph: bool
             if t is not None:
                 _accumulate_leaf(t, g, create_graph)
     if create_graph:
-        node.xp = xp
+        raw_xp = node.xp
+        node.xp, node.recording = xp, True
         saved_backup = node._saved
         node._saved = node._saved_as_tensors() if node._saved is not None else None
         if not isinstance(g, _Tensor):
             g = _make_tensor(g, None)
         try:
-            result = type(node).backward(node, g)
+            result = (type(node).backward(node, g) if node._out_index is None
+                      else _backward_one_output(node, g))
         finally:
             node._saved = saved_backup
-            del node.xp
+            node.xp = raw_xp
+            del node.recording
     else:
+        xp = node.xp
         if isinstance(g, _Tensor):
             g = g._data
-        result = type(node).backward(node, g)
+        result = (type(node).backward(node, g) if node._out_index is None
+                  else _backward_one_output(node, g))
     if type(result) is not tuple:
         result = (result,)
     edges = node.edges
@@ -421,6 +488,13 @@ def _node_backward(node: Function, g, create_graph: bool, xp, retain_graph: bool
     return out
 
 
+def _backward_one_output(node: Function, g):
+    """Backward of one output of a multi-output Function: None for the other outputs."""
+    grads = [None] * node._n_out
+    grads[node._out_index] = g
+    return type(node).backward(node, *grads)
+
+
 def _accumulate_leaf(t, g, create_graph: bool) -> None:
     """Add gradient ``g`` into ``t.grad`` (accumulation across calls, like PyTorch)."""
     if not create_graph:
@@ -431,7 +505,7 @@ def _accumulate_leaf(t, g, create_graph: bool) -> None:
             g = g.astype(dtype)
         if t.grad is None:
             # Copy so that later in-place accumulation never aliases another tensor's array.
-            t.grad = _make_tensor(backend.xp.array(g, copy=True), None)
+            t.grad = _make_tensor(backends.for_array(g).xp.array(g, copy=True), None)
         else:
             t.grad._data = t.grad._data + g
     else:
@@ -475,9 +549,10 @@ def _roots(tensors, grad_tensors, create_graph, op):
                     f"has shape {t.shape}, so pass a gradient of that shape "
                     "(e.g. t.backward(fovea.ones_like(t)))"
                 )
-            g = backend.xp.ones(t.shape, dtype=t.dtype)
+            g = backends.for_array(t._data).xp.ones(t.shape, dtype=t.dtype)
         else:
-            g = g if isinstance(g, Tensor) else Tensor._make(backend.xp.asarray(g), None)
+            if not isinstance(g, Tensor):
+                g = Tensor._make(backends.for_array(t._data).xp.asarray(g), None)
             if g.shape != t.shape:
                 raise ValueError(
                     f"{op}: gradient has shape {g.shape} but the output has shape {t.shape}"

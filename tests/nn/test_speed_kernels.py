@@ -10,7 +10,8 @@ import pytest
 
 import fovea
 import fovea.nn.functional as F
-from fovea import _arrayns, _layout, _malloc
+from fovea import _layout, _malloc
+from fovea.backends import CPU_NS as _arrayns
 from fovea.nn.functional import _channels as ch
 from fovea.ops.arithmetic import _masked
 from oracle import check_op, torch

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import _arrayns
 from fovea.autograd import Function, is_grad_enabled
+from fovea.backends import CPU_NS as _arrayns
 from fovea.nn.functional import _kernels as K
 from fovea.nn.functional._channels import channel_sum
 from fovea.nn.functional._channels import view as channel_view

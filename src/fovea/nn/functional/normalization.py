@@ -20,8 +20,9 @@ import numbers
 
 import numpy as np
 
-from fovea import _arrayns, _fused, backend
+from fovea import _fused, backend
 from fovea.autograd import Function
+from fovea.backends import CPU_NS as _arrayns
 from fovea.nn.functional import _channels as _ch
 from fovea.ops._util import as_tensor, require_float
 from fovea.tensor import Tensor

@@ -19,8 +19,9 @@ import numbers
 
 import numpy as np
 
-from fovea import _arrayns, _fused
+from fovea import _fused
 from fovea.autograd import Function, is_grad_enabled
+from fovea.backends import CPU_NS as _arrayns
 from fovea.nn.functional._linear_map import AxisMaps, LinearMapFn, Put, ScatterAdd
 from fovea.nn.utils.conv import Geometry, pair
 from fovea.ops._util import as_tensor
