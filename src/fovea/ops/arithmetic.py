@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import _fused, _layout, backend
+from fovea import _fused, _layout, backend, backends
 from fovea.autograd import Function
 from fovea.backends import CPU_NS
 from fovea.ops._util import as_tensor, binary_operands, broadcast_check, xp_of
@@ -439,7 +439,11 @@ def where(condition, a, b):
     """Elements of ``a`` where ``condition`` holds, else of ``b`` (all three broadcast)."""
     a, b = binary_operands(a, b, "where")
     xp = xp_of(a)
-    cond = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
+    if isinstance(condition, Tensor):
+        cond = condition._data
+        backends.for_arrays(cond, a._data, op="where")  # a clear error on two devices
+    else:
+        cond = xp.asarray(condition)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     try:

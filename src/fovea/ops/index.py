@@ -70,8 +70,8 @@ def normalize_key(key, xp=None):
     def one(k):
         if isinstance(k, Tensor):
             k = k._data
-        elif isinstance(k, list):
-            k = xp.asarray(k)
+        if isinstance(k, list) or getattr(k, "ndim", 0):
+            k = xp.asarray(k)  # index arrays go to the indexed tensor's device
         if getattr(k, "dtype", None) is not None:  # an array (or an array scalar)
             if k.dtype != bool and k.dtype.kind not in "iu":
                 raise TypeError(f"getitem: index arrays must be integer or bool, got {k.dtype}")
