@@ -216,20 +216,18 @@ class Function:
 
     def _saved_as_tensors(self):
         """The saved values as Tensors, so that a backward run with create_graph is recorded."""
-        from fovea.tensor import Tensor
-
         if self._saved is None:
             _ = self.saved_tensors  # raises the "freed" error
         if self._saved_kinds is None:
-            return tuple(Tensor._make(a, None) for a in self._saved)
+            return tuple(_make_tensor(a, None) for a in self._saved)
         result = []
         for a, (kind, t) in zip(self._saved, self._saved_kinds):
             if kind == _INPUT:
                 result.append(t)
             elif kind == _OUTPUT:
-                result.append(Tensor._make(a, self))
+                result.append(_make_tensor(a, self))
             else:
-                result.append(Tensor._make(a, None))
+                result.append(_make_tensor(a, None))
         return tuple(result)
 
     def release(self) -> None:
@@ -292,9 +290,7 @@ _Tensor = None  # fovea.tensor.Tensor, bound by _bind_tensor when fovea.tensor i
 
 
 def _make_tensor(data, grad_fn):  # replaced by Tensor._make when fovea.tensor is imported
-    from fovea.tensor import Tensor
-
-    return Tensor._make(data, grad_fn)
+    raise RuntimeError("internal: import fovea.tensor before running ops")
 
 
 def _bind_tensor(cls) -> None:
@@ -516,13 +512,11 @@ def _accumulate_leaf(t, g, create_graph: bool) -> None:
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate the gradients of ``tensors`` into the leaves' ``.grad``."""
-    from fovea.tensor import Tensor
-
-    if isinstance(tensors, Tensor):
+    if isinstance(tensors, _Tensor):
         tensors = [tensors]
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
-    elif isinstance(grad_tensors, Tensor):
+    elif isinstance(grad_tensors, _Tensor):
         grad_tensors = [grad_tensors]
     if retain_graph is None:
         retain_graph = create_graph
@@ -531,11 +525,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
 
 
 def _roots(tensors, grad_tensors, create_graph, op):
-    from fovea.tensor import Tensor
-
     roots, root_grads = [], []
     for t, g in zip(tensors, grad_tensors):
-        if not isinstance(t, Tensor):
+        if not isinstance(t, _Tensor):
             raise TypeError(f"{op}: expected Tensors as outputs, got {type(t).__name__}")
         if not t.requires_grad:
             raise RuntimeError(
@@ -551,8 +543,8 @@ def _roots(tensors, grad_tensors, create_graph, op):
                 )
             g = backends.for_array(t._data).xp.ones(t.shape, dtype=t.dtype)
         else:
-            if not isinstance(g, Tensor):
-                g = Tensor._make(backends.for_array(t._data).xp.asarray(g), None)
+            if not isinstance(g, _Tensor):
+                g = _make_tensor(backends.for_array(t._data).xp.asarray(g), None)
             if g.shape != t.shape:
                 raise ValueError(
                     f"{op}: gradient has shape {g.shape} but the output has shape {t.shape}"
@@ -581,19 +573,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     Returns:
         A tuple with one gradient Tensor per input. ``.grad`` fields are not touched.
     """
-    from fovea.tensor import Tensor
-
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, _Tensor) else list(outputs)
+    single = isinstance(inputs, _Tensor)
     inputs = [inputs] if single else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, Tensor):
+    elif isinstance(grad_outputs, _Tensor):
         grad_outputs = [grad_outputs]
     if retain_graph is None:
         retain_graph = create_graph
     for t in inputs:
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not isinstance(t, _Tensor) or not t.requires_grad:
             raise RuntimeError("grad: every input must be a Tensor that requires grad")
     roots, root_grads = _roots(outputs, grad_outputs, create_graph, "grad")
     result = run_backward(roots, root_grads, retain_graph=retain_graph,
@@ -605,6 +595,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 "outputs; pass allow_unused=True to get None for it"
             )
         if r is not None and r.dtype != inputs[i].dtype and not create_graph:
-            result[i] = Tensor._make(r._data.astype(inputs[i].dtype), None)
+            result[i] = _make_tensor(r._data.astype(inputs[i].dtype), None)
     return tuple(result)
 

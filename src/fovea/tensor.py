@@ -140,9 +140,7 @@ class Tensor:
         return t
 
     def clone(self) -> Tensor:
-        from fovea.ops import shape
-
-        return shape.clone(self)
+        return ops.shape.clone(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf (only floating tensors can require grad)."""
@@ -278,10 +276,8 @@ class Tensor:
 
     def __setitem__(self, key, value) -> None:
         self._check_inplace("__setitem__")
-        from fovea.ops.index import normalize_key
-
         value = value._data if isinstance(value, Tensor) else value
-        self._data[normalize_key(key, self._xp())] = value
+        self._data[ops.index.normalize_key(key, self._xp())] = value
         self._version[0] += 1
 
     # --- operators -----------------------------------------------------------------------
