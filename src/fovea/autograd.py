@@ -97,10 +97,11 @@ class Function:
     tensor when the graph is recorded.
     """
 
-    # ``ctx.xp``: the namespace forward and backward code call (``ctx.xp.exp`` ...). ``apply``
-    # sets the inputs' device's raw namespace; the engine swaps in fovea's differentiable
-    # twin (and sets ``recording``) while it records a backward pass.
-    xp = backends.CPU.ns
+    # ``ctx.xp``: the namespace forward and backward code call (``ctx.xp.exp`` ...): the raw
+    # namespace of the inputs' device (this default is the CPU's; ``apply`` sets another
+    # device's on the instance); the engine swaps in fovea's differentiable twin (and sets
+    # ``recording``) while it records a backward pass.
+    xp = backends.CPU_NS
     recording = False
     _out_index = None  # which output this node is, for a Function with several outputs
     _saved = ()
@@ -159,13 +160,10 @@ class Function:
         # NOTE: this is the hottest Python in fovea (one call per op); keep it lean.
         ctx = cls()
         arrays = [t._data for t in inputs]
-        kind = type(arrays[0])
         for a in arrays:
-            if type(a) is not kind:  # mixed types: maybe two devices (a clear error)
+            if type(a) is not _CPU_ARRAY:  # not all plain CPU arrays: find the device
                 ctx.xp = backends.for_arrays(*arrays, op=cls.__name__).ns
                 break
-        else:
-            ctx.xp = _ns_by_type.get(kind) or backends.for_array(arrays[0]).ns
         out = cls.forward(ctx, *arrays, **params)
         if type(out) is tuple:
             return _apply_multi(ctx, inputs, arrays, out)
@@ -285,7 +283,7 @@ def _apply_multi(ctx, inputs, arrays, outs):
     return tuple(results)
 
 
-_ns_by_type = backends._ns_by_type  # the engine's fast path to an array's namespace
+_CPU_ARRAY = backends.CPU.array_types[0]  # numpy.ndarray: apply's fast path needs no lookup
 _Tensor = None  # fovea.tensor.Tensor, bound by _bind_tensor when fovea.tensor is imported
 
 

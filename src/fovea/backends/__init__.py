@@ -114,7 +114,6 @@ class Backend:
 _NOT_LOADED = object()
 _registry: dict[str, Backend] = {}
 _by_type: dict[type, Backend] = {}  # array type -> backend, filled on first sight
-_ns_by_type: dict[type, ArrayNamespace] = {}  # array type -> its backend's ns (the engine's)
 
 
 def register(backend: Backend) -> Backend:
@@ -123,7 +122,6 @@ def register(backend: Backend) -> Backend:
         raise TypeError(f"register: expected a Backend, got {type(backend).__name__}")
     _registry[backend.name] = backend
     _by_type.clear()
-    _ns_by_type.clear()
     return backend
 
 
@@ -133,7 +131,6 @@ def unregister(name: str) -> None:
         raise ValueError("unregister: the cpu backend cannot be removed")
     _registry.pop(name, None)
     _by_type.clear()
-    _ns_by_type.clear()
 
 
 def registered() -> list[Backend]:
@@ -192,7 +189,6 @@ def _resolve(cls: type) -> Backend:
         for b in _registry.values():
             if base in b.array_types:
                 _by_type[cls] = b
-                _ns_by_type[cls] = b.ns
                 return b
     raise TypeError(f"{cls.__name__} is not an array of any registered backend "
                     f"({', '.join(_registry)})")

@@ -19,7 +19,7 @@ def as_tensor(x, like=None, op: str = "op"):
     """``x`` as a Tensor; Python scalars take ``like``'s dtype (when floating) and device."""
     if isinstance(x, Tensor):
         return x
-    xp = backends.default().xp if like is None else xp_of(like)
+    xp = (backends.default() if like is None else backends.for_array(like._data)).xp
     if type(x) is float and like is not None and like._data.dtype.kind == "f":
         # Fast path for the commonest constant (``x * 0.5``): a float32/64 scalar array.
         return Tensor._make(xp.asarray(x, dtype=like._data.dtype), None)
