@@ -1,13 +1,38 @@
 """Shared test setup: the tests directory is importable (``import oracle``), hypothesis is
-derandomised so CI runs are repeatable."""
+derandomised so CI runs are repeatable, and the stand-in device is registered: the op
+harness (``oracle.check_op``) runs every op test in ``SEAM_DIRS`` on it too."""
 
 import os
 import sys
+from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+import oracle  # noqa: E402
+from backends import standin  # noqa: E402
+
 settings.register_profile("fovea", derandomize=True, deadline=None, max_examples=12,
                           print_blob=True)
 settings.load_profile("fovea")
+
+standin.register()
+
+TESTS = Path(__file__).parent
+SEAM_DIRS = {"ops", "engine"}
+"""Test directories whose code goes through the backend seam (nn joins once nn/functional
+obtains its arrays from its inputs' device)."""
+
+
+@pytest.fixture(autouse=True)
+def _extra_devices(request):
+    """Run check_op on the stand-in device too, in the directories of ``SEAM_DIRS``."""
+    try:
+        top = Path(str(request.node.fspath)).relative_to(TESTS).parts[0]
+    except ValueError:
+        top = None
+    oracle.EXTRA_DEVICES[:] = [standin.NAME] if top in SEAM_DIRS else []
+    yield
+    oracle.EXTRA_DEVICES[:] = []

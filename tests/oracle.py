@@ -7,7 +7,12 @@ float64 inputs, then compares:
 * the gradient for a random upstream gradient (not ``.sum()``) against PyTorch's autograd,
 * the gradient against centered finite differences (``fovea.gradcheck``, relative error),
 * the second derivative: the gradient of (grad · w) for a random w, computed through
-  ``create_graph=True``, against PyTorch's double backward.
+  ``create_graph=True``, against PyTorch's double backward;
+* on every extra registered device (``EXTRA_DEVICES``, the stand-in device of
+  ``tests/backends/standin.py`` in the directories that ``tests/conftest.py`` lists): the
+  result, the first and second order gradients and the accumulated ``.grad`` are on the
+  input's device, of that device's array type (nothing silently turned into a NumPy array),
+  and equal to the CPU's.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 import pytest
 
 import fovea
+from fovea import backends
 
 try:  # PyTorch is a test oracle only; the oracle parts skip without it.
     import torch
@@ -24,6 +30,10 @@ except ImportError:  # pragma: no cover - exercised on machines without torch
 
 needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch (the test oracle) is not installed")
 """Mark a test that compares with PyTorch directly (not through :func:`check_op`)."""
+
+EXTRA_DEVICES: list[str] = []
+"""Devices besides the CPU that :func:`check_op` also runs every op on (set per test by
+``tests/conftest.py``)."""
 
 FD_EPS = 1e-3  # with the fourth-order stencil: truncation O(h^4), rounding ~1e-13
 FD_TOL = 1e-7  # the lectures' threshold for a correct gradient
@@ -68,7 +78,59 @@ def check_op(fv_fn, torch_fn, arrays, *, numpy_fn=None, grad_mask=None, rtol=1e-
     if fd and has_grad and out.numel():
         err = fovea.gradcheck(fv_fn, fv_in, eps=FD_EPS, seed=seed, stencil=4)
         assert err < FD_TOL, f"finite-difference relative error {err:.3g} >= {FD_TOL}"
+    if EXTRA_DEVICES:
+        on_cpu = _derivatives(fv_fn, arrays, grad_mask, upstream, seed, "cpu", second_order)
+        for name in EXTRA_DEVICES:
+            on_dev = _derivatives(fv_fn, arrays, grad_mask, upstream, seed, name, second_order)
+            _compare_devices(on_cpu, on_dev, name)
     return out
+
+
+def _derivatives(fv_fn, arrays, grad_mask, upstream, seed, device, second):
+    """[out, first-order grads..., second-order grads..., accumulated .grad...] on ``device``
+    (None where there is no gradient), computed from ``arrays`` copied to that device."""
+    xp = backends.get(device).xp
+    ins = [fovea.tensor(xp.asarray(np.asarray(a)), requires_grad=m)
+           for a, m in zip(arrays, grad_mask)]
+    assert all(t.device == device for t in ins)
+    out = fv_fn(*ins)
+    _check_on_device(out, device, "output")  # before anything else computes with it
+    results = [("output", out)]
+    req = [t for t, m in zip(ins, grad_mask) if m]
+    if not (req and out.requires_grad and out.numel()):
+        return results
+    g_up = fovea.tensor(xp.asarray(upstream))
+    grads = fovea.grad(out, req, g_up, create_graph=second, retain_graph=True,
+                       allow_unused=True)
+    results += [(f"gradient {i}", g) for i, g in enumerate(grads)]
+    pairs = [g for g in grads if g is not None and g.requires_grad]
+    if second and pairs:
+        rng = np.random.default_rng(seed + 1)
+        s = sum((g * fovea.tensor(xp.asarray(rng.standard_normal(g.shape)))).sum() for g in pairs)
+        hess = fovea.grad(s, req, retain_graph=True, allow_unused=True)
+        results += [(f"second-order gradient {i}", h) for i, h in enumerate(hess)]
+    out.backward(g_up)
+    results += [(f".grad of input {i}", t.grad) for i, t in enumerate(req)]
+    return results
+
+
+def _check_on_device(t, device, what):
+    b = backends.get(device)
+    assert backends.for_array(t._data) is b and isinstance(t._data, b.array_types), \
+        f"{device}: {what} is a {type(t._data).__name__}, not a {device} array"
+    assert t.device == device, f"{what} moved from {device} to {t.device}"
+
+
+def _compare_devices(on_cpu, on_dev, device):
+    assert len(on_cpu) == len(on_dev)
+    for (what, ref), (_, t) in zip(on_cpu, on_dev):
+        if ref is None or t is None:
+            assert ref is None and t is None, f"{device}: {what} is None on one device only"
+            continue
+        _check_on_device(t, device, what)
+        assert t.shape == ref.shape and t.dtype == ref.dtype, what
+        np.testing.assert_allclose(np.asarray(t._data), np.asarray(ref._data), rtol=1e-12,
+                                   atol=1e-14, err_msg=f"{device}: {what} differs from cpu")
 
 
 def _compare_grads(fv_in, out, t_in, t_out, upstream, grad_mask, rng, rtol, atol, second):

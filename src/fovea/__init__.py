@@ -19,6 +19,7 @@ from fovea.autograd import (
     set_grad_enabled,
 )
 from fovea.backend import get_default_dtype, set_default_dtype
+from fovea.backends import device
 from fovea.creation import (
     arange,
     as_tensor,

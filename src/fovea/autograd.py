@@ -19,10 +19,12 @@ feeds several nodes ("gradients add at branches"), skips inputs that need no gra
 accumulates into leaves' ``.grad`` and frees saved arrays unless ``retain_graph=True``.
 
 Backward code is written once for two modes. It uses operators and ``ctx.xp.<fn>`` only:
-normally ``ctx.xp`` is the array module and the saved values and gradients are raw arrays
-(fast); with ``create_graph=True`` ``ctx.xp`` is fovea's differentiable twin of that module
-and everything is a Tensor, so the backward pass is itself recorded and can be
-differentiated again (Hessian-vector products, gradient penalties).
+normally ``ctx.xp`` is the array namespace of the inputs' device (see :mod:`fovea.backends`)
+and the saved values and gradients are raw arrays (fast); with ``create_graph=True``
+(``ctx.recording``) ``ctx.xp`` is fovea's differentiable twin of that namespace and
+everything is a Tensor, so the backward pass is itself recorded and can be differentiated
+again (Hessian-vector products, gradient penalties). A fused node whose backward calls other
+Functions does so through ``ctx.run(Fn, ...)``, which works in both modes.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
-from fovea import _arrayns, backend
+from fovea import backends
 
 
 class _State(threading.local):
@@ -95,9 +97,13 @@ class Function:
     tensor when the graph is recorded.
     """
 
-    # The namespace backward code calls (``ctx.xp.exp`` ...): arrays normally; the engine
-    # swaps in fovea's differentiable twin on the instance while recording a backward pass.
-    xp = _arrayns
+    # ``ctx.xp``: the namespace forward and backward code call (``ctx.xp.exp`` ...): the raw
+    # namespace of the inputs' device (this default is the CPU's; ``apply`` sets another
+    # device's on the instance); the engine swaps in fovea's differentiable twin (and sets
+    # ``recording``) while it records a backward pass.
+    xp = backends.CPU_NS
+    recording = False
+    _out_index = None  # which output this node is, for a Function with several outputs
     _saved = ()
     _saved_kinds = None
     _retained = None
@@ -122,6 +128,37 @@ class Function:
             )
         return self._saved
 
+    @property
+    def kernels(self):
+        """The kernel families of this node's device, for raw arrays (not while recording).
+
+        ``fovea.backends.cpu`` for CPU arrays (generated and compiled kernels, BLAS tricks);
+        :mod:`fovea.backends.generic` (the same interfaces in plain NumPy API) on a device
+        without kernels of its own. An op calls ``ctx.kernels.<family>.<fn>`` and never
+        tests which device it is on.
+        """
+        if self.recording:
+            raise RuntimeError(f"{type(self).__name__}: kernels are for raw arrays; a recorded "
+                               "backward must use ctx.xp or ctx.run")
+        return self.xp.backend.kernels
+
+    def run(self, fn, *args, **params):
+        """Run Function ``fn`` from inside this node's backward (or forward), in either mode.
+
+        Normally ``args`` are raw arrays and this is ``fn``'s forward on them (no node, the
+        result raw: one array, or a tuple for several outputs). While the backward pass is
+        recorded (``self.recording``) the args are Tensors and this is ``fn.apply``, so the
+        result is itself differentiable. A fused node thus writes its backward once::
+
+            gx = ctx.run(ConvTranspose2dFn, g, weight, geo=ctx.geo)
+        """
+        if self.recording:
+            return fn.apply(*[a if isinstance(a, _Tensor) else _make_tensor(a, None)
+                              for a in args], **params)
+        inner = fn()
+        inner.xp = self.xp
+        return fn.forward(inner, *args, **params)
+
     @staticmethod
     def forward(ctx, *args, **kwargs):  # pragma: no cover - interface
         raise NotImplementedError
@@ -137,7 +174,13 @@ class Function:
         # NOTE: this is the hottest Python in fovea (one call per op); keep it lean.
         ctx = cls()
         arrays = [t._data for t in inputs]
+        for a in arrays:
+            if type(a) is not _CPU_ARRAY:  # not all plain CPU arrays: find the device
+                ctx.xp = backends.for_arrays(*arrays, op=cls.__name__).ns
+                break
         out = cls.forward(ctx, *arrays, **params)
+        if type(out) is tuple:
+            return _apply_multi(ctx, inputs, arrays, out)
         needs = [t.requires_grad for t in inputs]
         if True in needs and _state.grad_enabled:
             ctx.needs_input_grad = needs
@@ -151,7 +194,7 @@ class Function:
             ctx._saved = None
             result = _make_tensor(out, None)
         if getattr(out, "base", None) is not None:
-            _share_version_if_view(result, inputs, arrays)
+            _share_version_if_view(ctx.xp, result, inputs, arrays)
         return result
 
     def _resolve_saved(self, inputs, arrays, out) -> None:
@@ -185,20 +228,18 @@ class Function:
 
     def _saved_as_tensors(self):
         """The saved values as Tensors, so that a backward run with create_graph is recorded."""
-        from fovea.tensor import Tensor
-
         if self._saved is None:
             _ = self.saved_tensors  # raises the "freed" error
         if self._saved_kinds is None:
-            return tuple(Tensor._make(a, None) for a in self._saved)
+            return tuple(_make_tensor(a, None) for a in self._saved)
         result = []
         for a, (kind, t) in zip(self._saved, self._saved_kinds):
             if kind == _INPUT:
                 result.append(t)
             elif kind == _OUTPUT:
-                result.append(Tensor._make(a, self))
+                result.append(_make_tensor(a, self))
             else:
-                result.append(Tensor._make(a, None))
+                result.append(_make_tensor(a, None))
         return tuple(result)
 
     def release(self) -> None:
@@ -214,25 +255,54 @@ class Function:
         return f"<{self.name}>"
 
 
-def _share_version_if_view(t, inputs, arrays):
+def _share_version_if_view(xp, t, inputs, arrays):
     """A view (``W.T``, ``x[1:]``, ``x.reshape(...)``) shares its base's version counter, so an
     in-place update of the base (an optimizer step) is seen by graphs that saved the view."""
     out = t._data
     if getattr(out, "base", None) is not None:
         for inp, a in zip(inputs, arrays):
-            if backend.xp.may_share_memory(out, a):
+            if xp.may_share_memory(out, a):
                 t._version = inp._version
                 break
     return t
 
 
+def _apply_multi(ctx, inputs, arrays, outs):
+    """``apply`` for a Function whose forward returned a tuple: a tuple of Tensors.
+
+    Each output gets its own node, a copy of ``ctx`` that knows its position: its backward
+    is called with that output's gradient in its place and None for the others, and the
+    engine adds what the copies send to the shared inputs. (Saved outputs are kept as
+    constants: save inputs for backward.)
+    """
+    needs = [t.requires_grad for t in inputs]
+    if not (True in needs and _state.grad_enabled):
+        ctx._saved = None
+        return tuple(_make_tensor(o, None) for o in outs)
+    ctx.needs_input_grad = needs
+    ctx.edges = [(t if t.grad_fn is None else t.grad_fn) if n else None
+                 for t, n in zip(inputs, needs)]
+    if ctx._saved:
+        ctx._resolve_saved(inputs, arrays, None)
+    ctx._n_out = len(outs)
+    results = []
+    for i, o in enumerate(outs):
+        node = object.__new__(type(ctx))
+        node.__dict__.update(ctx.__dict__)
+        node._out_index, node._out_meta = i, (o.shape, o.dtype)
+        t = _make_tensor(o, node)
+        if getattr(o, "base", None) is not None:
+            _share_version_if_view(ctx.xp, t, inputs, arrays)
+        results.append(t)
+    return tuple(results)
+
+
+_CPU_ARRAY = backends.CPU.array_types[0]  # numpy.ndarray: apply's fast path needs no lookup
 _Tensor = None  # fovea.tensor.Tensor, bound by _bind_tensor when fovea.tensor is imported
 
 
 def _make_tensor(data, grad_fn):  # replaced by Tensor._make when fovea.tensor is imported
-    from fovea.tensor import Tensor
-
-    return Tensor._make(data, grad_fn)
+    raise RuntimeError("internal: import fovea.tensor before running ops")
 
 
 def _bind_tensor(cls) -> None:
@@ -298,7 +368,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     """
     from fovea import _diffns
 
-    xp = _diffns if create_graph else _arrayns
+    xp = _diffns if create_graph else None  # None: each node's own device namespace
 
     # Where each captured input's gradient arrives: its node (non-leaf) or itself (leaf).
     capture_nodes: dict[Function, int] = {}
@@ -378,20 +448,25 @@ def _node_backward(node: Function, g, create_graph: bool, xp, retain_graph: bool
             if t is not None:
                 _accumulate_leaf(t, g, create_graph)
     if create_graph:
-        node.xp = xp
+        raw_xp = node.xp
+        node.xp, node.recording = xp, True
         saved_backup = node._saved
         node._saved = node._saved_as_tensors() if node._saved is not None else None
         if not isinstance(g, _Tensor):
             g = _make_tensor(g, None)
         try:
-            result = type(node).backward(node, g)
+            result = (type(node).backward(node, g) if node._out_index is None
+                      else _backward_one_output(node, g))
         finally:
             node._saved = saved_backup
-            del node.xp
+            node.xp = raw_xp
+            del node.recording
     else:
+        xp = node.xp
         if isinstance(g, _Tensor):
             g = g._data
-        result = type(node).backward(node, g)
+        result = (type(node).backward(node, g) if node._out_index is None
+                  else _backward_one_output(node, g))
     if type(result) is not tuple:
         result = (result,)
     edges = node.edges
@@ -421,6 +496,13 @@ def _node_backward(node: Function, g, create_graph: bool, xp, retain_graph: bool
     return out
 
 
+def _backward_one_output(node: Function, g):
+    """Backward of one output of a multi-output Function: None for the other outputs."""
+    grads = [None] * node._n_out
+    grads[node._out_index] = g
+    return type(node).backward(node, *grads)
+
+
 def _accumulate_leaf(t, g, create_graph: bool) -> None:
     """Add gradient ``g`` into ``t.grad`` (accumulation across calls, like PyTorch)."""
     if not create_graph:
@@ -431,7 +513,7 @@ def _accumulate_leaf(t, g, create_graph: bool) -> None:
             g = g.astype(dtype)
         if t.grad is None:
             # Copy so that later in-place accumulation never aliases another tensor's array.
-            t.grad = _make_tensor(backend.xp.array(g, copy=True), None)
+            t.grad = _make_tensor(backends.for_array(g).xp.array(g, copy=True), None)
         else:
             t.grad._data = t.grad._data + g
     else:
@@ -442,13 +524,11 @@ def _accumulate_leaf(t, g, create_graph: bool) -> None:
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate the gradients of ``tensors`` into the leaves' ``.grad``."""
-    from fovea.tensor import Tensor
-
-    if isinstance(tensors, Tensor):
+    if isinstance(tensors, _Tensor):
         tensors = [tensors]
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
-    elif isinstance(grad_tensors, Tensor):
+    elif isinstance(grad_tensors, _Tensor):
         grad_tensors = [grad_tensors]
     if retain_graph is None:
         retain_graph = create_graph
@@ -457,11 +537,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
 
 
 def _roots(tensors, grad_tensors, create_graph, op):
-    from fovea.tensor import Tensor
-
     roots, root_grads = [], []
     for t, g in zip(tensors, grad_tensors):
-        if not isinstance(t, Tensor):
+        if not isinstance(t, _Tensor):
             raise TypeError(f"{op}: expected Tensors as outputs, got {type(t).__name__}")
         if not t.requires_grad:
             raise RuntimeError(
@@ -475,9 +553,10 @@ def _roots(tensors, grad_tensors, create_graph, op):
                     f"has shape {t.shape}, so pass a gradient of that shape "
                     "(e.g. t.backward(fovea.ones_like(t)))"
                 )
-            g = backend.xp.ones(t.shape, dtype=t.dtype)
+            g = backends.for_array(t._data).xp.ones(t.shape, dtype=t.dtype)
         else:
-            g = g if isinstance(g, Tensor) else Tensor._make(backend.xp.asarray(g), None)
+            if not isinstance(g, _Tensor):
+                g = _make_tensor(backends.for_array(t._data).xp.asarray(g), None)
             if g.shape != t.shape:
                 raise ValueError(
                     f"{op}: gradient has shape {g.shape} but the output has shape {t.shape}"
@@ -506,19 +585,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     Returns:
         A tuple with one gradient Tensor per input. ``.grad`` fields are not touched.
     """
-    from fovea.tensor import Tensor
-
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, _Tensor) else list(outputs)
+    single = isinstance(inputs, _Tensor)
     inputs = [inputs] if single else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, Tensor):
+    elif isinstance(grad_outputs, _Tensor):
         grad_outputs = [grad_outputs]
     if retain_graph is None:
         retain_graph = create_graph
     for t in inputs:
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not isinstance(t, _Tensor) or not t.requires_grad:
             raise RuntimeError("grad: every input must be a Tensor that requires grad")
     roots, root_grads = _roots(outputs, grad_outputs, create_graph, "grad")
     result = run_backward(roots, root_grads, retain_graph=retain_graph,
@@ -530,6 +607,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 "outputs; pass allow_unused=True to get None for it"
             )
         if r is not None and r.dtype != inputs[i].dtype and not create_graph:
-            result[i] = Tensor._make(r._data.astype(inputs[i].dtype), None)
+            result[i] = _make_tensor(r._data.astype(inputs[i].dtype), None)
     return tuple(result)
 

@@ -1,7 +1,8 @@
-"""The array backend: the one place where the array library is chosen.
+"""dtypes (the default float dtype, the supported ones) and the default device's array module.
 
-Every op gets its array module from here (``backend.xp``), so a CuPy backend can
-plug in later without touching the ops. Today the backend is NumPy.
+Which array module an op uses is decided by its inputs' device: see :mod:`fovea.backends`
+(``backends.for_arrays``) and ``ctx.xp`` in :mod:`fovea.autograd`. ``xp`` here is the
+default device's module, for code that creates arrays from nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 xp = np
-"""The active array module (NumPy). Ops call ``backend.xp.<fn>``, never ``numpy`` directly."""
+"""The default device's array module (NumPy): for arrays made from nothing (parameters)."""
 
 ndarray = np.ndarray
 
@@ -52,5 +53,7 @@ def check_dtype(dtype, op: str = "tensor") -> np.dtype:
 
 
 def get_array_module(*arrays):
-    """The array module for ``arrays`` (NumPy today; CuPy arrays would return cupy)."""
-    return xp
+    """The array module of ``arrays``' device (NumPy for CPU arrays; all on one device)."""
+    from fovea import backends
+
+    return backends.for_arrays(*arrays).xp

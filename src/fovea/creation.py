@@ -1,11 +1,15 @@
 """Tensor factories: ``tensor``, ``zeros``, ``ones``, ``randn``, ``arange`` ... and the seeded
-random generator that every random factory draws from by default."""
+random generator that every random factory draws from by default.
+
+New tensors go to the default device (:func:`fovea.backends.default`); ``*_like`` factories
+to their model's device. Random numbers come from a NumPy generator on the host and are
+moved to the device (a no-op on the CPU)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from fovea import backend
+from fovea import backend, backends
 from fovea.tensor import Tensor, _to_array
 
 _default_generator = np.random.default_rng(0)
@@ -37,6 +41,14 @@ def _shape(size):
         if int(s) < 0:
             raise ValueError(f"negative dimension {s} in size {size}")
     return tuple(int(s) for s in size)
+
+
+def _xp():
+    return backends.default().xp
+
+
+def _like_xp(t):
+    return backends.for_array(t._data).xp
 
 
 def _finish(arr, requires_grad):
@@ -71,15 +83,15 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
-    return _finish(backend.xp.zeros(_shape(size), dtype=_dtype(dtype, "zeros")), requires_grad)
+    return _finish(_xp().zeros(_shape(size), dtype=_dtype(dtype, "zeros")), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False) -> Tensor:
-    return _finish(backend.xp.ones(_shape(size), dtype=_dtype(dtype, "ones")), requires_grad)
+    return _finish(_xp().ones(_shape(size), dtype=_dtype(dtype, "ones")), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False) -> Tensor:
-    return _finish(backend.xp.empty(_shape(size), dtype=_dtype(dtype, "empty")), requires_grad)
+    return _finish(_xp().empty(_shape(size), dtype=_dtype(dtype, "empty")), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
@@ -87,42 +99,43 @@ def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
         dtype = np.bool_
     elif dtype is None and isinstance(fill_value, int):
         dtype = np.int64
-    arr = backend.xp.full(_shape((size,)), fill_value, dtype=_dtype(dtype, "full"))
+    arr = _xp().full(_shape((size,)), fill_value, dtype=_dtype(dtype, "full"))
     return _finish(arr, requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return _finish(backend.xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad)
+    return _finish(_like_xp(t).zeros(t.shape, dtype=dtype or t.dtype), requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return _finish(backend.xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad)
+    return _finish(_like_xp(t).ones(t.shape, dtype=dtype or t.dtype), requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False) -> Tensor:
-    return _finish(backend.xp.full(t.shape, fill_value, dtype=dtype or t.dtype), requires_grad)
+    return _finish(_like_xp(t).full(t.shape, fill_value, dtype=dtype or t.dtype), requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad=False) -> Tensor:
     """Standard normal samples from ``generator`` (the default, seeded one if None)."""
     arr = _gen(generator).standard_normal(_shape(size)).astype(_dtype(dtype, "randn"))
+    arr = _xp().asarray(arr)
     return _finish(arr, requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    arr = _gen(generator).random(_shape(size)).astype(_dtype(dtype, "rand"))
+    arr = _xp().asarray(_gen(generator).random(_shape(size)).astype(_dtype(dtype, "rand")))
     return _finish(arr, requires_grad)
 
 
 def randint(low, high, size, generator=None, dtype=np.int64) -> Tensor:
     """Integers uniform in [low, high)."""
-    return Tensor._make(_gen(generator).integers(low, high, size=_shape((size,)), dtype=dtype),
-                        None)
+    arr = _gen(generator).integers(low, high, size=_shape((size,)), dtype=dtype)
+    return Tensor._make(_xp().asarray(arr), None)
 
 
 def randperm(n, generator=None) -> Tensor:
-    return Tensor._make(_gen(generator).permutation(n).astype(np.int64), None)
+    return Tensor._make(_xp().asarray(_gen(generator).permutation(n).astype(np.int64)), None)
 
 
 def arange(start, end=None, step=1, dtype=None) -> Tensor:
@@ -132,13 +145,13 @@ def arange(start, end=None, step=1, dtype=None) -> Tensor:
     if dtype is None:
         floats = any(isinstance(v, float) for v in (start, end, step))
         dtype = backend.get_default_dtype() if floats else np.int64
-    return Tensor._make(backend.xp.arange(start, end, step, dtype=dtype), None)
+    return Tensor._make(_xp().arange(start, end, step, dtype=dtype), None)
 
 
 def linspace(start, end, steps, dtype=None) -> Tensor:
-    return Tensor._make(backend.xp.linspace(start, end, steps, dtype=_dtype(dtype, "linspace")),
+    return Tensor._make(_xp().linspace(start, end, steps, dtype=_dtype(dtype, "linspace")),
                         None)
 
 
 def eye(n, m=None, dtype=None) -> Tensor:
-    return Tensor._make(backend.xp.eye(n, m, dtype=_dtype(dtype, "eye")), None)
+    return Tensor._make(_xp().eye(n, m, dtype=_dtype(dtype, "eye")), None)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from fovea import backends
 from fovea.autograd import grad as autograd_grad
 from fovea.autograd import no_grad
 from fovea.tensor import Tensor
@@ -71,13 +72,14 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     v = np.ones(out.shape) if out.numel() == 1 else rng.standard_normal(out.shape)
-    scalar = (out * Tensor._make(v.astype(out.dtype), None)).sum()
+    xp = backends.for_array(out._data).xp  # v goes to out's device; the numerics are NumPy's
+    scalar = (out * Tensor._make(xp.asarray(v.astype(out.dtype)), None)).sum()
     analytic = autograd_grad(scalar, checked, allow_unused=True)
     worst = 0.0
     for t, g in zip(checked, analytic):
-        a = np.zeros(t.shape) if g is None else g._data
+        a = np.zeros(t.shape) if g is None else np.asarray(g._data)
         if not t._data.flags.c_contiguous:
-            t._data = np.ascontiguousarray(t._data)
+            t._data = backends.for_array(t._data).xp.ascontiguousarray(t._data)
         flat = t._data.reshape(-1)  # a view: writing to it perturbs the input
         coords = np.arange(flat.size)
         if max_coords is not None and flat.size > max_coords:

@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from fovea import autograd, backend
+from fovea import autograd, backend, backends
 
 
 class Tensor:
@@ -58,9 +58,14 @@ class Tensor:
 
     @data.setter
     def data(self, value) -> None:
-        value = value._data if isinstance(value, Tensor) else backend.xp.asarray(value)
+        value = value._data if isinstance(value, Tensor) else self._xp().asarray(value)
         self._data = value
         self._version[0] += 1
+
+    @property
+    def device(self) -> backends.device:
+        """Where the data lives (``device(type='cpu')``); ops keep results on it."""
+        return backends.for_array(self._data).device
 
     @property
     def shape(self) -> tuple:
@@ -103,6 +108,10 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
+    def _xp(self):
+        """The array module of this tensor's device."""
+        return backends.for_array(self._data).xp
+
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied). Refused for tensors that require grad."""
         if self.requires_grad:
@@ -131,9 +140,7 @@ class Tensor:
         return t
 
     def clone(self) -> Tensor:
-        from fovea.ops import shape
-
-        return shape.clone(self)
+        return ops.shape.clone(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf (only floating tensors can require grad)."""
@@ -181,6 +188,9 @@ class Tensor:
         if self._data.dtype != backend.get_default_dtype() and self._data.dtype.kind == "f" or \
                 self._data.dtype.kind not in "fb" and self._data.dtype != np.int64:
             extra += f", dtype={self._data.dtype}"
+        dev = self.device
+        if dev != "cpu":
+            extra += f", device='{dev}'"
         if self.grad_fn is not None:
             extra += f", grad_fn=<{self.grad_fn.name}Backward>"
         elif self.requires_grad:
@@ -256,20 +266,18 @@ class Tensor:
         return self._inplace("fill_", value)
 
     def copy_(self, src):
-        src = src._data if isinstance(src, Tensor) else backend.xp.asarray(src)
+        src = src._data if isinstance(src, Tensor) else self._xp().asarray(src)
         if src.shape != self.shape and np.broadcast_shapes(src.shape, self.shape) != self.shape:
             raise ValueError(f"copy_: source of shape {src.shape} does not fit {self.shape}")
         return self._inplace("copy_", src)
 
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
-        return self._inplace("clamp_", backend.xp.clip(self._data, min, max))
+        return self._inplace("clamp_", self._xp().clip(self._data, min, max))
 
     def __setitem__(self, key, value) -> None:
         self._check_inplace("__setitem__")
-        from fovea.ops.index import normalize_key
-
         value = value._data if isinstance(value, Tensor) else value
-        self._data[normalize_key(key)] = value
+        self._data[ops.index.normalize_key(key, self._xp())] = value
         self._version[0] += 1
 
     # --- operators -----------------------------------------------------------------------
@@ -521,14 +529,19 @@ class Tensor:
 
 
 def _to_array(data, dtype, op: str):
-    """Convert ``data`` to a backend array with fovea's dtype rules (and copy it)."""
-    xp = backend.xp
+    """Convert ``data`` to an array with fovea's dtype rules (and copy it).
+
+    A Tensor or a registered backend's array stays on its device; anything else (lists,
+    numbers, NumPy arrays) goes to the default device.
+    """
     if isinstance(data, Tensor):
         data = data._data
+    is_array = backends.is_array(data)
+    xp = (backends.for_array(data) if is_array else backends.default()).xp
     if dtype is not None:
         dtype = backend.check_dtype(dtype, op)
         return xp.array(data, dtype=dtype)
-    if isinstance(data, np.ndarray | np.generic):
+    if is_array:  # arrays keep their dtype
         arr = xp.array(data)
     else:
         if isinstance(data, bool):

@@ -73,13 +73,25 @@ def test_the_check_finds_upward_imports_of_every_form():
                            "from fovea.backends.cpu import blas\n", "fovea.backends.cpu.x")
 
 
+def _top_level_imports(path):
+    tree = ast.parse(path.read_text())
+    names = []
+    for n in tree.body:
+        if isinstance(n, ast.Import):
+            names += [a.name for a in n.names]
+        elif isinstance(n, ast.ImportFrom):
+            names.append(n.module or "")
+    return names
+
+
 def test_the_kernel_package_does_not_load_numpy_before_process_tuning():
-    """fovea/__init__ imports backends.cpu.process_tuning first, so the packages on the way
-    (backends, backends.cpu) and config must not import NumPy at import time."""
-    for path in (SRC / "backends" / "__init__.py", SRC / "backends" / "cpu" / "__init__.py",
+    """Every fovea import runs backends/__init__ first, so it must import process_tuning
+    before NumPy; backends.cpu, process_tuning and config must not import NumPy at all at
+    import time (OpenBLAS reads OPENBLAS_THREAD_TIMEOUT once, when NumPy loads it)."""
+    for path in (SRC / "backends" / "cpu" / "__init__.py",
                  SRC / "backends" / "cpu" / "process_tuning.py", SRC / "config.py"):
-        tree = ast.parse(path.read_text())
-        top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
-        names = [a.name for n in top if isinstance(n, ast.Import) for a in n.names]
-        names += [n.module or "" for n in top if isinstance(n, ast.ImportFrom)]
+        names = _top_level_imports(path)
         assert not any(n == "numpy" or n.startswith("numpy.") for n in names), path
+    names = [n for n in _top_level_imports(SRC / "backends" / "__init__.py")
+             if n.startswith(("numpy", "fovea"))]
+    assert names[0] == "fovea.backends.cpu", names

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import fovea
 
-CORE = ["tensor.py", "autograd.py", "_arrayns.py", "_diffns.py"]
-BUDGET = 1300  # lines, docstrings and comments included
+CORE = ["tensor.py", "autograd.py", "_arrayns.py", "_diffns.py", "backends/__init__.py"]
+BUDGET = 1600  # lines, docstrings and comments included
 
 
 def test_core_engine_fits_the_line_budget():

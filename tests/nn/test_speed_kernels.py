@@ -6,7 +6,7 @@ import pytest
 
 import fovea
 import fovea.nn.functional as F
-from fovea import _arrayns
+from fovea.backends import CPU_NS as _arrayns
 from fovea.backends.cpu import layout as _layout
 from fovea.ops.arithmetic import _masked
 from oracle import check_op, torch

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import backend
-from fovea.tensor import Tensor  # defined before fovea.tensor imports the ops
+import numpy as np
+
+from fovea import backend, backends
+from fovea.tensor import Tensor, _to_array  # defined before fovea.tensor imports the ops
+
+
+def xp_of(t: Tensor):
+    """The array module of tensor ``t``'s device."""
+    return backends.for_array(t._data).xp
 
 
 def as_tensor(x, like=None, op: str = "op"):
-    """``x`` as a Tensor; Python scalars take ``like``'s dtype when it is floating."""
+    """``x`` as a Tensor; Python scalars take ``like``'s dtype (when floating) and device."""
     if isinstance(x, Tensor):
         return x
-    xp = backend.xp
+    xp = (backends.default() if like is None else backends.for_array(like._data)).xp
     if type(x) is float and like is not None and like._data.dtype.kind == "f":
         # Fast path for the commonest constant (``x * 0.5``): a float32/64 scalar array.
         return Tensor._make(xp.asarray(x, dtype=like._data.dtype), None)
@@ -27,12 +34,10 @@ def as_tensor(x, like=None, op: str = "op"):
         else:
             dtype = backend.get_default_dtype()
         return Tensor._make(xp.asarray(x, dtype=dtype), None)
-    if isinstance(x, backend.ndarray):
+    if backends.is_array(x) and not isinstance(x, np.generic):  # an array: wrapped, not copied
         backend.check_dtype(x.dtype, op)
         return Tensor._make(x, None)
     try:
-        from fovea.tensor import _to_array
-
         return Tensor._make(_to_array(x, None, op), None)
     except TypeError:
         raise TypeError(f"{op}: expected a Tensor or a number, got {type(x).__name__}") from None
@@ -57,7 +62,7 @@ def binary_operands(a, b, op: str):
 
 def broadcast_check(a, b, op: str) -> None:
     try:
-        backend.xp.broadcast_shapes(a.shape, b.shape)
+        xp_of(a).broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ValueError(
             f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together"

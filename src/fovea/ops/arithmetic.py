@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import _arrayns, backend
+from fovea import backend, backends
 from fovea.autograd import Function
+from fovea.backends import CPU_NS
 from fovea.backends.cpu import elementwise as _fused
 from fovea.backends.cpu import layout as _layout
-from fovea.ops._util import as_tensor, binary_operands, broadcast_check
+from fovea.ops._util import as_tensor, binary_operands, broadcast_check, xp_of
+from fovea.tensor import Tensor
 
 
 class Add(Function):
@@ -120,7 +122,7 @@ class Neg(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        out = backend.xp.exp(x)
+        out = ctx.xp.exp(x)
         ctx.save_for_backward(out)
         return out
 
@@ -134,7 +136,7 @@ class Log(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return backend.xp.log(x)
+        return ctx.xp.log(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -145,7 +147,7 @@ class Log(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        out = backend.xp.sqrt(x)
+        out = ctx.xp.sqrt(x)
         ctx.save_for_backward(out)
         return out
 
@@ -159,7 +161,7 @@ class Abs(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return backend.xp.abs(x)
+        return ctx.xp.abs(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -171,7 +173,7 @@ class Abs(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
-        out = backend.xp.tanh(x)
+        out = ctx.xp.tanh(x)
         ctx.save_for_backward(out)
         return out
 
@@ -186,7 +188,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        xp = backend.xp
+        xp = ctx.xp
         # Stable for large |x|: e^-|x| never overflows.
         e = xp.exp(-xp.abs(x))
         out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
@@ -202,9 +204,11 @@ class Sigmoid(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _fused.relu(x) if _fused.enabled(x) else None  # one parallel pass
+        out = None
+        if ctx.xp is CPU_NS and _fused.enabled(x):
+            out = _fused.relu(x)  # one parallel pass
         if out is None:
-            out = backend.xp.maximum(x, 0)
+            out = ctx.xp.maximum(x, 0)
         ctx.save_for_backward(out)
         return out
 
@@ -212,14 +216,14 @@ class Relu(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         # NOTE: subgradient 0 at x = 0, as in PyTorch.
-        if ctx.xp is _arrayns:
+        if ctx.xp is CPU_NS:  # raw CPU arrays: a compiled pass or a layout-aware product
             gx = _fused.relu_grad(out, g) if _fused.enabled(g) else None
             return _masked(g, out > 0) if gx is None else gx
-        return g * (out > 0)
+        return g * (out > 0)  # any device, and the recorded backward
 
 
 def _masked(g, mask):
-    """``g * mask`` as a new array in a layout that avoids NumPy's slow mixed-layout loops.
+    """``g * mask`` as a new CPU array in a layout that avoids NumPy's slow mixed-layout loops.
 
     NumPy's elementwise loops are 4-5× slower when the operands' memory layouts differ (a
     channels-last mask against an NCHW gradient). The result takes ``g``'s layout, the mask
@@ -227,17 +231,18 @@ def _masked(g, mask):
     ``g`` (a mean's gradient, with zero strides) takes the mask's layout instead, which is
     the layout of the activation.
     """
+    np = CPU_NS.module
     if g.ndim > 1 and g.size >= 1 << 15:
         if 0 in g.strides:
             out = _layout.empty(g.shape, mask, g.dtype)
-            backend.xp.multiply(g, mask, out=out)
+            np.multiply(g, mask, out=out)
             return out
         if _layout.axis_order(g) != _layout.axis_order(mask):
-            m = backend.xp.empty_like(g, dtype=bool)
+            m = np.empty_like(g, dtype=bool)
             m[...] = mask
             mask = m
-    out = backend.xp.empty_like(g)
-    backend.xp.multiply(g, mask, out=out)
+    out = np.empty_like(g)
+    np.multiply(g, mask, out=out)
     return out
 
 
@@ -246,7 +251,7 @@ class Clamp(Function):
     def forward(ctx, x, lo, hi):
         ctx.save_for_backward(x)
         ctx.lo, ctx.hi = lo, hi
-        return backend.xp.clip(x, lo, hi)
+        return ctx.xp.clip(x, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
@@ -264,7 +269,7 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return backend.xp.maximum(a, b)
+        return ctx.xp.maximum(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -279,7 +284,7 @@ class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return backend.xp.minimum(a, b)
+        return ctx.xp.minimum(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -295,7 +300,7 @@ class Where(Function):
     @staticmethod
     def forward(ctx, a, b, cond):
         ctx.cond = cond
-        return backend.xp.where(cond, a, b)
+        return ctx.xp.where(cond, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -352,8 +357,6 @@ def div(a, b):
 
 def pow(a, b):  # noqa: A001 - PyTorch's name
     """a ** b. A Python-number exponent is a constant (one input), else both are differentiable."""
-    from fovea.tensor import Tensor
-
     if isinstance(a, Tensor) and isinstance(b, numbers.Real) and not isinstance(b, bool):
         return PowScalar.apply(a, exponent=b)
     return _binary(Pow, a, b, "pow")
@@ -411,8 +414,6 @@ def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's names
     x = as_tensor(x, op="clamp")
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    from fovea.tensor import Tensor
-
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x
         if min is not None:
@@ -438,20 +439,23 @@ def minimum(a, b):
 
 def where(condition, a, b):
     """Elements of ``a`` where ``condition`` holds, else of ``b`` (all three broadcast)."""
-    from fovea.tensor import Tensor
-
-    cond = condition._data if isinstance(condition, Tensor) else backend.xp.asarray(condition)
+    a, b = binary_operands(a, b, "where")
+    xp = xp_of(a)
+    if isinstance(condition, Tensor):
+        cond = condition._data
+        backends.for_arrays(cond, a._data, op="where")  # a clear error on two devices
+    else:
+        cond = xp.asarray(condition)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
-    a, b = binary_operands(a, b, "where")
     try:
-        shape = backend.xp.broadcast_shapes(cond.shape, a.shape, b.shape)
+        shape = xp.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
         raise ValueError(
             f"where: condition {cond.shape}, a {a.shape} and b {b.shape} cannot be broadcast"
         ) from None
     if cond.shape != shape:
-        cond = backend.xp.broadcast_to(cond, shape)
+        cond = xp.broadcast_to(cond, shape)
     return Where.apply(a, b, cond=cond)
 
 
@@ -462,7 +466,5 @@ def cast(x, dtype):
     if x.dtype == dtype:
         return x
     if not (backend.is_floating(dtype) and backend.is_floating(x.dtype)):
-        from fovea.tensor import Tensor
-
         return Tensor._make(x._data.astype(dtype), None)
     return Cast.apply(x, dtype=dtype)

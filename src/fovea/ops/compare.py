@@ -1,96 +1,89 @@
-"""Comparisons and logical ops. Their results are bool tensors with no gradient."""
+"""Comparisons and logical ops. Their results are bool tensors with no gradient, on the
+inputs' device."""
 
 from __future__ import annotations
 
-from fovea import backend
-from fovea.ops._util import as_tensor, binary_operands, broadcast_check, resolve_dims
+from fovea import backends
+from fovea.ops._util import as_tensor, binary_operands, broadcast_check, resolve_dims, xp_of
+from fovea.tensor import Tensor
 
 
-def _compare(fn, a, b, op):
-    from fovea.tensor import Tensor
-
+def _compare(name, a, b, op):
     a, b = binary_operands(a, b, op)
     if a.shape != b.shape:
         broadcast_check(a, b, op)
-    return Tensor._make(fn(a._data, b._data), None)
+    xp = backends.for_arrays(a._data, b._data, op=op).xp
+    return Tensor._make(getattr(xp, name)(a._data, b._data), None)
+
+
+def _unary(name, x, op, **kwargs):
+    x = as_tensor(x, op=op)
+    return Tensor._make(getattr(xp_of(x), name)(x._data, **kwargs), None)
 
 
 def lt(a, b):
     """a < b elementwise (bool, no gradient)."""
-    return _compare(backend.xp.less, a, b, "lt")
+    return _compare("less", a, b, "lt")
 
 
 def le(a, b):
     """a <= b elementwise."""
-    return _compare(backend.xp.less_equal, a, b, "le")
+    return _compare("less_equal", a, b, "le")
 
 
 def gt(a, b):
     """a > b elementwise."""
-    return _compare(backend.xp.greater, a, b, "gt")
+    return _compare("greater", a, b, "gt")
 
 
 def ge(a, b):
     """a >= b elementwise."""
-    return _compare(backend.xp.greater_equal, a, b, "ge")
+    return _compare("greater_equal", a, b, "ge")
 
 
 def eq(a, b):
     """a == b elementwise."""
-    return _compare(backend.xp.equal, a, b, "eq")
+    return _compare("equal", a, b, "eq")
 
 
 def ne(a, b):
     """a != b elementwise."""
-    return _compare(backend.xp.not_equal, a, b, "ne")
+    return _compare("not_equal", a, b, "ne")
 
 
 def logical_and(a, b):
-    return _compare(backend.xp.logical_and, a, b, "logical_and")
+    return _compare("logical_and", a, b, "logical_and")
 
 
 def logical_or(a, b):
-    return _compare(backend.xp.logical_or, a, b, "logical_or")
+    return _compare("logical_or", a, b, "logical_or")
 
 
 def logical_not(x):
-    from fovea.tensor import Tensor
-
     x = as_tensor(x, op="logical_not")
     if x.dtype != bool:
         return Tensor._make(~x._data, None)
-    return Tensor._make(backend.xp.logical_not(x._data), None)
+    return _unary("logical_not", x, "logical_not")
 
 
 def sign(x):
     """-1, 0 or 1 elementwise (no gradient: the derivative is 0 almost everywhere)."""
-    from fovea.tensor import Tensor
-
-    x = as_tensor(x, op="sign")
-    return Tensor._make(backend.xp.sign(x._data), None)
+    return _unary("sign", x, "sign")
 
 
 def isnan(x):
-    from fovea.tensor import Tensor
-
-    return Tensor._make(backend.xp.isnan(as_tensor(x, op="isnan")._data), None)
+    return _unary("isnan", x, "isnan")
 
 
 def isfinite(x):
-    from fovea.tensor import Tensor
-
-    return Tensor._make(backend.xp.isfinite(as_tensor(x, op="isfinite")._data), None)
+    return _unary("isfinite", x, "isfinite")
 
 
 def all(x, dim=None):  # noqa: A001 - PyTorch's name
-    from fovea.tensor import Tensor
-
     x = as_tensor(x, op="all")
-    return Tensor._make(backend.xp.all(x._data, axis=resolve_dims(dim, None, x.ndim, "all")), None)
+    return _unary("all", x, "all", axis=resolve_dims(dim, None, x.ndim, "all"))
 
 
 def any(x, dim=None):  # noqa: A001 - PyTorch's name
-    from fovea.tensor import Tensor
-
     x = as_tensor(x, op="any")
-    return Tensor._make(backend.xp.any(x._data, axis=resolve_dims(dim, None, x.ndim, "any")), None)
+    return _unary("any", x, "any", axis=resolve_dims(dim, None, x.ndim, "any"))

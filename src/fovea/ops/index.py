@@ -6,9 +6,10 @@ accumulate (``np.add.at``), so ``x[[0, 0]]`` sends twice the gradient to ``x[0]`
 
 from __future__ import annotations
 
-from fovea import backend
+from fovea import backends
 from fovea.autograd import Function
-from fovea.ops._util import as_tensor, normalize_dim
+from fovea.ops._util import as_tensor, normalize_dim, xp_of
+from fovea.tensor import Tensor
 
 
 class Index(Function):
@@ -19,7 +20,7 @@ class Index(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return ctx.xp.scatter_add_zeros(ctx.shape, ctx.key, g)
+        return ctx.run(ScatterAddZeros, g, shape=ctx.shape, key=ctx.key)
 
 
 class ScatterAddZeros(Function):
@@ -27,10 +28,8 @@ class ScatterAddZeros(Function):
 
     @staticmethod
     def forward(ctx, values, shape, key):
-        from fovea import _arrayns
-
         ctx.key = key
-        return _arrayns.scatter_add_zeros(shape, key, values)
+        return ctx.xp.scatter_add_zeros(shape, key, values)
 
     @staticmethod
     def backward(ctx, g):
@@ -41,11 +40,11 @@ class TakeAlongAxis(Function):
     @staticmethod
     def forward(ctx, x, indices, axis):
         ctx.shape, ctx.indices, ctx.axis = x.shape, indices, axis
-        return backend.xp.take_along_axis(x, indices, axis=axis)
+        return ctx.xp.take_along_axis(x, indices, axis=axis)
 
     @staticmethod
     def backward(ctx, g):
-        return ctx.xp.put_along_axis_zeros(ctx.shape, ctx.indices, g, ctx.axis)
+        return ctx.run(PutAlongAxisZeros, g, shape=ctx.shape, indices=ctx.indices, axis=ctx.axis)
 
 
 class PutAlongAxisZeros(Function):
@@ -53,26 +52,27 @@ class PutAlongAxisZeros(Function):
 
     @staticmethod
     def forward(ctx, values, shape, indices, axis):
-        from fovea import _arrayns
-
         ctx.indices, ctx.axis = indices, axis
-        return _arrayns.put_along_axis_zeros(shape, indices, values, axis)
+        return ctx.xp.put_along_axis_zeros(shape, indices, values, axis)
 
     @staticmethod
     def backward(ctx, g):
-        return ctx.xp.take_along_axis(g, ctx.indices, axis=ctx.axis)
+        return ctx.run(TakeAlongAxis, g, indices=ctx.indices, axis=ctx.axis)
 
 
-def normalize_key(key):
-    """Replace Tensors (and lists) inside an index by arrays; check integer/bool dtypes."""
-    from fovea.tensor import Tensor
+def normalize_key(key, xp=None):
+    """Replace Tensors (and lists) inside an index by arrays; check integer/bool dtypes.
+
+    Lists become arrays of ``xp`` (the indexed tensor's array module; default device's if None).
+    """
+    xp = backends.default().xp if xp is None else xp
 
     def one(k):
         if isinstance(k, Tensor):
             k = k._data
-        elif isinstance(k, list):
-            k = backend.xp.asarray(k)
-        if isinstance(k, backend.ndarray):
+        if isinstance(k, list) or getattr(k, "ndim", 0):
+            k = xp.asarray(k)  # index arrays go to the indexed tensor's device
+        if getattr(k, "dtype", None) is not None:  # an array (or an array scalar)
             if k.dtype != bool and k.dtype.kind not in "iu":
                 raise TypeError(f"getitem: index arrays must be integer or bool, got {k.dtype}")
         return k
@@ -85,7 +85,7 @@ def normalize_key(key):
 def getitem(x, key):
     """``x[key]``: basic slicing, integer-array and boolean-mask indexing, as in NumPy."""
     x = as_tensor(x, op="getitem")
-    key = normalize_key(key)
+    key = normalize_key(key, xp_of(x))
     try:
         return Index.apply(x, key=key)
     except IndexError as exc:
@@ -96,10 +96,8 @@ def scatter_add_zeros(shape, key, values):
     return ScatterAddZeros.apply(as_tensor(values), shape=shape, key=key)
 
 
-def _index_array(indices, op):
-    from fovea.tensor import Tensor
-
-    idx = indices._data if isinstance(indices, Tensor) else backend.xp.asarray(indices)
+def _index_array(indices, x, op):
+    idx = indices._data if isinstance(indices, Tensor) else xp_of(x).asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {idx.dtype}")
     return idx
@@ -108,7 +106,7 @@ def _index_array(indices, op):
 def take_along_axis(x, indices, axis):
     """Pick values of ``x`` at ``indices`` along ``axis`` (``indices`` has ``x``'s rank)."""
     x = as_tensor(x, op="take_along_axis")
-    idx = _index_array(indices, "take_along_axis")
+    idx = _index_array(indices, x, "take_along_axis")
     return TakeAlongAxis.apply(x, indices=idx, axis=axis)
 
 
@@ -119,7 +117,7 @@ def put_along_axis_zeros(shape, indices, values, axis):
 def gather(x, dim, index):
     """``out[i][j] = x[i][index[i][j]]`` along ``dim`` (PyTorch's gather)."""
     x = as_tensor(x, op="gather")
-    idx = _index_array(index, "gather")
+    idx = _index_array(index, x, "gather")
     d = normalize_dim(dim, x.ndim, "gather")
     if idx.ndim != x.ndim:
         raise ValueError(f"gather: index has {idx.ndim} dimensions but input has {x.ndim}")

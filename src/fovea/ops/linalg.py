@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fovea import backend
 from fovea.autograd import Function
-from fovea.ops._util import binary_operands
+from fovea.ops._util import binary_operands, xp_of
 
 
 class MatMul(Function):
@@ -16,7 +15,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return backend.xp.matmul(a, b)
+        return ctx.xp.matmul(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -52,7 +51,7 @@ def matmul(a, b):
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {ka} and {kb} differ")
     if a.ndim > 2 and b.ndim > 2:
         try:
-            backend.xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            xp_of(a).broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
             raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be "
                              "broadcast") from None

@@ -11,7 +11,8 @@ from collections import namedtuple
 
 from fovea import backend
 from fovea.autograd import Function
-from fovea.ops._util import as_tensor, normalize_dim, resolve_dims
+from fovea.ops._util import as_tensor, normalize_dim, resolve_dims, xp_of
+from fovea.tensor import Tensor
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 """What ``max(dim=...)`` and ``min(dim=...)`` return, as ``torch.return_types.max`` does."""
@@ -28,7 +29,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        return backend.xp.sum(x, axis=axes, keepdims=keepdim)
+        return ctx.xp.sum(x, axis=axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -41,7 +42,7 @@ class Mean(Function):
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         ctx.count = _count_reduced(x.shape, axes)
-        return backend.xp.mean(x, axis=axes, keepdims=keepdim)
+        return ctx.xp.mean(x, axis=axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -63,7 +64,7 @@ class Amax(Function):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim, use_min):
-        xp = backend.xp
+        xp = ctx.xp
         out = (xp.min if use_min else xp.max)(x, axis=axes, keepdims=True)
         ctx.save_for_backward(x)
         ctx.out_keep = out
@@ -97,10 +98,8 @@ def sum(x, dim=None, keepdim=False, *, axis=None, dtype=None):  # noqa: A001 - P
     if dtype is not None:
         x = x.to(dtype)
     elif x.dtype == bool or x.dtype.kind in "iu":
-        from fovea.tensor import Tensor
-
-        return Tensor._make(backend.xp.sum(x._data, axis=axes, keepdims=keepdim,
-                                           dtype=backend.xp.int64), None)
+        xp = xp_of(x)
+        return Tensor._make(xp.sum(x._data, axis=axes, keepdims=keepdim, dtype=xp.int64), None)
     return Sum.apply(x, axes=axes, keepdim=keepdim)
 
 
@@ -155,10 +154,9 @@ def _max_min(x, dim, keepdim, axis, op, use_min):
     d = normalize_dim(d, x.ndim, op)
     _check_nonempty(x, (d,), op)
     # NOTE: the gradient goes to the first index of the extremum (the "max gate routes").
-    idx = (backend.xp.argmin if use_min else backend.xp.argmax)(x._data, axis=d, keepdims=True)
+    xp = xp_of(x)
+    idx = (xp.argmin if use_min else xp.argmax)(x._data, axis=d, keepdims=True)
     values = take_along_axis(x, idx, d)
-    from fovea.tensor import Tensor
-
     indices = Tensor._make(idx, None)
     if not keepdim:
         values, indices = squeeze(values, d), squeeze(indices, d)
@@ -190,23 +188,23 @@ def logsumexp(x, dim=None, keepdim=False, *, axis=None):
     return out
 
 
-def _arg(x, dim, keepdim, axis, op, fn):
-    from fovea.tensor import Tensor
-
+def _arg(x, dim, keepdim, axis, op, use_min):
     x = as_tensor(x, op=op)
+    xp = xp_of(x)
+    fn = xp.argmin if use_min else xp.argmax
     d = dim if dim is not None else axis
     if d is None:
-        return Tensor._make(backend.xp.asarray(fn(x._data), dtype=backend.xp.int64), None)
+        return Tensor._make(xp.asarray(fn(x._data), dtype=xp.int64), None)
     d = normalize_dim(d, x.ndim, op)
     _check_nonempty(x, (d,), op)
-    return Tensor._make(fn(x._data, axis=d, keepdims=keepdim).astype(backend.xp.int64), None)
+    return Tensor._make(fn(x._data, axis=d, keepdims=keepdim).astype(xp.int64), None)
 
 
 def argmax(x, dim=None, keepdim=False, *, axis=None):
     """Index of the largest element (flattened when ``dim`` is None); no gradient."""
-    return _arg(x, dim, keepdim, axis, "argmax", backend.xp.argmax)
+    return _arg(x, dim, keepdim, axis, "argmax", use_min=False)
 
 
 def argmin(x, dim=None, keepdim=False, *, axis=None):
     """Index of the smallest element (flattened when ``dim`` is None); no gradient."""
-    return _arg(x, dim, keepdim, axis, "argmin", backend.xp.argmin)
+    return _arg(x, dim, keepdim, axis, "argmin", use_min=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import _arrayns, backend
 from fovea.autograd import Function
+from fovea.backends import CPU_NS
 from fovea.backends.cpu import layout as _layout
-from fovea.ops._util import as_tensor, normalize_dim
+from fovea.ops._util import as_tensor, normalize_dim, xp_of
 
 
 class Reshape(Function):
@@ -22,16 +22,16 @@ class Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
-        out = backend.xp.reshape(x, shape)
+        out = ctx.xp.reshape(x, shape)
         ctx.in_order = None
-        if (x.ndim > 2 and x.size >= 1 << 15 and not x.flags.c_contiguous
-                and not backend.xp.may_share_memory(out, x)):
+        if (ctx.xp is CPU_NS and x.ndim > 2 and x.size >= 1 << 15 and not x.flags.c_contiguous
+                and not ctx.xp.may_share_memory(out, x)):
             ctx.in_order = _layout.axis_order(x)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.in_order is not None and ctx.xp is _arrayns:
+        if ctx.in_order is not None and not ctx.recording:  # raw CPU arrays (see forward)
             out = _layout.empty_in_order(ctx.in_shape, ctx.in_order, g.dtype)
             out[...] = g.reshape(ctx.in_shape)
             return out
@@ -42,7 +42,7 @@ class Permute(Function):
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
-        return backend.xp.transpose(x, axes)
+        return ctx.xp.transpose(x, axes)
 
     @staticmethod
     def backward(ctx, g):
@@ -57,7 +57,7 @@ class Expand(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
-        return backend.xp.broadcast_to(x, shape)
+        return ctx.xp.broadcast_to(x, shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -69,7 +69,7 @@ class Cat(Function):
     def forward(ctx, *arrays, axis):
         ctx.axis = axis
         ctx.sizes = [a.shape[axis] for a in arrays]
-        return backend.xp.concatenate(arrays, axis=axis)
+        return ctx.xp.concatenate(arrays, axis=axis)
 
     @staticmethod
     def backward(ctx, g):
@@ -88,8 +88,8 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, widths, value):
         ctx.widths = widths
-        if backend.xp is not _layout.np or x.ndim < 2 or x.flags.c_contiguous:
-            return backend.xp.pad(x, widths, mode="constant", constant_values=value)
+        if ctx.xp is not CPU_NS or x.ndim < 2 or x.flags.c_contiguous:
+            return ctx.xp.pad(x, widths, mode="constant", constant_values=value)
         # Keep x's memory layout (np.pad would return C order: a channels-last activation
         # would turn into a channels-first one and slow every later elementwise op).
         shape = tuple(s + b + a for s, (b, a) in zip(x.shape, widths))
@@ -247,7 +247,7 @@ def cat(tensors, dim=0):
         if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
             raise ValueError(f"cat: tensor {i} has shape {t.shape} but tensor 0 has {ref.shape}; "
                              f"all dimensions except {d} must match")
-    dtype = backend.xp.result_type(*[t._data for t in tensors])
+    dtype = xp_of(ref).result_type(*[t._data for t in tensors])
     tensors = [t.to(dtype) for t in tensors]
     return Cat.apply(*tensors, axis=d)
 

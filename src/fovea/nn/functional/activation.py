@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import numbers
 
-from fovea import _arrayns, backend
+from fovea import backend
 from fovea.autograd import Function
+from fovea.backends import CPU_NS as _arrayns
 from fovea.nn.functional.special import Erf, erfc_array
 from fovea.ops import arithmetic
 from fovea.ops._util import as_tensor, normalize_dim, require_float

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import _arrayns
 from fovea.autograd import Function, is_grad_enabled
+from fovea.backends import CPU_NS as _arrayns
 from fovea.backends.conv_geometry import Geometry
 from fovea.backends.cpu import conv as kernels
 from fovea.backends.cpu.channels import channel_sum

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import _arrayns, backend
+from fovea import backend
 from fovea.autograd import Function
+from fovea.backends import CPU_NS as _arrayns
 from fovea.backends.cpu import norm
 from fovea.ops._util import as_tensor, require_float
 from fovea.tensor import Tensor

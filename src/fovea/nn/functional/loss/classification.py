@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fovea import _arrayns, backend
+from fovea import backend
 from fovea.autograd import Function
+from fovea.backends import CPU_NS as _arrayns
 from fovea.nn.functional.activation import log_softmax
 from fovea.nn.functional.loss.reduction import check_reduction
 from fovea.ops._util import as_tensor, require_float

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fovea import _arrayns
 from fovea.autograd import Function
+from fovea.backends import CPU_NS as _arrayns
 from fovea.nn.functional._linear_map import AxisMaps, LinearMapFn, ScatterAdd
 from fovea.nn.functional.pooling._common import input4, output_hw
 from fovea.tensor import Tensor

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fovea import _arrayns
 from fovea.autograd import Function, is_grad_enabled
+from fovea.backends import CPU_NS as _arrayns
 from fovea.backends.cpu import pool
 from fovea.backends.cpu.pool import Window
 from fovea.nn.functional._linear_map import LinearMapFn

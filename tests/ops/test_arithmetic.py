@@ -100,7 +100,7 @@ def test_where_routes_gradient_by_condition(shapes, seed):
     sc, sa, sb = shapes.input_shapes
     cond = np.random.default_rng(seed).random(sc) > 0.5
     a, b = data(sa, seed), data(sb, seed + 1)
-    check_op(lambda x, y: fovea.where(fovea.tensor(cond), x, y),
+    check_op(lambda x, y: fovea.where(cond, x, y),  # (an array goes to x's device)
              lambda x, y: torch.where(torch.tensor(cond), x, y),
              [a, b], numpy_fn=lambda x, y: np.where(cond, x, y))
 

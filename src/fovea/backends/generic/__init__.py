@@ -1,0 +1,12 @@
+"""Generic kernels: every kernel family's interface written with the NumPy API only.
+
+A device registered without a kernel package of its own (the test suite's stand-in device,
+a new GPU backend before it has tuned kernels) gets these: ``ctx.kernels`` is this package.
+Each function takes the array module from its arguments (:func:`fovea.backends.for_arrays`),
+so results stay on the arguments' device; nothing here calls ``numpy`` on array data. They
+mirror :mod:`fovea.backends.cpu`'s families, with the same signatures and results, and are
+tested against the CPU's kernels and PyTorch through the op harness (``tests/oracle.py``).
+
+Like the CPU package, nothing here imports from ``fovea.nn``, ``fovea.optim``,
+``fovea.train`` or the engine.
+"""
