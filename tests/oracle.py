@@ -13,6 +13,10 @@ float64 inputs, then compares:
   result, the first and second order gradients and the accumulated ``.grad`` are on the
   input's device, of that device's array type (nothing silently turned into a NumPy array),
   and equal to the CPU's.
+
+Layers use it as ops do: targets, class indices and constant weights are passed in
+``arrays`` with ``grad_mask`` False (so they too go to each device), and a module is built
+inside ``fv_fn`` from such arrays when it holds a constant tensor.
 """
 
 from __future__ import annotations
@@ -40,17 +44,27 @@ FD_TOL = 1e-7  # the lectures' threshold for a correct gradient
 
 
 def check_op(fv_fn, torch_fn, arrays, *, numpy_fn=None, grad_mask=None, rtol=1e-10,
-             atol=1e-12, fd=True, second_order=True, seed=0):
+             atol=1e-12, fd=True, second_order=True, seed=0, tol=None):
     """Compare ``fv_fn(*tensors)`` with ``torch_fn(*tensors)`` on float64 ``arrays``.
 
     Args:
-        fv_fn / torch_fn: the op in fovea and in PyTorch, taking one tensor per array.
+        fv_fn / torch_fn: the op in fovea and in PyTorch, taking one tensor per array;
+            ``torch_fn=None`` where PyTorch has no twin (a seeded random mask, a formula):
+            then the forward is checked against ``numpy_fn`` and the gradients against
+            finite differences only.
         arrays: float64 inputs (non-float arrays are passed without grad).
         numpy_fn: optional NumPy reference for the forward (used with or without torch).
         grad_mask: which inputs require grad (default: the floating ones).
+        rtol / atol: the forward's tolerances (the gradients' are 100 times looser).
         fd: also check against finite differences.
         second_order: also check double backward against PyTorch.
+        tol: tolerances per check, overriding those above: a dict with any of ``"forward"``,
+            ``"grad"``, ``"second"`` (double backward), ``"device"`` (another device against
+            the CPU), each ``(rtol, atol)``, and ``"fd"`` (the largest relative error
+            against finite differences).
     """
+    tols = _tolerances(rtol, atol, tol)
+    rtol, atol = tols["forward"]
     rng = np.random.default_rng(seed)
     if grad_mask is None:
         grad_mask = [np.asarray(a).dtype.kind == "f" for a in arrays]
@@ -65,7 +79,7 @@ def check_op(fv_fn, torch_fn, arrays, *, numpy_fn=None, grad_mask=None, rtol=1e-
             assert t.dtype == np.asarray(a).dtype
     has_grad = any(grad_mask) and out.requires_grad
     upstream = rng.standard_normal(out.shape)
-    if torch is not None:
+    if torch is not None and torch_fn is not None:
         t_in = [torch.tensor(np.asarray(a), requires_grad=bool(m))
                 for a, m in zip(arrays, grad_mask)]
         t_out = torch_fn(*t_in)
@@ -73,17 +87,29 @@ def check_op(fv_fn, torch_fn, arrays, *, numpy_fn=None, grad_mask=None, rtol=1e-
                                    atol=atol)
         assert out.shape == tuple(t_out.shape)
         if has_grad and out.numel():
-            _compare_grads(fv_in, out, t_in, t_out, upstream, grad_mask, rng, rtol, atol,
+            _compare_grads(fv_in, out, t_in, t_out, upstream, grad_mask, rng, tols,
                            second_order)
     if fd and has_grad and out.numel():
         err = fovea.gradcheck(fv_fn, fv_in, eps=FD_EPS, seed=seed, stencil=4)
-        assert err < FD_TOL, f"finite-difference relative error {err:.3g} >= {FD_TOL}"
+        assert err < tols["fd"], f"finite-difference relative error {err:.3g} >= {tols['fd']}"
     if EXTRA_DEVICES:
         on_cpu = _derivatives(fv_fn, arrays, grad_mask, upstream, seed, "cpu", second_order)
         for name in EXTRA_DEVICES:
             on_dev = _derivatives(fv_fn, arrays, grad_mask, upstream, seed, name, second_order)
-            _compare_devices(on_cpu, on_dev, name)
+            _compare_devices(on_cpu, on_dev, name, tols["device"])
     return out
+
+
+def _tolerances(rtol, atol, tol):
+    """The (rtol, atol) of each check, and the finite-difference bound: defaults, then ``tol``."""
+    tols = {"forward": (rtol, atol), "grad": (rtol * 100, atol * 100), "second": (1e-8, 1e-10),
+            "device": (1e-12, 1e-14), "fd": FD_TOL}
+    unknown = set(tol or ()) - set(tols)
+    if unknown:
+        raise ValueError(f"check_op: unknown tolerance keys {sorted(unknown)}; known: "
+                         f"{sorted(tols)}")
+    tols.update(tol or {})
+    return tols
 
 
 def _derivatives(fv_fn, arrays, grad_mask, upstream, seed, device, second):
@@ -121,7 +147,7 @@ def _check_on_device(t, device, what):
     assert t.device == device, f"{what} moved from {device} to {t.device}"
 
 
-def _compare_devices(on_cpu, on_dev, device):
+def _compare_devices(on_cpu, on_dev, device, tols=(1e-12, 1e-14)):
     assert len(on_cpu) == len(on_dev)
     for (what, ref), (_, t) in zip(on_cpu, on_dev):
         if ref is None or t is None:
@@ -129,11 +155,11 @@ def _compare_devices(on_cpu, on_dev, device):
             continue
         _check_on_device(t, device, what)
         assert t.shape == ref.shape and t.dtype == ref.dtype, what
-        np.testing.assert_allclose(np.asarray(t._data), np.asarray(ref._data), rtol=1e-12,
-                                   atol=1e-14, err_msg=f"{device}: {what} differs from cpu")
+        np.testing.assert_allclose(np.asarray(t._data), np.asarray(ref._data), rtol=tols[0],
+                                   atol=tols[1], err_msg=f"{device}: {what} differs from cpu")
 
 
-def _compare_grads(fv_in, out, t_in, t_out, upstream, grad_mask, rng, rtol, atol, second):
+def _compare_grads(fv_in, out, t_in, t_out, upstream, grad_mask, rng, tols, second):
     fv_req = [t for t, m in zip(fv_in, grad_mask) if m]
     t_req = [t for t, m in zip(t_in, grad_mask) if m]
     g_fv = fovea.grad(out, fv_req, fovea.tensor(upstream), create_graph=second,
@@ -147,8 +173,8 @@ def _compare_grads(fv_in, out, t_in, t_out, upstream, grad_mask, rng, rtol, atol
         assert a is not None, "fovea gave no gradient where PyTorch gave one"
         assert a.shape == tuple(b.shape)
         assert a.dtype == np.float64
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol * 100,
-                                   atol=atol * 100)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=tols["grad"][0],
+                                   atol=tols["grad"][1])
     if not second:
         return
     # Second order: d/dx of Σ w ⊙ grad(x), for a random w.
@@ -168,4 +194,5 @@ def _compare_grads(fv_in, out, t_in, t_out, upstream, grad_mask, rng, rtol, atol
         if a is None:
             np.testing.assert_allclose(b.numpy(), 0, atol=1e-10)
             continue
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=tols["second"][0],
+                                   atol=tols["second"][1])

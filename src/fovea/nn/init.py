@@ -2,7 +2,8 @@
 
 Every function fills its tensor in place (under ``no_grad``), keeps its dtype, returns it,
 and draws from ``generator`` (a ``numpy.random.Generator``; ``fovea.default_generator()``
-when None, which ``fovea.manual_seed`` reseeds).
+when None, which ``fovea.manual_seed`` reseeds). The generator draws on the host; the values
+are then copied to the tensor's device, so a seed gives the same weights on every device.
 
 * ``small_normal_``: the lectures' first idea, W = 0.01 · randn (fine for small nets only).
 * ``xavier_*``: Var(W) = gain² · 2 / (fan_in + fan_out) (Glorot & Bengio).
@@ -22,6 +23,7 @@ import numpy as np
 
 from fovea.autograd import no_grad
 from fovea.creation import default_generator
+from fovea.ops._util import xp_of
 from fovea.tensor import Tensor
 
 _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -87,9 +89,10 @@ def _rng(generator) -> np.random.Generator:
     return generator
 
 
-def _fill(tensor: Tensor, values) -> Tensor:
+def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
+    """Copy host ``values`` (the generator's draws) into ``tensor``, on the tensor's device."""
     with no_grad():
-        tensor.copy_(np.asarray(values).astype(tensor.dtype, copy=False))
+        tensor.copy_(xp_of(tensor).asarray(values.astype(tensor.dtype, copy=False)))
     return tensor
 
 
@@ -181,7 +184,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     cols = tensor.numel() // rows if rows else 0
     if tensor.numel() == 0:
         return tensor
-    flat = _rng(generator).standard_normal((rows, cols))
+    flat = _rng(generator).standard_normal((rows, cols))  # on the host, like every draw here
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)

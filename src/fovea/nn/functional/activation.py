@@ -2,8 +2,11 @@
 
 ``relu``, ``sigmoid`` and ``tanh`` are the engine's own ops (:mod:`fovea.ops.arithmetic`),
 re-exported here. ``leaky_relu``, ``prelu``, ``elu``, ``selu``, ``gelu``, ``softplus``,
-``silu`` and ``hardtanh`` are each one fused node whose backward is written with ``ctx.xp``,
-so it can be differentiated again; ``softmax`` and ``log_softmax`` likewise along one axis.
+``silu`` and ``hardtanh`` are each one fused node whose backward is written once with
+``ctx.xp``, so it can be differentiated again; ``softmax`` and ``log_softmax`` likewise along
+one axis. A value that forward computes anyway (GELU's Φ(x), SiLU's σ(x)) is reused by a
+plain backward and recomputed from x by the same function in a recorded one
+(``create_graph``), so that second derivatives see it as a function of x.
 All map (*) -> (*) except ``maxout``, which takes the max over groups of features.
 """
 
@@ -12,10 +15,8 @@ from __future__ import annotations
 import math
 import numbers
 
-from fovea import backend
 from fovea.autograd import Function
-from fovea.backends import CPU_NS as _arrayns
-from fovea.nn.functional.special import Erf, erfc_array
+from fovea.nn.functional.special import Erfc
 from fovea.ops import arithmetic
 from fovea.ops._util import as_tensor, normalize_dim, require_float
 from fovea.tensor import Tensor
@@ -51,7 +52,7 @@ class LeakyRelu(Function):
     def forward(ctx, x, slope):
         ctx.slope = slope
         ctx.save_for_backward(x)
-        return backend.xp.where(x > 0, x, x * x.dtype.type(slope))
+        return ctx.xp.where(x > 0, x, x * x.dtype.type(slope))
 
     @staticmethod
     def backward(ctx, g):
@@ -71,7 +72,7 @@ class Prelu(Function):
     @staticmethod
     def forward(ctx, x, a):
         ctx.save_for_backward(x, a)
-        return backend.xp.where(x > 0, x, a * x)
+        return ctx.xp.where(x > 0, x, a * x)
 
     @staticmethod
     def backward(ctx, g):
@@ -115,7 +116,7 @@ class Elu(Function):
 
     @staticmethod
     def forward(ctx, x, alpha, scale):
-        xp = backend.xp
+        xp = ctx.xp
         neg = alpha * xp.expm1(xp.minimum(x, 0))
         out = xp.where(x > 0, x, neg)
         if scale != 1.0:
@@ -144,6 +145,11 @@ def selu(x: Tensor) -> Tensor:
     return Elu.apply(x, alpha=SELU_ALPHA, scale=SELU_SCALE)
 
 
+def _normal_cdf(ctx, x):
+    """Φ(x) = ½ erfc(-x/√2), through the Erfc node (differentiable when recording)."""
+    return 0.5 * ctx.run(Erfc, -x * _INV_SQRT2)
+
+
 class GeluErf(Function):
     """GELU(x) = x Φ(x), Φ the standard normal CDF = ½ erfc(-x/√2).
 
@@ -152,7 +158,7 @@ class GeluErf(Function):
 
     @staticmethod
     def forward(ctx, x):
-        cdf = 0.5 * erfc_array(-x * _INV_SQRT2)
+        cdf = _normal_cdf(ctx, x)
         ctx.cdf = cdf
         ctx.save_for_backward(x)
         return (x * cdf).astype(x.dtype, copy=False)
@@ -161,12 +167,14 @@ class GeluErf(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         xp = ctx.xp
-        if xp is _arrayns:
-            cdf = ctx.cdf
-        else:  # recorded backward: Φ(x) as a differentiable function of x
-            cdf = 0.5 + 0.5 * Erf.apply(x * _INV_SQRT2)
+        cdf = ctx.cdf if not ctx.recording else _normal_cdf(ctx, x)
         pdf = _INV_SQRT_2PI * xp.exp(-0.5 * (x * x))
         return g * (cdf + x * pdf)
+
+
+def _gelu_tanh_t(xp, x):
+    """tanh(u), u = √(2/π)(x + 0.044715 x³)."""
+    return xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x))
 
 
 class GeluTanh(Function):
@@ -174,7 +182,7 @@ class GeluTanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        t = backend.xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x))
+        t = _gelu_tanh_t(ctx.xp, x)
         ctx.save_for_backward(x)
         ctx.t = t
         return 0.5 * x * (1 + t)
@@ -183,9 +191,8 @@ class GeluTanh(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         xp = ctx.xp
-        x2 = x * x
-        t = ctx.t if xp is _arrayns else xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x2 * x))
-        du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x2)
+        t = ctx.t if not ctx.recording else _gelu_tanh_t(xp, x)
+        du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * (x * x))
         return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
 
 
@@ -205,7 +212,7 @@ class Softplus(Function):
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
-        xp = backend.xp
+        xp = ctx.xp
         z = x * beta
         soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
         ctx.beta, ctx.threshold = beta, threshold
@@ -233,7 +240,7 @@ class Silu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        s = _stable_sigmoid(backend.xp, x).astype(x.dtype, copy=False)
+        s = _stable_sigmoid(ctx.xp, x)
         ctx.s = s
         ctx.save_for_backward(x)
         return x * s
@@ -242,7 +249,7 @@ class Silu(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         xp = ctx.xp
-        s = ctx.s if xp is _arrayns else _stable_sigmoid(xp, x)
+        s = ctx.s if not ctx.recording else _stable_sigmoid(xp, x)
         return g * (s * (1 + x * (1 - s)))
 
 
@@ -258,7 +265,7 @@ class Hardtanh(Function):
     def forward(ctx, x, lo, hi):
         ctx.lo, ctx.hi = lo, hi
         ctx.save_for_backward(x)
-        return backend.xp.clip(x, lo, hi)
+        return ctx.xp.clip(x, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
@@ -309,7 +316,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis):
-        xp = backend.xp
+        xp = ctx.xp
         e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
         out = e / xp.sum(e, axis=axis, keepdims=True)
         ctx.axis = axis
@@ -327,7 +334,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis):
-        xp = backend.xp
+        xp = ctx.xp
         shifted = x - xp.max(x, axis=axis, keepdims=True)
         out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
         ctx.axis = axis

@@ -3,7 +3,8 @@
 In training each value (or channel) is kept with probability 1 - p and scaled by 1 / (1 - p),
 so the expected output equals the input and evaluation needs no rescaling (the lectures'
 "inverted dropout"). The mask is drawn from an explicit NumPy ``Generator``, so a seeded
-generator gives the same mask again (gradient checks, repeatable runs).
+generator gives the same mask again (gradient checks, repeatable runs). The mask is drawn on
+the host and copied to the input's device, so a seed gives the same mask on every device.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import numbers
 
 import numpy as np
 
-from fovea import backend
 from fovea.autograd import Function
 from fovea.creation import default_generator
-from fovea.ops._util import as_tensor, require_float
+from fovea.ops._util import as_tensor, require_float, xp_of
 from fovea.tensor import Tensor
 
 
@@ -43,14 +43,16 @@ def _check(x, p, generator, op):
     return x
 
 
-def _keep_mask(shape, p, dtype, generator):
-    """Bernoulli(1 - p) mask scaled by 1 / (1 - p), of ``shape`` and ``dtype``."""
+def _keep_mask(x, shape, p, generator):
+    """Bernoulli(1 - p) mask scaled by 1 / (1 - p), of ``shape`` and ``x``'s dtype and device."""
+    xp, dtype = xp_of(x), x.dtype
     rng = default_generator() if generator is None else generator
     if p == 1.0:
-        return backend.xp.zeros(shape, dtype=dtype)
+        return xp.zeros(shape, dtype=dtype)
+    # The generator draws on the host (a NumPy Generator); the mask then goes to x's device.
     u = rng.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
     keep = u >= p
-    return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    return xp.asarray(keep.astype(dtype) * dtype.type(1.0 / (1.0 - p)))
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True,
@@ -69,7 +71,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True,
     x = _check(x, p, generator, "dropout")
     if not training or p == 0.0:
         return x
-    return MaskScale.apply(x, mask=_keep_mask(x.shape, float(p), x.dtype, generator))
+    return MaskScale.apply(x, mask=_keep_mask(x, x.shape, float(p), generator))
 
 
 def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,
@@ -91,4 +93,4 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,
     if not training or p == 0.0:
         return x
     n, c = x.shape[:2]
-    return MaskScale.apply(x, mask=_keep_mask((n, c, 1, 1), float(p), x.dtype, generator))
+    return MaskScale.apply(x, mask=_keep_mask(x, (n, c, 1, 1), float(p), generator))

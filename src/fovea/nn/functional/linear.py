@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fovea import backend
 from fovea.autograd import Function
 from fovea.tensor import Tensor
 
@@ -16,7 +15,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, w, b=None):
-        out = backend.xp.matmul(x, w.T)
+        out = ctx.xp.matmul(x, w.T)
         if b is not None:
             out += b
         ctx.save_for_backward(x, w)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from fovea import backend
 from fovea.autograd import no_grad
-from fovea.ops._util import normalize_dim
+from fovea.ops._util import normalize_dim, xp_of
 from fovea.tensor import Tensor
 
 
@@ -100,7 +100,7 @@ def max_norm_(weight: Tensor, max_norm: float, dim: int = 0, eps: float = 1e-7) 
     if not isinstance(max_norm, numbers.Real) or max_norm <= 0:
         raise ValueError(f"max_norm_: max_norm must be positive, got {max_norm!r}")
     d = normalize_dim(dim, weight.ndim, "max_norm_")
-    xp = backend.xp
+    xp = xp_of(weight)
     w = weight._data
     axes = tuple(i for i in range(w.ndim) if i != d)
     norms = xp.sqrt(xp.sum(w.astype(xp.float64) ** 2, axis=axes, keepdims=True))

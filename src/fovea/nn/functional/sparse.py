@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import backend
 from fovea.autograd import Function
 from fovea.ops._util import as_tensor
 from fovea.tensor import Tensor
@@ -24,7 +23,7 @@ class Embedding(Function):
         xp = ctx.xp
         idx = ctx.idx
         if ctx.padding_idx is not None:
-            keep = backend.xp.expand_dims(idx != ctx.padding_idx, -1)
+            keep = (idx != ctx.padding_idx)[..., None]  # a constant mask, on idx's device
             g = xp.where(keep, g, 0 * g)
         return xp.scatter_add_zeros(ctx.shape, idx, g)
 

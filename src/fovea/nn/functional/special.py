@@ -1,18 +1,18 @@
-"""The error function ``erf`` and its complement ``erfc``, in NumPy only (no SciPy).
+"""The error function ``erf`` and its complement ``erfc``, with the NumPy API only (no SciPy).
 
-The arrays are evaluated with W. J. Cody's rational Chebyshev approximations (Math. Comp. 23,
-1969), the method behind most C libraries' ``erf``: three ranges of ``|x|`` (≤ 0.46875,
-≤ 4, > 4), each a ratio of two polynomials, and ``exp(-x²)`` split in two factors so that it
-keeps full precision. The relative error is a few units in the last place of float64
-(tested against :func:`math.erf` / :func:`math.erfc`).
+The arrays are evaluated on their own device, with their array module, by W. J. Cody's
+rational Chebyshev approximations (Math. Comp. 23, 1969), the method behind most C
+libraries' ``erf``: three ranges of ``|x|`` (≤ 0.46875, ≤ 4, > 4), each a ratio of two
+polynomials, and ``exp(-x²)`` split in two factors so that it keeps full precision. The
+relative error is a few units in the last place of float64 (tested against
+:func:`math.erf` / :func:`math.erfc`).
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from fovea import backends
 from fovea.autograd import Function
 from fovea.ops._util import as_tensor, require_float
 
@@ -49,71 +49,76 @@ def _erf_small(x):
     return x * (num + _A[3]) / (den + _B[3])
 
 
-def _exp_neg_sq(y):
+def _exp_neg_sq(xp, y):
     """exp(-y²) computed as exp(-t²) · exp(-(y - t)(y + t)), t = y rounded down to 1/16."""
-    t = np.trunc(y * 16.0) / 16.0
-    return np.exp(-t * t) * np.exp(-(y - t) * (y + t))
+    t = xp.trunc(y * 16.0) / 16.0
+    return xp.exp(-t * t) * xp.exp(-(y - t) * (y + t))
 
 
-def _erfc_mid(y):
+def _erfc_mid(xp, y):
     """erfc on 0.46875 < y ≤ 4."""
     num, den = _C[8] * y, y
     for i in range(7):
         num = (num + _C[i]) * y
         den = (den + _D[i]) * y
-    return _exp_neg_sq(y) * (num + _C[7]) / (den + _D[7])
+    return _exp_neg_sq(xp, y) * (num + _C[7]) / (den + _D[7])
 
 
-def _erfc_large(y):
+def _erfc_large(xp, y):
     """erfc on y > 4."""
-    y = np.minimum(y, _HUGE)
+    y = xp.minimum(y, _HUGE)
     z = 1.0 / (y * y)
     num, den = _P[5] * z, z
     for i in range(4):
         num = (num + _P[i]) * z
         den = (den + _Q[i]) * z
     r = z * (num + _P[4]) / (den + _Q[4])
-    return _exp_neg_sq(y) * (_INV_SQRT_PI - r) / y
+    return _exp_neg_sq(xp, y) * (_INV_SQRT_PI - r) / y
 
 
-def _erfc_abs(y, out):
+def _erfc_abs(xp, y, out):
     """Write erfc(y) for y = |x| > 0.46875 into ``out`` (entries where y ≤ 0.46875 untouched)."""
     mid = (y > _SMALL) & (y <= _MID)
     if mid.any():
-        out[mid] = _erfc_mid(y[mid])
+        out[mid] = _erfc_mid(xp, y[mid])
     big = y > _MID
     if big.any():
-        out[big] = _erfc_large(y[big])
+        out[big] = _erfc_large(xp, y[big])
     return mid | big
 
 
-def erf_array(x) -> np.ndarray:
-    """erf(x) on a raw array (computed in float64, returned in ``x``'s floating dtype)."""
-    x = np.asarray(x)
-    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    x64 = x.astype(np.float64, copy=False)
-    y = np.abs(x64)
-    out = np.full(x64.shape, np.nan)
+def _float64(x):
+    """(array module, x in float64, the result dtype: x's floating dtype, else float64)."""
+    xp = backends.for_array(x).xp
+    dtype = x.dtype if x.dtype.kind == "f" else xp.dtype(xp.float64)
+    return xp, x.astype(xp.float64, copy=False), dtype
+
+
+def erf_array(x):
+    """erf(x) on a raw array of any device (computed in float64, returned in ``x``'s
+    floating dtype, on ``x``'s device)."""
+    xp, x64, dtype = _float64(x)
+    y = xp.abs(x64)
+    out = xp.full(x64.shape, xp.nan)
     small = y <= _SMALL
     out[small] = _erf_small(x64[small])
-    tail = np.empty_like(out)
-    far = _erfc_abs(y, tail)
-    out[far] = np.copysign(1.0 - tail[far], x64[far])
+    tail = xp.empty_like(out)
+    far = _erfc_abs(xp, y, tail)
+    out[far] = xp.copysign(1.0 - tail[far], x64[far])
     return out.astype(dtype, copy=False)
 
 
-def erfc_array(x) -> np.ndarray:
-    """erfc(x) = 1 - erf(x) on a raw array, accurate also where erf(x) is close to 1."""
-    x = np.asarray(x)
-    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    x64 = x.astype(np.float64, copy=False)
-    y = np.abs(x64)
-    out = np.full(x64.shape, np.nan)
+def erfc_array(x):
+    """erfc(x) = 1 - erf(x) on a raw array of any device, accurate also where erf(x) is
+    close to 1."""
+    xp, x64, dtype = _float64(x)
+    y = xp.abs(x64)
+    out = xp.full(x64.shape, xp.nan)
     small = y <= _SMALL
     out[small] = 1.0 - _erf_small(x64[small])
-    tail = np.empty_like(out)
-    far = _erfc_abs(y, tail)
-    out[far] = np.where(x64[far] < 0, 2.0 - tail[far], tail[far])
+    tail = xp.empty_like(out)
+    far = _erfc_abs(xp, y, tail)
+    out[far] = xp.where(x64[far] < 0, 2.0 - tail[far], tail[far])
     return out.astype(dtype, copy=False)
 
 

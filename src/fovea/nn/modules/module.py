@@ -15,6 +15,7 @@ import numpy as np
 
 from fovea import backend
 from fovea.nn.parameter import Parameter
+from fovea.ops._util import xp_of
 from fovea.tensor import Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -287,7 +288,7 @@ class Module:
         for k, target in own.items():
             if k not in state_dict:
                 continue
-            arr = _to_numpy(state_dict[k])
+            arr = _source_array(state_dict[k])
             if arr.shape != target.shape:
                 problems.append(f"size mismatch for {k}: copying a param with shape {arr.shape} "
                                 f"from checkpoint, the shape in current model is {target.shape}")
@@ -302,7 +303,8 @@ class Module:
                              f"{type(self).__name__}:\n  " + "\n  ".join(problems))
         for k, arr in arrays.items():
             target = own[k]
-            target._data = np.array(arr, dtype=target.dtype, copy=True)
+            # A copy on the parameter's device (from the host or from another device).
+            target._data = xp_of(target).array(arr, dtype=target.dtype, copy=True)
             target._version[0] += 1
         return IncompatibleKeys(missing, unexpected)
 
@@ -331,8 +333,9 @@ class Module:
             list(self._modules)
 
 
-def _to_numpy(value) -> np.ndarray:
-    """A NumPy array from a fovea Tensor, a NumPy array or a PyTorch tensor (duck-typed)."""
+def _source_array(value):
+    """The array of a fovea Tensor (on its device), a NumPy array from a PyTorch tensor
+    (duck-typed), or ``value`` as a NumPy array (lists, arrays)."""
     if isinstance(value, Tensor):
         return value._data
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch.Tensor; no import needed

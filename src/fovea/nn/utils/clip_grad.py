@@ -6,7 +6,8 @@ import math
 import numbers
 from collections.abc import Iterable
 
-from fovea import backend
+from fovea import backend, backends
+from fovea.ops._util import xp_of
 from fovea.tensor import Tensor
 
 
@@ -48,16 +49,17 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     norm_type = float(norm_type)
     if norm_type <= 0 and not math.isinf(norm_type):
         raise ValueError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
-    xp = backend.xp
-    dtype = grads[0].dtype if grads else backend.get_default_dtype()
     if not grads:
-        return Tensor._make(xp.asarray(0.0, dtype=dtype), None)
+        dtype = backend.get_default_dtype()
+        return Tensor._make(backends.default().xp.asarray(0.0, dtype=dtype), None)
+    xp, dtype = xp_of(grads[0]), grads[0].dtype  # the total norm lives with the first gradient
     with xp.errstate(over="ignore", invalid="ignore"):
         if math.isinf(norm_type):
-            norms = [xp.max(xp.abs(g._data)) if g._data.size else 0.0 for g in grads]
+            norms = [xp_of(g).max(xp_of(g).abs(g._data)) if g._data.size else 0.0
+                     for g in grads]
             total = max(float(n) for n in norms) if norm_type > 0 else 0.0
         else:
-            acc = sum(float(xp.sum(xp.abs(g._data.astype(xp.float64)) ** norm_type))
+            acc = sum(float(xp_of(g).sum(xp_of(g).abs(g._data.astype(xp.float64)) ** norm_type))
                       for g in grads)
             total = acc ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
@@ -83,5 +85,5 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
         raise ValueError(f"clip_grad_value_: clip_value must be a non-negative number, got "
                          f"{clip_value!r}")
     for g in _grads(parameters, "clip_grad_value_"):
-        backend.xp.clip(g._data, -clip_value, clip_value, out=g._data)
+        xp_of(g).clip(g._data, -clip_value, clip_value, out=g._data)
         g._version[0] += 1

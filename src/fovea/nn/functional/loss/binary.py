@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-from fovea import backend
+import math
+
 from fovea.autograd import Function
-from fovea.backends import CPU_NS as _arrayns
+from fovea.nn.functional.activation import Softplus
 from fovea.nn.functional.loss.reduction import pair, reduce_loss
-from fovea.ops._util import as_tensor
+from fovea.ops._util import as_tensor, xp_of
+from fovea.ops.arithmetic import Sigmoid
 from fovea.tensor import Tensor
 
 _LOG_FLOOR = -100.0  # PyTorch clamps log(p) and log(1 - p) at -100
 _GRAD_EPS = 1e-12  # and divides the gradient by max(p (1 - p), 1e-12)
+_TINY = 3.720075976020836e-44  # e^-100: log(max(p, e^-100)) = max(log p, -100) in float64
+
+
+def _clamped_logs(xp, p):
+    """(log p, log(1 - p)) clamped below at -100, as log(max(·, e^-100)): differentiable
+    (zero slope where clamped), for a recorded backward."""
+    return xp.log(xp.maximum(p, _TINY)), xp.log(xp.maximum(1 - p, _TINY))
 
 
 class BinaryCrossEntropy(Function):
     """ℓ = -(t log p + (1 - t) log(1 - p)), both logs clamped at -100.
 
-    Backward: dp = (p - t) / max(p (1 - p), 1e-12), dt = log(1 - p) - log p (PyTorch's).
+    Backward: dp = (p - t) / max(p (1 - p), 1e-12), dt = log(1 - p) - log p (PyTorch's),
+    with the clamped logs of forward (recomputed from p when the backward is recorded).
     """
 
     @staticmethod
     def forward(ctx, p, t):
-        xp = backend.xp
+        xp = ctx.xp
         with xp.errstate(divide="ignore"):
             log_p = xp.maximum(xp.log(p), _LOG_FLOOR)
             log_q = xp.maximum(xp.log1p(-p), _LOG_FLOOR)
@@ -37,11 +47,7 @@ class BinaryCrossEntropy(Function):
         if ctx.needs_input_grad[0]:
             gp = g * (p - t) / xp.maximum(p * (1 - p), _GRAD_EPS)
         if ctx.needs_input_grad[1]:
-            if xp is _arrayns:
-                log_p, log_q = ctx.logs
-            else:
-                tiny = 3.720075976020836e-44  # e^-100: log(max(p, tiny)) = max(log p, -100)
-                log_p, log_q = xp.log(xp.maximum(p, tiny)), xp.log(xp.maximum(1 - p, tiny))
+            log_p, log_q = ctx.logs if not ctx.recording else _clamped_logs(xp, p)
             gt = g * (log_q - log_p)
         return gp, gt
 
@@ -50,12 +56,15 @@ class BinaryCrossEntropyWithLogits(Function):
     """ℓ = (1 - t) x + w_t · softplus(-x), w_t = 1 + (pos_weight - 1) t, computed stably as
     softplus(-x) = log(1 + e^{-|x|}) + max(-x, 0).
 
-    Backward: dx = (1 - t) - w_t σ(-x), dt = -x + (pos_weight - 1) softplus(-x).
+    Backward: dx = (1 - t) - w_t σ(-x), dt = -x + (pos_weight - 1) softplus(-x), with σ and
+    softplus as nodes (so that a recorded backward has their derivatives, also at x = 0,
+    where the stable formulas have the kink of |x|); softplus(-x) is forward's when the
+    backward is not recorded.
     """
 
     @staticmethod
     def forward(ctx, x, t, pos_weight):
-        xp = backend.xp
+        xp = ctx.xp
         sp = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)
         lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * t
         ctx.sp, ctx.pos_weight = sp, pos_weight
@@ -65,17 +74,16 @@ class BinaryCrossEntropyWithLogits(Function):
     @staticmethod
     def backward(ctx, g):
         x, t = ctx.saved_tensors
-        xp = ctx.xp
         pw = ctx.pos_weight
-        e = xp.exp(-xp.abs(x))
-        sig_neg = xp.where(x >= 0, e / (1 + e), 1 / (1 + e))  # σ(-x), no overflow
-        lw = 1 if pw is None else 1 + (pw - 1) * t
-        gx = g * ((1 - t) - lw * sig_neg) if ctx.needs_input_grad[0] else None
-        gt = None
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            lw = 1 if pw is None else 1 + (pw - 1) * t
+            gx = g * ((1 - t) - lw * ctx.run(Sigmoid, -x))
         if ctx.needs_input_grad[1]:
             gt = -x
             if pw is not None:
-                sp = ctx.sp if xp is _arrayns else xp.log(1 + e) + xp.maximum(-x, 0)
+                sp = ctx.sp if not ctx.recording else ctx.run(Softplus, -x, beta=1.0,
+                                                               threshold=math.inf)
                 gt = gt + (pw - 1) * sp
             gt = g * gt
         return gx, gt
@@ -86,7 +94,7 @@ def _apply_weight(losses, weight, op):
         return losses
     weight = as_tensor(weight, op=op)
     try:
-        backend.xp.broadcast_shapes(weight.shape, losses.shape)
+        xp_of(losses).broadcast_shapes(weight.shape, losses.shape)
     except ValueError:
         raise ValueError(f"{op}: weight of shape {weight.shape} cannot be broadcast to the "
                          f"input's shape {losses.shape}") from None
@@ -137,7 +145,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if pos_weight is not None:
         pw_t = as_tensor(pos_weight, op=op)
         try:
-            backend.xp.broadcast_shapes(pw_t.shape, input.shape)
+            xp_of(input).broadcast_shapes(pw_t.shape, input.shape)
         except ValueError:
             raise ValueError(f"{op}: pos_weight of shape {pw_t.shape} cannot be broadcast to the "
                              f"input's shape {input.shape}") from None

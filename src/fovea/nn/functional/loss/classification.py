@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fovea import backend
 from fovea.autograd import Function
-from fovea.backends import CPU_NS as _arrayns
 from fovea.nn.functional.activation import log_softmax
 from fovea.nn.functional.loss.reduction import check_reduction
-from fovea.ops._util import as_tensor, require_float
+from fovea.ops._util import as_tensor, require_float, xp_of
+from fovea.ops.index import TakeAlongAxis, take_along_axis
 
 
 def _class_targets(input, target, op):
@@ -32,8 +32,6 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         reduction: 'mean' (divided by the sum of the weights of non-ignored targets), 'sum'
             or 'none' (shape of target).
     """
-    from fovea.ops.index import take_along_axis
-
     input, target = as_tensor(input, op="nll_loss"), as_tensor(target, op="nll_loss")
     check_reduction(reduction, "nll_loss")
     require_float(input, "nll_loss")
@@ -44,7 +42,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         raise ValueError(f"nll_loss: expected input of shape (N, C) or (N, C, d1, ...), got "
                          f"{input.shape}")
     _class_targets(input, target, "nll_loss")
-    xp = backend.xp
+    xp = xp_of(input)
     C = input.shape[1]
     t = target._data
     ignored = t == ignore_index
@@ -74,65 +72,96 @@ class CrossEntropy(Function):
         loss_i = w_i (lse_i - s_i[y_i]),    dloss_i/dx_i = w_i (softmax(x_i) - onehot(y_i))
 
     reduced by 'none', 'sum' or 'mean' (divided by Σ w_i). Its composed twin is
-    ``nll_loss(log_softmax(x), y)``. The fast backward reuses max + lse from forward; a
-    recorded backward (``create_graph``) recomputes the softmax from x with ``ctx.xp``, so
-    second derivatives are exact.
+    ``nll_loss(log_softmax(x), y)``. Backward is one :class:`SoftmaxMinusOnehot` node: a
+    plain backward reuses max + lse from forward; a recorded one (``create_graph``)
+    recomputes lse from x, so second derivatives are exact.
     """
 
     @staticmethod
     def forward(ctx, x, *, index, wb, reduction, denom):
-        xp = backend.xp
+        xp = ctx.xp
         m = x.max(axis=1, keepdims=True)
         shifted = x - m
         lse = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-        losses = (lse - _pick(shifted, index)) * wb  # (N, 1, *)
-        ctx.index, ctx.wb, ctx.reduction, ctx.denom = index, wb, reduction, denom
-        ctx.m, ctx.shift = m, m + lse
+        losses = (lse - _pick(xp, shifted, index)) * wb  # (N, 1, *)
+        ctx.index, ctx.reduction, ctx.m, ctx.shift = index, reduction, m, m + lse
         ctx.save_for_backward(x)
         if reduction == "none":
+            ctx.wb = wb
             return losses[:, 0]
         total = losses.sum(dtype=x.dtype)
         if reduction == "sum":
+            ctx.wb = wb
             return xp.asarray(total, dtype=x.dtype)
-        with backend.xp.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan
+        with xp.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan
+            ctx.wb = wb / denom  # d mean / d loss_i
             return xp.asarray(total / denom, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         xp = ctx.xp
-        if ctx.reduction == "none":
-            coef = xp.expand_dims(g, 1) * ctx.wb  # (N, 1, *)
-        elif ctx.reduction == "mean":
-            with backend.xp.errstate(invalid="ignore", divide="ignore"):
-                coef = (g / ctx.denom) * ctx.wb
+        coef = xp.expand_dims(g, 1) * ctx.wb if ctx.reduction == "none" else g * ctx.wb
+        shift = ctx.shift if not ctx.recording else _log_sum_exp(xp, x, ctx.m)
+        return ctx.run(SoftmaxMinusOnehot, x, shift, coef, index=ctx.index)
+
+
+def _log_sum_exp(xp, x, m):
+    """log Σ_c e^{x_c} over axis 1, as m + log Σ e^{x - m} for the (constant) row max m."""
+    return m + xp.log(xp.sum(xp.exp(x - m), axis=1, keepdims=True))
+
+
+class SoftmaxMinusOnehot(Function):
+    """CrossEntropy's input gradient: c ⊙ (softmax(x) - onehot(y)) with softmax(x) = e^{x - lse}.
+
+    Inputs x (N, C, *), lse (N, 1, *) and c (N, 1, *); ``index`` (N, 1, *) holds y. Forward
+    writes e^{x - lse} · c into a new array and subtracts c at the targets in place (one pass
+    over x). Backward, for an upstream h (N, C, *), p = e^{x - lse}::
+
+        dx = c h p,    dlse = -Σ_C c h p,    dc = Σ_C h p - h[y]
+    """
+
+    @staticmethod
+    def forward(ctx, x, lse, c, *, index):
+        xp = ctx.xp
+        out = xp.exp(x - lse)
+        out *= c
+        if out.ndim == 2:  # direct indexing: cheaper than put_along_axis
+            rows = xp.arange(out.shape[0])
+            out[rows, index[:, 0]] -= c[:, 0]
         else:
-            coef = g * ctx.wb
-        if xp is _arrayns:
-            gx = xp.exp(x - ctx.shift)  # the softmax
-            gx *= coef
-            if gx.ndim == 2:  # subtract coef at the targets (direct indexing: cheaper)
-                rows = backend.xp.arange(gx.shape[0])
-                gx[rows, ctx.index[:, 0]] -= coef[:, 0]
-            else:
-                at = xp.take_along_axis(gx, ctx.index, axis=1)
-                backend.xp.put_along_axis(gx, ctx.index, at - coef, axis=1)
-            return gx
-        e = xp.exp(x - ctx.m)
-        p = e / xp.sum(e, axis=1, keepdims=True)
-        return p * coef - xp.put_along_axis_zeros(tuple(x.shape), ctx.index, coef, 1)
+            at = xp.take_along_axis(out, index, axis=1)
+            xp.put_along_axis(out, index, at - c, axis=1)
+        ctx.index = index
+        ctx.save_for_backward(x, lse, c)
+        return out
+
+    @staticmethod
+    def backward(ctx, h):
+        x, lse, c = ctx.saved_tensors
+        xp = ctx.xp
+        hp = h * xp.exp(x - lse)
+        need = ctx.needs_input_grad
+        hpc = hp * c if need[0] or need[1] else None
+        gx = hpc if need[0] else None
+        glse = -xp.sum(hpc, axis=1, keepdims=True) if need[1] else None
+        gc = None
+        if need[2]:
+            gc = xp.sum(hp, axis=1, keepdims=True) - ctx.run(TakeAlongAxis, h, indices=ctx.index,
+                                                             axis=1)
+        return gx, glse, gc
 
 
-def _pick(a, index):
+def _pick(xp, a, index):
     """``take_along_axis(a, index, axis=1)`` for (N, C, *) ``a`` and (N, 1, *) ``index``."""
     if a.ndim == 2:
-        return a[backend.xp.arange(a.shape[0]), index[:, 0]][:, None]
-    return backend.xp.take_along_axis(a, index, axis=1)
+        return a[xp.arange(a.shape[0]), index[:, 0]][:, None]
+    return xp.take_along_axis(a, index, axis=1)
 
 
 def _fused_cross_entropy(input, target, w, ignore_index, reduction):
     """cross_entropy for class-index targets (no smoothing) as one :class:`CrossEntropy` node."""
-    xp = backend.xp
+    xp = xp_of(input)
     squeeze_batch = input.ndim == 1
     if squeeze_batch:
         input, target = input.unsqueeze(0), target.reshape(1)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fovea import backend
 from fovea.nn.functional.loss.reduction import check_reduction, reduce_loss
-from fovea.ops._util import as_tensor, require_float
+from fovea.ops._util import as_tensor, require_float, xp_of
 from fovea.ops.arithmetic import where
 from fovea.ops.index import take_along_axis
 from fovea.tensor import Tensor
@@ -45,7 +44,7 @@ def svm_loss(scores: Tensor, y: Tensor, delta: float = 1.0, squared: bool = Fals
     idx = labels.reshape(n, 1)
     correct = take_along_axis(scores, idx, 1)
     margins = (scores - correct + delta).relu()
-    is_label = Tensor._make(backend.xp.arange(c) == idx, None)
+    is_label = Tensor._make(xp_of(scores).arange(c) == idx, None)
     margins = where(is_label, 0.0, margins)
     if squared:
         margins = margins * margins
