@@ -39,6 +39,20 @@ EXTRA_DEVICES: list[str] = []
 """Devices besides the CPU that :func:`check_op` also runs every op on (set per test by
 ``tests/conftest.py``)."""
 
+
+
+def devices() -> list[str]:
+    """Every registered device (the CPU first; the stand-in once ``tests/conftest.py`` has
+    registered it): parametrize a test of something that is not an op (an initialiser,
+    gradient clipping, a state dict) with it to run that on each device."""
+    return [b.name for b in backends.registered()]
+
+
+def to_device(a, device: str, requires_grad: bool = False):
+    """A fovea tensor holding a copy of host array ``a`` on ``device``."""
+    return fovea.tensor(backends.get(device).xp.asarray(np.asarray(a)), requires_grad=requires_grad)
+
+
 FD_EPS = 1e-3  # with the fourth-order stencil: truncation O(h^4), rounding ~1e-13
 FD_TOL = 1e-7  # the lectures' threshold for a correct gradient
 

@@ -1,5 +1,6 @@
-"""Initialisations: PyTorch's formulas (gains, fans, bounds), moments of large samples,
-exact orthogonality, in-place semantics and seeding."""
+"""nn/init.py: PyTorch's formulas (gains, fans, bounds), moments of large samples, exact
+orthogonality, in-place semantics and seeding; every initialiser fills a tensor on its own
+device with the same values as on the CPU."""
 
 import math
 
@@ -9,11 +10,10 @@ import pytest
 import fovea
 import fovea.nn as nn
 from fovea.nn import init
-
-torch = pytest.importorskip("torch")
-torch.set_num_threads(1)
+from oracle import devices, needs_torch, to_device, torch
 
 
+@needs_torch
 @pytest.mark.parametrize("name,param", [("linear", None), ("conv2d", None), ("sigmoid", None),
                                         ("tanh", None), ("relu", None), ("leaky_relu", None),
                                         ("leaky_relu", 0.2), ("selu", None)])
@@ -22,6 +22,7 @@ def test_calculate_gain_matches_torch(name, param):
         torch.nn.init.calculate_gain(name, param), rel=1e-15)
 
 
+@needs_torch
 @pytest.mark.parametrize("shape", [(3, 5), (8, 4, 3, 3), (2, 6, 5)])
 def test_fans_match_torch(shape):
     fi, fo = init._calculate_fan_in_and_fan_out(fovea.zeros(*shape))
@@ -112,3 +113,28 @@ def test_init_errors():
         init.kaiming_normal_(fovea.empty(3, 3), mode="fan_avg")
     with pytest.raises(TypeError, match="floating"):
         init.normal_(fovea.zeros(3, 3, dtype=np.int64))
+
+
+INITIALISERS = [
+    ("uniform_", lambda t, g: init.uniform_(t, -0.3, 0.3, generator=g)),
+    ("normal_", lambda t, g: init.normal_(t, 1.0, 0.5, generator=g)),
+    ("xavier_uniform_", lambda t, g: init.xavier_uniform_(t, generator=g)),
+    ("xavier_normal_", lambda t, g: init.xavier_normal_(t, generator=g)),
+    ("kaiming_uniform_", lambda t, g: init.kaiming_uniform_(t, generator=g)),
+    ("kaiming_normal_", lambda t, g: init.kaiming_normal_(t, generator=g)),
+    ("orthogonal_", lambda t, g: init.orthogonal_(t, generator=g)),
+    ("trunc_normal_", lambda t, g: init.trunc_normal_(t, std=0.5, generator=g)),
+    ("constant_", lambda t, g: init.constant_(t, 0.25)),
+]
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("name,fill", INITIALISERS, ids=[i[0] for i in INITIALISERS])
+def test_initialisers_fill_on_the_tensors_device_as_on_the_cpu(name, fill, device):
+    t = to_device(np.zeros((6, 4, 3)), device)
+    cpu = fovea.zeros(6, 4, 3, dtype=np.float64)
+    assert fill(t, np.random.default_rng(3)) is t
+    fill(cpu, np.random.default_rng(3))
+    assert t.device == device and t.dtype == np.float64
+    np.testing.assert_array_equal(np.asarray(t.numpy()), cpu.numpy())
+    assert np.asarray(t.numpy()).std() > 0 or name == "constant_"

@@ -1,5 +1,7 @@
-"""Whole models: a PyTorch state_dict loaded into the equivalent fovea model gives PyTorch's
-outputs and gradients; Flatten, Embedding; a small net overfits a small batch."""
+"""nn/modules/module.py (and the containers): a PyTorch state_dict loaded into the
+equivalent fovea model gives PyTorch's outputs and gradients in train and eval mode;
+train/eval reach every submodule; a small net overfits a small batch; loading a state dict,
+casting and zeroing gradients keep each parameter on its device."""
 
 import numpy as np
 import pytest
@@ -7,9 +9,7 @@ import pytest
 import fovea
 import fovea.nn as nn
 import fovea.nn.functional as F
-
-torch = pytest.importorskip("torch")
-torch.set_num_threads(1)
+from oracle import devices, needs_torch, to_device, torch
 
 
 def _models():
@@ -20,6 +20,7 @@ def _models():
     return model, tmodel
 
 
+@needs_torch
 def test_torch_state_dict_gives_torchs_outputs_in_train_and_eval():
     model, tmodel = _models()
     rng = np.random.default_rng(0)
@@ -63,45 +64,6 @@ def test_train_eval_propagates_to_dropout_and_batch_norm():
     assert model[1].training
 
 
-@pytest.mark.parametrize("start,end", [(1, -1), (0, -1), (1, 2), (2, 3)])
-def test_flatten_matches_torch(start, end):
-    a = np.random.default_rng(1).standard_normal((2, 3, 4, 5))
-    y = nn.Flatten(start, end)(fovea.tensor(a))
-    ty = torch.nn.Flatten(start, end)(torch.tensor(a))
-    assert y.shape == tuple(ty.shape)
-    np.testing.assert_array_equal(y.numpy(), ty.numpy())
-    with pytest.raises(ValueError, match=r"Flatten\(1, -1\): expected input with dimensions 1 "
-                                         r"to -1, got shape \(3,\)"):
-        nn.Flatten()(fovea.randn(3))
-
-
-@pytest.mark.parametrize("padding_idx", [None, 2, -1])
-def test_embedding_matches_torch(padding_idx):
-    temb = torch.nn.Embedding(6, 3, padding_idx=padding_idx).double()
-    emb = nn.Embedding(6, 3, padding_idx=padding_idx, dtype=np.float64)
-    if padding_idx is not None:
-        assert (emb.weight.detach().numpy()[padding_idx] == 0).all()
-    emb.load_state_dict(temb.state_dict())
-    idx = np.array([[0, 2, 5, 2], [5, 5, 1, 3]])
-    y, ty = emb(fovea.tensor(idx)), temb(torch.tensor(idx))
-    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
-    g = np.random.default_rng(2).standard_normal(ty.shape)
-    y.backward(fovea.tensor(g))
-    ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(emb.weight.grad.numpy(), temb.weight.grad.numpy(), rtol=1e-14)
-    with pytest.raises(IndexError, match=r"indices must be in \[0, 6\)"):
-        emb(fovea.tensor([6]))
-    with pytest.raises(TypeError, match=r"Embedding\(6, 3\): expected an integer input"):
-        emb(fovea.randn(2))
-
-
-def test_embedding_from_pretrained_freezes():
-    w = fovea.tensor(np.arange(6.0).reshape(3, 2))
-    emb = nn.Embedding.from_pretrained(w)
-    assert not emb.weight.requires_grad
-    np.testing.assert_array_equal(emb(fovea.tensor([2, 0])).numpy(), [[4, 5], [0, 1]])
-
-
 def test_small_net_overfits_a_small_batch():
     rng = np.random.default_rng(3)
     fovea.manual_seed(0)
@@ -120,3 +82,47 @@ def test_small_net_overfits_a_small_batch():
     model.eval()
     accuracy = (model(x).argmax(1).numpy() == y.numpy()).mean()
     assert accuracy == 1.0 and loss.item() < 0.1
+
+
+def _linear_on(device):
+    """nn.Linear(3, 2) in float64 whose parameters live on ``device``."""
+    layer = nn.Linear(3, 2, dtype=np.float64)
+    layer.weight = nn.Parameter(to_device(layer.weight.detach().numpy(), device))
+    layer.bias = nn.Parameter(to_device(layer.bias.detach().numpy(), device))
+    return layer
+
+
+@pytest.mark.parametrize("device", devices())
+def test_load_state_dict_copies_onto_each_parameters_device(device):
+    layer = _linear_on(device)
+    w, b = np.arange(6.0).reshape(2, 3), np.array([1.0, -1.0])
+    layer.load_state_dict({"weight": w, "bias": b})  # from host arrays
+    assert layer.weight.device == device and layer.bias.device == device
+    np.testing.assert_array_equal(np.asarray(layer.weight.detach().numpy()), w)
+    other = _linear_on(device)
+    other.load_state_dict(layer.state_dict())  # from fovea tensors: copies, not shares
+    assert other.weight.device == device
+    np.testing.assert_array_equal(np.asarray(other.bias.detach().numpy()), b)
+    with fovea.no_grad():
+        layer.bias.fill_(0.0)
+    np.testing.assert_array_equal(np.asarray(other.bias.detach().numpy()), b)
+
+
+@pytest.mark.parametrize("device", devices())
+def test_cast_and_zero_grad_keep_the_device(device):
+    layer = _linear_on(device)
+    out = layer(to_device(np.ones((4, 3)), device))
+    assert out.device == device
+    out.sum().backward()
+    layer.zero_grad(set_to_none=False)
+    assert layer.weight.grad.device == device and not layer.weight.grad.numpy().any()
+    layer.float()
+    assert layer.weight.dtype == np.float32 and layer.weight.device == device
+
+
+def test_load_state_dict_names_every_problem():
+    layer = nn.Linear(3, 2)
+    with pytest.raises(ValueError, match=r"size mismatch for weight.*\n.*missing keys: 'bias'"):
+        layer.load_state_dict({"weight": np.zeros((3, 3))})
+    with pytest.raises(ValueError, match="unexpected keys: 'extra'"):
+        layer.load_state_dict({**layer.state_dict(), "extra": np.zeros(1)})
