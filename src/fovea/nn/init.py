@@ -207,7 +207,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     for _ in range(1000):
         if out.size >= n:
             break
-        draw = rng.normal(mean, std, max(2 * (n - out.size), 16))
+        draw = rng.normal(mean, std, max(2 * (n - out.size), 16))  # on the host
         out = np.concatenate([out, draw[(draw >= a) & (draw <= b)]])
     else:
         raise ValueError(f"trunc_normal_: [{a}, {b}] holds too little of N({mean}, {std}²) to "

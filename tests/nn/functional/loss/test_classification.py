@@ -45,6 +45,17 @@ def test_cross_entropy_with_class_indices_matches_torch(kwargs, spatial):
              arrays, grad_mask=[True] + [False] * (len(arrays) - 1))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("spatial", [False, True])
+def test_cross_entropy_under_a_nonlinearity_has_torchs_second_derivatives(reduction, spatial):
+    # The upstream gradient of the loss then depends on x: the double backward also goes
+    # through the gradient's dependence on it.
+    x, y, _, _ = _class_case({}, spatial, seed=6)
+    check_op(lambda x, y: (F.cross_entropy(x, y, reduction=reduction) ** 2).sum(),
+             lambda x, y: (torch.nn.functional.cross_entropy(x, y, reduction=reduction) ** 2)
+             .sum(), [x, y])
+
+
 def test_cross_entropy_of_one_example_without_batch_matches_torch():
     x = np.random.default_rng(3).standard_normal(5)
     check_op(F.cross_entropy, lambda x, y: torch.nn.functional.cross_entropy(x, y),
