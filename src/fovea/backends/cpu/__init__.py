@@ -38,3 +38,17 @@ Adding a kernel: put it in its family's module behind that family's interface (o
 module with one documented entry point), keep the NumPy code as the fallback, and test both
 paths against PyTorch or a formula in ``tests/backends/cpu/``.
 """
+
+import importlib as _importlib
+
+
+def __getattr__(name: str):
+    """A kernel family, imported on first use: ``ctx.kernels.conv`` is this package's
+    ``conv`` module whether or not anything imported it before."""
+    if not name.startswith("_"):
+        try:
+            return _importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,3 +10,17 @@ tested against the CPU's kernels and PyTorch through the op harness (``tests/ora
 Like the CPU package, nothing here imports from ``fovea.nn``, ``fovea.optim``,
 ``fovea.train`` or the engine.
 """
+
+import importlib as _importlib
+
+
+def __getattr__(name: str):
+    """A kernel family, imported on first use: ``ctx.kernels.conv`` is this package's
+    ``conv`` module whether or not anything imported it before."""
+    if not name.startswith("_"):
+        try:
+            return _importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
