@@ -21,7 +21,7 @@ settings.load_profile("fovea")
 standin.register()
 
 TESTS = Path(__file__).parent
-SEAM_DIRS = {"ops", "engine"}
+SEAM_DIRS = {"ops", "engine", "nn"}
 """Test directories whose code goes through the backend seam (nn joins once nn/functional
 obtains its arrays from its inputs' device)."""
 

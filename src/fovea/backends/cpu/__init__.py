@@ -38,3 +38,18 @@ Adding a kernel: put it in its family's module behind that family's interface (o
 module with one documented entry point), keep the NumPy code as the fallback, and test both
 paths against PyTorch or a formula in ``tests/backends/cpu/``.
 """
+
+import importlib
+
+
+def __getattr__(name: str):
+    """A kernel family (``cpu.norm`` ...), imported on first use (PEP 562): ops reach it as
+    ``ctx.kernels.<family>``, and this package must not import NumPy when it loads."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no kernel family {name!r}") from None

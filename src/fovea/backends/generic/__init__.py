@@ -10,3 +10,17 @@ tested against the CPU's kernels and PyTorch through the op harness (``tests/ora
 Like the CPU package, nothing here imports from ``fovea.nn``, ``fovea.optim``,
 ``fovea.train`` or the engine.
 """
+
+import importlib
+
+
+def __getattr__(name: str):
+    """A kernel family (``generic.pool`` ...), imported on first use (PEP 562)."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no kernel family {name!r}") from None
