@@ -1,5 +1,5 @@
 """fovea.config: the FOVEA_* flags are read once, in one module; tests switch them with
-override(); describe() reports the backend for `fovea info`."""
+override(); the facts `fovea info` prints follow them."""
 
 from __future__ import annotations
 
@@ -73,12 +73,16 @@ def test_override_jit_off_runs_the_blas_path_with_the_same_numbers():
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-10, atol=1e-10)
 
 
-def test_describe_reports_backend_kernels_threads_blas_and_flags():
+def test_info_facts_report_backend_kernels_threads_blas_and_flags():
+    from fovea.cli.info import facts
+
     with config.override(jit=False):
-        off = config.describe()
-    d = config.describe()
-    assert set(d) == {"backend", "settings", "environment", "threads", "llvm_conv_kernels",
-                      "numba_kernels", "blas", "process_tuning", "data_dir"}
+        off = facts()
+    d = facts()
+    assert set(d) == {"fovea", "python", "numpy", "backend", "devices", "settings",
+                      "environment", "threads", "llvm_conv_kernels", "numba_kernels", "blas",
+                      "process_tuning", "data_dir"}
+    assert d["devices"][0] == "cpu"
     assert d["backend"] == "cpu" and d["threads"] >= 1
     assert d["settings"] == {"jit": True, "blas_tuning": True, "malloc_tuning": True} \
         or os.environ.get("FOVEA_JIT") == "0"
@@ -93,8 +97,8 @@ def test_describe_reports_backend_kernels_threads_blas_and_flags():
 
 def test_environment_flags_reach_a_new_process(tmp_path):
     code = ("import json\n"
-            "import fovea.config as c\n"
-            "d = c.describe()\n"
+            "from fovea.cli.info import facts\n"
+            "d = facts()\n"
             "print(json.dumps([d['settings'], d['llvm_conv_kernels']['available'],"
             " d['process_tuning']['malloc'], d['data_dir']]))\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), FOVEA_JIT="0",

@@ -491,8 +491,7 @@ def _node_backward(node: Function, g, create_graph: bool, xp, retain_graph: bool
             gi = xp.astype(gi, dtype)
         out.append(gi)
     if not retain_graph:
-        node._saved = None
-        node._saved_kinds = None
+        node.release()  # a node may keep more than saved_tensors (a conv plan's buffers)
     return out
 
 

@@ -14,8 +14,8 @@ and one path, read when asked (tests and users point it elsewhere at run time):
 
 Code asks :func:`settings` (``settings().jit``), never ``os.environ``. Tests switch a flag
 with :func:`override` (a context manager), or change the environment and call
-:func:`reload`. :func:`describe` reports what is active (backend, kernels, threads, BLAS)
-for ``fovea info``.
+:func:`reload`. (What the CPU backend runs with, for ``fovea info``, is
+:func:`fovea.backends.cpu.info.describe`.)
 
 This module imports nothing from fovea at import time and does not import NumPy: it is
 loaded before NumPy, so that the OpenBLAS tuning can still take effect.
@@ -94,55 +94,3 @@ def data_dir() -> str:
 def environment() -> dict[str, str]:
     """Every ``FOVEA_*`` variable set in the environment, by name."""
     return {k: v for k, v in sorted(os.environ.items()) if k.startswith("FOVEA_")}
-
-
-def _blas_info() -> dict:
-    """{"library", "version", "threads"} of NumPy's BLAS, from threadpoolctl when present,
-    else from ``numpy.show_config``."""
-    try:
-        from threadpoolctl import threadpool_info
-
-        libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-        if libs:
-            return {"library": libs[0].get("internal_api"), "version": libs[0].get("version"),
-                    "threads": libs[0].get("num_threads")}
-    except Exception:  # noqa: BLE001 - threadpoolctl missing or failing: fall through
-        pass
-    try:
-        import numpy as np
-
-        deps = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return {"library": deps.get("name"), "version": deps.get("version"), "threads": None}
-    except Exception:  # noqa: BLE001 - older NumPy: no machine-readable config
-        return {"library": None, "version": None, "threads": None}
-
-
-def describe() -> dict:
-    """What fovea runs on, for ``fovea info``: a JSON-serialisable dict.
-
-    Keys: ``backend`` ("cpu"), ``settings`` (the flags as booleans), ``environment`` (the
-    ``FOVEA_*`` variables set), ``threads`` (threads of the kernels' parallel regions),
-    ``llvm_conv_kernels`` ({"available", "used": kernels compiled so far}),
-    ``numba_kernels`` ({"available", "threading_layer"}), ``blas`` ({"library", "version",
-    "threads", "accumulating_gemm"}), ``process_tuning`` ({"malloc", "openblas_thread_timeout"}),
-    ``data_dir``.
-    """
-    from fovea.backends.cpu import blas, llvm, process_tuning, threads
-    from fovea.backends.cpu import numba as nb
-    from fovea.backends.cpu.conv import jit_taps
-
-    numba_on = nb.available()
-    return {
-        "backend": "cpu",
-        "settings": dataclasses.asdict(settings()),
-        "environment": environment(),
-        "threads": threads.num_threads(),
-        "llvm_conv_kernels": {"available": llvm.available(), "used": jit_taps.compiled_count()},
-        "numba_kernels": {"available": numba_on,
-                          "threading_layer": nb.threading_layer() if numba_on else None},
-        "blas": {**_blas_info(), "accumulating_gemm": blas.available()},
-        "process_tuning": {"malloc": process_tuning.malloc_tuned(),
-                           "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
-                           "openblas_timeout_set_by_fovea": process_tuning.openblas_tuned()},
-        "data_dir": data_dir(),
-    }

@@ -320,3 +320,29 @@ def test_views_made_under_no_grad_share_the_version_too():
     wt = w.T
     assert wt._version is w._version
     assert (w * 2)._version is not w._version  # a new array is not a view
+
+
+def test_backward_calls_release_on_each_node_unless_the_graph_is_retained():
+    released = []
+
+    class Keeps(fovea.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.buffer = x * 2  # something kept outside saved_tensors
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+        def release(self):
+            super().release()
+            released.append(self.buffer.shape)
+            self.buffer = None
+
+    x = fovea.tensor(np.ones(3), requires_grad=True)
+    Keeps.apply(x).sum().backward(retain_graph=True)
+    assert released == []
+    y = Keeps.apply(x)
+    y.sum().backward()
+    assert released == [(3,)] and y.grad_fn.buffer is None

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import fovea
+from fovea import config
 from oracle import check_op, torch
 
 shapes = array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
@@ -170,3 +171,18 @@ def test_unsupported_dtype_raises_type_error():
         fovea.tensor(np.array([1 + 2j]))
     with pytest.raises(TypeError, match="floating"):
         fovea.tensor([1, 2]).requires_grad_()
+
+
+def _channels_last(a):
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("jit", [True, False], ids=["kernels", "numpy"])
+@pytest.mark.parametrize("shape,fd", [((4, 8, 32, 32), False), ((2, 3, 4, 4), True)])
+def test_relu_gradient_matches_torch_with_kernels_on_and_off(jit, shape, fd):
+    """The large shape takes the compiled passes (kernels on), on a channels-last input."""
+    x = np.random.default_rng(6).standard_normal(shape)
+    x += np.sign(x) * 0.1  # off the kink, for finite differences
+    with config.override(jit=jit):
+        check_op(fovea.relu, torch.relu if torch else None, [_channels_last(x)], fd=fd)
+

@@ -90,3 +90,17 @@ def test_shape_errors_are_clear():
         fovea.zeros(2, 3).permute(0, 0)
     with pytest.raises(IndexError, match="getitem"):
         fovea.zeros(2, 3)[5]
+
+
+def test_pad_and_flatten_of_channels_last_inputs_match_torch():
+    """The CPU keeps these inputs' memory layout (tests/backends/cpu); the values do not
+    change, on any device."""
+    rng = np.random.default_rng(10)
+    x = np.ascontiguousarray(rng.standard_normal((2, 3, 4, 5)).transpose(0, 2, 3, 1))
+    x = x.transpose(0, 3, 1, 2)
+    check_op(lambda t: fovea.pad(t, (1, 2, 0, 1, 2, 2), value=0.5),
+             lambda t: torch.nn.functional.pad(t, (1, 2, 0, 1, 2, 2), value=0.5), [x])
+    big = np.ascontiguousarray(rng.standard_normal((4, 16, 32, 32)).transpose(0, 2, 3, 1))
+    check_op(lambda a: a.flatten(1), lambda a: a.flatten(1), [big.transpose(0, 3, 1, 2)],
+             fd=False)
+

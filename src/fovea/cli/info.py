@@ -1,7 +1,8 @@
 """``fovea info``: what fovea runs on — versions, the active backend, kernels, threads, BLAS.
 
-The facts come from :func:`fovea.config.describe`; ``--json`` prints them as JSON for bug
-reports and scripts.
+The facts come from :mod:`fovea.config` (flags, data directory), the backend registry
+(devices) and :func:`fovea.backends.cpu.info.describe` (kernels, threads, BLAS); ``--json``
+prints them as JSON for bug reports and scripts.
 """
 
 from __future__ import annotations
@@ -18,14 +19,21 @@ def register(sub) -> None:
 
 
 def facts() -> dict:
-    """Versions plus :func:`fovea.config.describe` as one JSON-serialisable dict."""
+    """Versions, flags, devices and the CPU backend's facts as one JSON-serialisable dict."""
+    import dataclasses
+
     import numpy
 
     import fovea
-    from fovea import config
+    from fovea import backends, config
+    from fovea.backends.cpu import info
 
     return {"fovea": fovea.__version__, "python": platform.python_version(),
-            "numpy": numpy.__version__, **config.describe()}
+            "numpy": numpy.__version__, "backend": backends.default().name,
+            "devices": [b.name for b in backends.registered()],
+            "settings": dataclasses.asdict(config.settings()),
+            "environment": config.environment(), "data_dir": config.data_dir(),
+            **info.describe()}
 
 
 def _on_off(flag: bool) -> str:
@@ -42,6 +50,7 @@ def format_facts(f: dict) -> str:
         ("python", f["python"]),
         ("numpy", f["numpy"]),
         ("backend", f["backend"]),
+        ("devices", ", ".join(f["devices"])),
         ("threads", f["threads"]),
         ("blas", f"{blas_name or 'unknown'} ({blas.get('threads')} threads)"),
         ("conv kernels", "generated LLVM kernels" if llvm["available"] and f["settings"]["jit"]

@@ -12,9 +12,6 @@ import numbers
 
 from fovea import backend, backends
 from fovea.autograd import Function
-from fovea.backends import CPU_NS
-from fovea.backends.cpu import elementwise as _fused
-from fovea.backends.cpu import layout as _layout
 from fovea.ops._util import as_tensor, binary_operands, broadcast_check, xp_of
 from fovea.tensor import Tensor
 
@@ -202,48 +199,34 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    """y = max(x, 0). The raw passes are the device's ``elementwise`` kernels (one compiled
+    pass each way on the CPU); backward is :class:`ReluGrad`, so it records to any order."""
+
     @staticmethod
     def forward(ctx, x):
-        out = None
-        if ctx.xp is CPU_NS and _fused.enabled(x):
-            out = _fused.relu(x)  # one parallel pass
-        if out is None:
-            out = ctx.xp.maximum(x, 0)
+        out = ctx.kernels.elementwise.relu(x)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        # NOTE: subgradient 0 at x = 0, as in PyTorch.
-        if ctx.xp is CPU_NS:  # raw CPU arrays: a compiled pass or a layout-aware product
-            gx = _fused.relu_grad(out, g) if _fused.enabled(g) else None
-            return _masked(g, out > 0) if gx is None else gx
-        return g * (out > 0)  # any device, and the recorded backward
+        return ctx.run(ReluGrad, out, g)
 
 
-def _masked(g, mask):
-    """``g * mask`` as a new CPU array in a layout that avoids NumPy's slow mixed-layout loops.
+class ReluGrad(Function):
+    """dx = g where y > 0 else 0, for ReLU's output y. NOTE: subgradient 0 at x = 0, as in
+    PyTorch. Linear in g (its gradient is the same mask); the mask has no gradient."""
 
-    NumPy's elementwise loops are 4-5× slower when the operands' memory layouts differ (a
-    channels-last mask against an NCHW gradient). The result takes ``g``'s layout, the mask
-    being copied into it first (a copy of bytes, cheaper than the mixed loop); a broadcast
-    ``g`` (a mean's gradient, with zero strides) takes the mask's layout instead, which is
-    the layout of the activation.
-    """
-    np = CPU_NS.module
-    if g.ndim > 1 and g.size >= 1 << 15:
-        if 0 in g.strides:
-            out = _layout.empty(g.shape, mask, g.dtype)
-            np.multiply(g, mask, out=out)
-            return out
-        if _layout.axis_order(g) != _layout.axis_order(mask):
-            m = np.empty_like(g, dtype=bool)
-            m[...] = mask
-            mask = m
-    out = np.empty_like(g)
-    np.multiply(g, mask, out=out)
-    return out
+    @staticmethod
+    def forward(ctx, y, g):
+        ctx.save_for_backward(y)
+        return ctx.kernels.elementwise.relu_grad(y, g)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (y,) = ctx.saved_tensors
+        return None, ctx.run(ReluGrad, y, gg)
 
 
 class Clamp(Function):

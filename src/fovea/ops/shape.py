@@ -6,8 +6,6 @@ from __future__ import annotations
 import numbers
 
 from fovea.autograd import Function
-from fovea.backends import CPU_NS
-from fovea.backends.cpu import layout as _layout
 from fovea.ops._util import as_tensor, normalize_dim, xp_of
 
 
@@ -16,25 +14,21 @@ class Reshape(Function):
 
     When the input was not C-ordered (a channels-last activation being flattened), forward
     had to copy, and backward hands the gradient back in the input's memory layout, so the
-    layers below (pooling, ReLU, convolution) keep working on one layout.
+    layers below (pooling, ReLU, convolution) keep working on one layout (the device's
+    ``layout`` kernels decide; a device without layouts reshapes plainly).
     """
 
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
         out = ctx.xp.reshape(x, shape)
-        ctx.in_order = None
-        if (ctx.xp is CPU_NS and x.ndim > 2 and x.size >= 1 << 15 and not x.flags.c_contiguous
-                and not ctx.xp.may_share_memory(out, x)):
-            ctx.in_order = _layout.axis_order(x)
+        ctx.in_order = ctx.kernels.layout.reshape_order(x, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.in_order is not None and not ctx.recording:  # raw CPU arrays (see forward)
-            out = _layout.empty_in_order(ctx.in_shape, ctx.in_order, g.dtype)
-            out[...] = g.reshape(ctx.in_shape)
-            return out
+        if ctx.in_order is not None and not ctx.recording:  # raw arrays: restore the layout
+            return ctx.kernels.layout.reshape_in_order(g, ctx.in_shape, ctx.in_order)
         return ctx.xp.reshape(g, ctx.in_shape)
 
 
@@ -88,15 +82,7 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, widths, value):
         ctx.widths = widths
-        if ctx.xp is not CPU_NS or x.ndim < 2 or x.flags.c_contiguous:
-            return ctx.xp.pad(x, widths, mode="constant", constant_values=value)
-        # Keep x's memory layout (np.pad would return C order: a channels-last activation
-        # would turn into a channels-first one and slow every later elementwise op).
-        shape = tuple(s + b + a for s, (b, a) in zip(x.shape, widths))
-        out = _layout.empty(shape, x)
-        out.fill(value)
-        out[tuple(slice(b, b + s) for s, (b, _) in zip(x.shape, widths))] = x
-        return out
+        return ctx.kernels.layout.pad(x, widths, value)  # in x's memory layout on the CPU
 
     @staticmethod
     def backward(ctx, g):

@@ -8,9 +8,12 @@ import sys
 import numpy as np
 import pytest
 
+import fovea
+from fovea import config
+from fovea.backends import CPU_NS
 from fovea.backends.cpu import channels as ch
+from fovea.backends.cpu import elementwise, process_tuning
 from fovea.backends.cpu import layout as _layout
-from fovea.backends.cpu import process_tuning
 
 
 def _channels_last(a):
@@ -90,3 +93,57 @@ def test_openblas_thread_timeout_is_set_before_numpy_loads(first, env, want_var,
     if out[1] == "none":
         pytest.skip("NumPy is not linked against OpenBLAS here")
     assert out == [want_var, want_seen]
+
+
+# --- ops keep the layout of their inputs (ReLU, pad, scatter, flatten) ----------------------
+
+@pytest.mark.parametrize("case", ["same", "mixed", "broadcast", "small"])
+def test_relu_grad_in_any_layout_equals_the_plain_product(case):
+    """NumPy's pass (kernels off): the result takes g's layout, or the mask's for a broadcast g."""
+    rng = np.random.default_rng(5)
+    shape = (2, 3, 4, 5) if case == "small" else (8, 16, 16, 16)
+    out = np.maximum(_channels_last(rng.standard_normal(shape)), 0)
+    g = rng.standard_normal(shape)
+    if case == "same":
+        g = _channels_last(g)
+    elif case == "broadcast":
+        g = np.broadcast_to(rng.standard_normal(shape[:2] + (1, 1)), shape)
+    with config.override(jit=False):
+        got = elementwise.relu_grad(out, g)
+    np.testing.assert_array_equal(got, g * (out > 0))
+    expected_order = _layout.axis_order(out) if case == "broadcast" else _layout.axis_order(
+        np.empty_like(g))
+    assert _layout.axis_order(got) == expected_order
+
+
+def test_pad_keeps_channels_last_layout_and_its_gradient():
+    rng = np.random.default_rng(10)
+    x = _channels_last(rng.standard_normal((2, 3, 4, 5)))
+    out = fovea.pad(fovea.tensor(x), (1, 2, 0, 1, 2, 2))
+    np.testing.assert_array_equal(out.numpy(), np.pad(x, ((0, 0), (2, 2), (0, 1), (1, 2))))
+    assert _layout.axis_order(out.numpy()) == _layout.axis_order(x)
+    t = fovea.tensor(x, requires_grad=True)
+    g = rng.standard_normal(out.shape)
+    fovea.pad(t, (1, 2, 0, 1, 2, 2)).backward(fovea.tensor(g))
+    np.testing.assert_array_equal(t.grad.numpy(), g[:, 2:5, 0:4, 1:6])
+
+
+def test_scatter_gradient_of_a_strided_index_follows_the_gradient_layout():
+    rng = np.random.default_rng(11)
+    values = _channels_last(rng.standard_normal((2, 3, 2, 2)))
+    key = (slice(None), slice(None), slice(None, None, 2), slice(None, None, 2))
+    out = CPU_NS.scatter_add_zeros((2, 3, 4, 4), key, values)
+    expected = np.zeros((2, 3, 4, 4))
+    expected[key] = values
+    np.testing.assert_array_equal(out, expected)
+    assert _layout.axis_order(out) == _layout.axis_order(values)
+
+
+def test_flatten_of_a_channels_last_input_returns_its_gradient_in_that_layout():
+    rng = np.random.default_rng(12)
+    x = _channels_last(rng.standard_normal((4, 16, 32, 32)))
+    t = fovea.tensor(x, requires_grad=True)
+    g = rng.standard_normal((4, 16 * 32 * 32))
+    t.flatten(1).backward(fovea.tensor(g))
+    np.testing.assert_array_equal(t.grad.numpy(), g.reshape(x.shape))
+    assert _layout.axis_order(t.grad.numpy()) == (0, 2, 3, 1)

@@ -20,13 +20,15 @@ Kernel families (raw arrays in and out; (N, C, H, W) arrays may be channels-last
 * pooling, :mod:`.pool`: ``Window`` (the sizes and tap views of one pooling),
   ``pool.max_pool(x, win, need_arg)`` -> (y, winning taps), ``pool.max_pool_backward(g,
   arg, win)``, ``pool.max_pool_gather(x, arg, win)``.
-* elementwise, :mod:`.elementwise`: ``relu(x)`` and ``relu_grad(y, g)``, or None.
+* elementwise, :mod:`.elementwise`: ``relu(x)`` and ``relu_grad(y, g)`` (a compiled pass
+  or NumPy's).
 * per-channel reductions in any layout, :mod:`.channels`: ``view(x)`` -> ``ChannelView``,
   ``channel_sum``, ``channel_dot``.
 
 Machinery:
 
-* :mod:`.layout`: arrays in another array's axis order; the views the kernels take.
+* layout, :mod:`.layout`: arrays in another array's axis order (``empty``, ``zeros``,
+  ``pad``, ``reshape_order``/``reshape_in_order``); the views the kernels take.
 * :mod:`.blas`: ``gemm(a, b, c, accumulate)`` into NumPy's own OpenBLAS (β = 1 in place).
 * :mod:`.threads`: ``num_threads()``, ``parallel_for(fn, total, grain)``, ``contiguous(a)``.
 * :mod:`.llvm`: LLVM IR -> machine code (llvmlite), for :mod:`.conv.jit_taps`.
@@ -34,7 +36,15 @@ Machinery:
 * :mod:`.process_tuning`: OpenBLAS's idle threads and malloc's thresholds, set once when
   fovea is imported (this package must therefore not import NumPy in ``__init__``).
 
+Families are imported on first use (``fovea.backends.cpu.norm`` ..., or as
+``ctx.kernels.norm`` from an op). :mod:`fovea.backends.generic` has the same interfaces in
+NumPy-API code, for devices without kernels of their own.
+
 Adding a kernel: put it in its family's module behind that family's interface (or a new
 module with one documented entry point), keep the NumPy code as the fallback, and test both
 paths against PyTorch or a formula in ``tests/backends/cpu/``.
 """
+
+from fovea.backends._families import lazy_families
+
+__getattr__ = lazy_families(__name__)

@@ -1,8 +1,13 @@
 """Fused elementwise kernels (Numba, see :mod:`.numba`): ReLU's forward and backward.
 
-Interface (raw arrays in, raw arrays out): :func:`relu` and :func:`relu_grad` return None
-when no kernel applies (Numba off, small or non-float arrays, layouts they do not take), and
-the caller runs its NumPy code; the tests compare both paths.
+Interface (raw arrays in, raw arrays out; :mod:`fovea.backends.generic.elementwise` has the
+same)::
+
+    relu(x)          # max(x, 0) in x's memory layout; NaN stays NaN
+    relu_grad(y, g)  # g where y > 0 else 0 (y: ReLU's output)
+
+Each takes a compiled pass when one applies (Numba on, a large float array in a layout the
+kernels take) and NumPy otherwise; the tests compare both paths.
 
 Each kernel is one parallel pass over memory that NumPy would make in several. They take
 flat 1-D views of dense arrays (any axis order, see :func:`.layout.flat`), or for the
@@ -13,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fovea.backends.cpu.layout import flat, nhwc_rows, rows_base
+from fovea.backends.cpu.layout import axis_order, empty, flat, nhwc_rows, rows_base
 from fovea.backends.cpu.numba import enabled, kernel
 
-__all__ = ["enabled", "relu", "relu_grad"]
+__all__ = ["relu", "relu_grad"]
 
 prange = range  # replaced by numba.prange when a kernel is compiled
 
@@ -42,10 +47,20 @@ def _relu_grad_rows(y, g, b, l, out):
             out[i, j, k] = g[i, j, k] if y[i, j, k] > 0 else 0
 
 
-def relu(x: np.ndarray) -> np.ndarray | None:
-    """max(x, 0) in x's memory layout, or None when no kernel applies."""
-    if not enabled(x):
-        return None
+def relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0) in x's memory layout."""
+    out = _relu_compiled(x) if enabled(x) else None
+    return np.maximum(x, 0) if out is None else out
+
+
+def relu_grad(y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """g where y > 0 else 0 (y: ReLU's output; subgradient 0 at 0, as in PyTorch)."""
+    out = _relu_grad_compiled(y, g) if enabled(g) else None
+    return _masked(g, y > 0) if out is None else out
+
+
+def _relu_compiled(x: np.ndarray) -> np.ndarray | None:
+    """One parallel pass, or None when x is not dense in some axis order."""
     src = flat(x)
     if src is None:
         return None
@@ -57,11 +72,10 @@ def relu(x: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def relu_grad(y: np.ndarray, g: np.ndarray) -> np.ndarray | None:
-    """g where y > 0 else 0 (y: ReLU's output), or None when no kernel applies: y and g must
-    be dense in one layout or both channels-last (crops allowed); the result is
-    channels-last in the second case."""
-    if not enabled(g) or y.dtype != g.dtype or y.shape != g.shape:
+def _relu_grad_compiled(y: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    """One parallel pass, or None: y and g must be dense in one layout or both channels-last
+    (crops allowed); the result is channels-last in the second case."""
+    if y.dtype != g.dtype or y.shape != g.shape:
         return None
     ys, gs = flat(y), flat(g)
     if y.strides == g.strides and ys is not None and gs is not None:
@@ -76,3 +90,26 @@ def relu_grad(y: np.ndarray, g: np.ndarray) -> np.ndarray | None:
     _relu_grad_rows(rows_base(y3), rows_base(g3), y3.shape[1], y3.shape[2], out)
     n, c, h, w = y.shape
     return np.moveaxis(out.reshape(n, h, w, c), -1, 1)
+
+
+def _masked(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``g * mask`` as a new array in a layout that avoids NumPy's slow mixed-layout loops.
+
+    NumPy's elementwise loops are 4-5× slower when the operands' memory layouts differ (a
+    channels-last mask against an NCHW gradient). The result takes ``g``'s layout, the mask
+    being copied into it first (a copy of bytes, cheaper than the mixed loop); a broadcast
+    ``g`` (a mean's gradient, with zero strides) takes the mask's layout instead, which is
+    the layout of the activation.
+    """
+    if g.ndim > 1 and g.size >= 1 << 15:
+        if 0 in g.strides:
+            out = empty(g.shape, mask, g.dtype)
+            np.multiply(g, mask, out=out)
+            return out
+        if axis_order(g) != axis_order(mask):
+            m = np.empty_like(g, dtype=bool)
+            m[...] = mask
+            mask = m
+    out = np.empty_like(g)
+    np.multiply(g, mask, out=out)
+    return out

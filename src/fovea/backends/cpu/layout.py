@@ -7,6 +7,15 @@ layouts. Ops that build a new array of a related shape (padding, the gradient of
 indexing op) therefore allocate it in the layout of the array it comes from, so that a
 channels-last stream of activations and gradients stays channels-last.
 
+Interface the ops call (:mod:`fovea.backends.generic.layout` has the same)::
+
+    axis_order(a)                      # axes from the largest stride to the smallest
+    empty(shape, like, dtype=None)     # a new array in like's axis order
+    zeros(shape, like, dtype=None)
+    pad(x, widths, value)              # constant padding in x's memory layout
+    reshape_order(x, out)              # the order a reshape's gradient goes back in, or None
+    reshape_in_order(g, shape, order)  # g reshaped to shape, laid out in that order
+
 The Numba kernels take either flat 1-D views of dense arrays (:func:`flat`) or "rows"
 (A, B, L) whose last axis is contiguous (:func:`as_rows`, :func:`nhwc_rows`), read through
 their whole underlying buffer when they are a crop of one (:func:`rows_base`).
@@ -48,6 +57,37 @@ def zeros(shape: tuple, like: np.ndarray, dtype=None) -> np.ndarray:
     """Like :func:`empty`, filled with zeros."""
     out = empty(shape, like, dtype)
     out.fill(0)
+    return out
+
+
+def pad(x: np.ndarray, widths, value) -> np.ndarray:
+    """``x`` inside a frame of ``value`` (``widths``: non-negative (before, after) pairs per
+    dimension), in x's memory layout: np.pad would return C order, turning a channels-last
+    activation into a channels-first one and slowing every later elementwise op."""
+    if x.ndim < 2 or x.flags.c_contiguous:
+        return np.pad(x, widths, mode="constant", constant_values=value)
+    shape = tuple(s + b + a for s, (b, a) in zip(x.shape, widths))
+    out = empty(shape, x)
+    out.fill(value)
+    out[tuple(slice(b, b + s) for s, (b, _) in zip(x.shape, widths))] = x
+    return out
+
+
+def reshape_order(x: np.ndarray, out: np.ndarray) -> tuple[int, ...] | None:
+    """The axis order in which a reshape's gradient should go back: x's, when reshaping a
+    large x that is not C-ordered had to copy it (a channels-last activation being
+    flattened), so that the layers below keep working on one layout; else None."""
+    if (x.ndim > 2 and x.size >= 1 << 15 and not x.flags.c_contiguous
+            and not np.may_share_memory(out, x)):
+        return axis_order(x)
+    return None
+
+
+def reshape_in_order(g: np.ndarray, shape: tuple, order: tuple[int, ...]) -> np.ndarray:
+    """``g`` reshaped to ``shape`` (C order, as NumPy reshapes) in a new array whose axes
+    lie in memory in ``order`` (see :func:`reshape_order`)."""
+    out = empty_in_order(shape, order, g.dtype)
+    out[...] = g.reshape(shape)
     return out
 
 

@@ -8,10 +8,11 @@ Interface (raw (N, C, H, W) arrays, any memory layout; results keep the input's 
     dx = max_pool_backward(g, arg, win)        # g at each window's winner, (N, C, H, W)
     y = max_pool_gather(x, arg, win)           # its transpose: x at the winners
 
-``arg`` holds the winning tap r·kW + s of each window (uint8 below 256 taps): ties go to
-the first tap in row-major order, and a NaN wins (the last NaN of the window), as in
-PyTorch. Average pooling (:mod:`fovea.nn.functional.pooling`) uses :class:`Window`'s tap
-views directly.
+``Window`` is the generic family's (:mod:`fovea.backends.generic.pool`), allocating in the
+input's memory layout. ``arg`` holds the winning tap r·kW + s of each window (uint8 below
+256 taps): ties go to the first tap in row-major order, and a NaN wins (the last NaN of the
+window), as in PyTorch. Average pooling (:mod:`fovea.nn.functional.pooling`) uses
+:class:`Window`'s tap views directly.
 
 The loops run over the kH·kW taps of the window, never over pixels: each tap is one strided
 view of the padded input covering every output position at once. With no padding or
@@ -23,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from fovea.backends.conv_geometry import Geometry
 from fovea.backends.cpu.layout import nhwc_rows, rows_base
 from fovea.backends.cpu.numba import enabled, kernel
+from fovea.backends.generic import pool as generic
 
 prange = range  # replaced by numba.prange when a kernel is compiled
 
@@ -43,28 +44,9 @@ def _empty_like_layout(x, shape):
     return np.empty(shape, dtype=x.dtype)
 
 
-class Window:
-    """Sizes of one pooling configuration: input (H, W), output (Ho, Wo), padded plane."""
-
-    def __init__(self, geo: Geometry, in_hw, out_hw, channels_last: bool = False):
-        self.geo, self.in_hw, self.out_hw = geo, tuple(in_hw), tuple(out_hw)
-        self.channels_last = channels_last
-        g = geo
-        # ceil_mode windows may reach past the padding: pad further on the far side.
-        self.hp = max(in_hw[0] + g.pt + g.pb, (out_hw[0] - 1) * g.sh + g.dh * (g.kh - 1) + 1)
-        self.wp = max(in_hw[1] + g.pl + g.pr, (out_hw[1] - 1) * g.sw + g.dw * (g.kw - 1) + 1)
-        self.overlap = g.sh < g.dh * (g.kh - 1) + 1 or g.sw < g.dw * (g.kw - 1) + 1
-        # Windows that tile the (unpadded) input exactly write every input position once.
-        self.tiles = (not self.overlap and g.dh == g.dw == 1 and not g.padded
-                      and (self.hp, self.wp) == (out_hw[0] * g.kh, out_hw[1] * g.kw)
-                      and (self.hp, self.wp) == tuple(in_hw))
-
-    @property
-    def unpadded(self) -> bool:
-        """No padding, no dilation, and every window inside the input (the compiled path)."""
-        g = self.geo
-        return (not g.padded and g.dh == g.dw == 1
-                and (self.hp, self.wp) == tuple(self.in_hw))
+class Window(generic.Window):
+    """:class:`fovea.backends.generic.pool.Window` (sizes, taps, tap views) whose new arrays
+    follow the input's memory layout (channels-last stays channels-last)."""
 
     def pad(self, x, value: float):
         """``x`` (N, C, H, W) inside a (N, C, Hp, Wp) frame of ``value``, in x's memory order."""
@@ -98,22 +80,6 @@ class Window:
         if self.channels_last and not channels_last(g) and g.ndim == 4:
             return np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
         return g
-
-    def crop(self, xp):
-        h, w = self.in_hw
-        return xp[:, :, self.geo.pt:self.geo.pt + h, self.geo.pl:self.geo.pl + w]
-
-    def taps(self):
-        """(tap number, r, s) for every kernel tap, row-major (the tie-breaking order)."""
-        return [(r * self.geo.kw + s, r, s) for r in range(self.geo.kh)
-                for s in range(self.geo.kw)]
-
-    def tap(self, xp, r: int, s: int):
-        """View (N, C, Ho, Wo) of padded ``xp``: the input under tap (r, s) of every window."""
-        g = self.geo
-        ho, wo = self.out_hw
-        return xp[:, :, r * g.dh:r * g.dh + g.sh * (ho - 1) + 1:g.sh,
-                  s * g.dw:s * g.dw + g.sw * (wo - 1) + 1:g.sw]
 
 
 # --- max pooling ---------------------------------------------------------------------------

@@ -7,6 +7,17 @@ so results stay on the arguments' device; nothing here calls ``numpy`` on array 
 mirror :mod:`fovea.backends.cpu`'s families, with the same signatures and results, and are
 tested against the CPU's kernels and PyTorch through the op harness (``tests/oracle.py``).
 
+Families: :mod:`.pool` (``Window``, ``max_pool``, ``max_pool_backward``,
+``max_pool_gather``), :mod:`.norm` (``batch_norm_train`` and its state's ``backward``),
+:mod:`.elementwise` (``relu``, ``relu_grad``), :mod:`.channels` (``view``, ``channel_sum``,
+``channel_dot``) and :mod:`.layout` (``empty``, ``zeros``, ``pad``, ``reshape_order``,
+``reshape_in_order``), each imported on first use. The CPU's ``pool.Window`` subclasses
+this package's, adding layout-following allocation.
+
 Like the CPU package, nothing here imports from ``fovea.nn``, ``fovea.optim``,
 ``fovea.train`` or the engine.
 """
+
+from fovea.backends._families import lazy_families
+
+__getattr__ = lazy_families(__name__)

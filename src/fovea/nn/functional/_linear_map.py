@@ -7,19 +7,25 @@ object). One node type runs them: its backward is the transposed map, itself rec
 a node when the backward pass is recorded (``create_graph=True``), so gradients of any
 order come for free and each map is written once.
 
-Index maps here act on the flattened spatial plane (H·W) of (N, C, H, W) arrays.
+Index maps here act on the flattened spatial plane (H·W) of (N, C, H, W) arrays. Maps
+compute with the array module of the array they are applied to (their index and weight
+arrays are host constants, moved to that device with ``xp.asarray``: free on the CPU).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from fovea import backends
 from fovea.autograd import Function
-from fovea.backends import CPU_NS as _arrayns
+
+
+def _xp(a):
+    return backends.for_array(a).xp
 
 
 class LinearMapFn(Function):
-    """y = op(x) for a linear ``op``; backward: dx = op.T(g)."""
+    """y = op(x) for a linear ``op``; backward: dx = op.T(g), run as another such node."""
 
     @staticmethod
     def forward(ctx, x, *, op):
@@ -28,21 +34,19 @@ class LinearMapFn(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.xp is _arrayns:
-            return ctx.op.T.apply(g)
-        return LinearMapFn.apply(g, op=ctx.op.T)
+        return ctx.run(LinearMapFn, g, op=ctx.op.T)
 
 
 class Gather:
     """(N, C, H, W) -> values at flat plane indices ``idx`` (N, C, *out) (max unpool's grad)."""
 
-    def __init__(self, idx: np.ndarray, in_hw: tuple[int, int]):
+    def __init__(self, idx, in_hw: tuple[int, int]):
         self.idx, self.in_hw = idx, in_hw
 
     def apply(self, x):
         n, c = x.shape[:2]
         flat = x.reshape(n, c, -1)
-        out = np.take_along_axis(flat, self.idx.reshape(n, c, -1), axis=2)
+        out = _xp(x).take_along_axis(flat, self.idx.reshape(n, c, -1), axis=2)
         return out.reshape(self.idx.shape)
 
     @property
@@ -53,16 +57,17 @@ class Gather:
 class ScatterAdd:
     """Values (N, C, *) added into zeros (N, C, H, W) at flat plane indices (max pool's grad)."""
 
-    def __init__(self, idx: np.ndarray, out_hw: tuple[int, int]):
+    def __init__(self, idx, out_hw: tuple[int, int]):
         self.idx, self.out_hw = idx, out_hw
 
     def apply(self, g):
+        xp = _xp(g)
         n, c = g.shape[:2]
         plane = self.out_hw[0] * self.out_hw[1]
         # One bincount over globally numbered positions: repeated indices accumulate.
-        base = (np.arange(n * c, dtype=np.int64) * plane).reshape(n, c, 1)
+        base = (xp.arange(n * c, dtype=np.int64) * plane).reshape(n, c, 1)
         pos = (self.idx.reshape(n, c, -1) + base).ravel()
-        out = np.bincount(pos, weights=g.reshape(-1), minlength=n * c * plane)
+        out = xp.bincount(pos, weights=g.reshape(-1), minlength=n * c * plane)
         return out.astype(g.dtype, copy=False).reshape(n, c, *self.out_hw)
 
     @property
@@ -76,13 +81,14 @@ class Put:
     Where two values target one position the later one is kept (as PyTorch does on CPU).
     """
 
-    def __init__(self, idx: np.ndarray, out_hw: tuple[int, int]):
+    def __init__(self, idx, out_hw: tuple[int, int]):
         self.idx, self.out_hw = idx, out_hw
 
     def apply(self, x):
+        xp = _xp(x)
         n, c = x.shape[:2]
-        out = np.zeros((n, c, self.out_hw[0] * self.out_hw[1]), dtype=x.dtype)
-        np.put_along_axis(out, self.idx.reshape(n, c, -1), x.reshape(n, c, -1), axis=2)
+        out = xp.zeros((n, c, self.out_hw[0] * self.out_hw[1]), dtype=x.dtype)
+        xp.put_along_axis(out, self.idx.reshape(n, c, -1), x.reshape(n, c, -1), axis=2)
         return out.reshape(n, c, *self.out_hw)
 
     @property
@@ -114,10 +120,10 @@ def _transpose(m):
 
 
 def _apply_axis(m, x, axis: int):
-    if isinstance(m, np.ndarray):
-        m = m.astype(x.dtype, copy=False)
-        y = np.tensordot(x, m, axes=([axis], [1]))  # the new axis goes last
-        return np.moveaxis(y, -1, axis)
+    if isinstance(m, np.ndarray):  # a dense host matrix
+        xp = _xp(x)
+        y = xp.tensordot(x, xp.asarray(m, dtype=x.dtype), axes=([axis], [1]))  # new axis last
+        return xp.moveaxis(y, -1, axis)
     return m.apply(x, axis)
 
 
@@ -132,13 +138,15 @@ class Taps:
         self.i0, self.w0, self.i1, self.w1, self.in_size = i0, w0, i1, w1, in_size
 
     def apply(self, x, axis: int):
+        xp = _xp(x)
         shape = [1] * x.ndim
         shape[axis] = -1
-        y = np.take(x, self.i0, axis=axis)
+        y = xp.take(x, xp.asarray(self.i0), axis=axis)
         if self.w0 is not None:
-            y *= self.w0.astype(x.dtype, copy=False).reshape(shape)
+            y *= xp.asarray(self.w0, dtype=x.dtype).reshape(shape)
         if self.w1 is not None:
-            y += np.take(x, self.i1, axis=axis) * self.w1.astype(x.dtype).reshape(shape)
+            y += xp.take(x, xp.asarray(self.i1), axis=axis) * xp.asarray(
+                self.w1, dtype=x.dtype).reshape(shape)
         return y
 
     @property
@@ -153,17 +161,18 @@ class _TapsT:
         self.taps = taps
 
     def apply(self, g, axis: int):
+        xp = _xp(g)
         t = self.taps
         shape = [1] * g.ndim
         shape[axis] = -1
         out_shape = list(g.shape)
         out_shape[axis] = t.in_size
-        out = np.zeros(out_shape, dtype=g.dtype)
+        out = xp.zeros(out_shape, dtype=g.dtype)
         for idx, w in ((t.i0, t.w0), (t.i1, t.w1)):
             if idx is None:
                 continue
-            gw = g if w is None else g * w.astype(g.dtype, copy=False).reshape(shape)
-            _segment_add(out, gw, idx, axis)
+            gw = g if w is None else g * xp.asarray(w, dtype=g.dtype).reshape(shape)
+            _segment_add(xp, out, gw, idx, axis)
         return out
 
     @property
@@ -171,10 +180,11 @@ class _TapsT:
         return self.taps
 
 
-def _segment_add(out, values, idx, axis: int) -> None:
-    """out[..., idx[j], ...] += values[..., j, ...] along ``axis`` for non-decreasing ``idx``."""
+def _segment_add(xp, out, values, idx: np.ndarray, axis: int) -> None:
+    """out[..., idx[j], ...] += values[..., j, ...] along ``axis`` for non-decreasing host
+    ``idx`` (the segment starts are host arithmetic; the sums run on the values' device)."""
     starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-    sums = np.add.reduceat(values, starts, axis=axis)
+    sums = xp.add.reduceat(values, xp.asarray(starts), axis=axis)
     key = [slice(None)] * out.ndim
-    key[axis] = idx[starts]
+    key[axis] = xp.asarray(idx[starts])
     out[tuple(key)] += sums

@@ -5,19 +5,25 @@ weight (O, C/G, kh, kw)::
 
     y[n, o, i, j] = b[o] + Σ_{c, r, s} w[o, c, r, s] · x_pad[n, c, i·Sh + r·Dh, j·Sw + s·Dw]
 
-(c running over the input channels of o's group). The raw kernels are the CPU backend's:
-each node selects a plan once (:func:`fovea.backends.cpu.conv.select`), keeps it on its
-context, and calls its forward, input gradient and weight gradient. Three nodes, each
-node's backward being made of the other two::
+(c running over the input channels of o's group). The raw kernels are the device's
+(``ctx.kernels.conv``: :mod:`fovea.backends.cpu.conv` for NumPy arrays,
+:mod:`fovea.backends.generic.conv` elsewhere): each node selects a plan once in forward,
+keeps it on its context, and calls its forward, input gradient and weight gradient. Write
+conv(x, w) = F, its input gradient (the transposed convolution) Gi(gy, w) and its weight
+gradient Gw(x, gy); the nodes::
 
-    conv(x, w)          backward: dx = conv_input_grad(g, w),   dw = conv_weight_grad(x, g)
-    conv_input_grad(g, w)  (this *is* the transposed convolution)
-                        backward: dg = conv(G, w),              dw = conv_weight_grad(G, g)
-    conv_weight_grad(x, g)
-                        backward: dx = conv_input_grad(g, G),   dg = conv(x, G)
+    Conv2dFn            y = F(x, w) + b
+        backward: Conv2dBackwardFn(x, gy, w) -> Gi(gy, w), Gw(x, gy), Σ gy
+    ConvTranspose2dFn   y = Gi(x, w) + b
+        backward: ConvTranspose2dBackwardFn(g, x, w) -> F(g, w), Gw(g, x), Σ g
+    ConvWeightGradFn    dw = Gw(x, g)
+        backward: Gi(g, G), F(x, G)
 
-so gradients of any order exist: with ``create_graph=True`` the backward pass calls the
-nodes (recorded), otherwise it calls the raw kernels directly (fast).
+The two backward nodes compute their gradients together with the plan's fused kernels
+(``plan.backward``: one buffer of gy for all three when the stride is 1) and run through
+``ctx.run``: raw arrays normally, recorded under ``create_graph``. Their own backward is
+made of the three first nodes (by <F(x, w), y> = <x, Gi(y, w)> = <w, Gw(x, y)>), so
+gradients of any order exist.
 """
 
 from __future__ import annotations
@@ -25,12 +31,7 @@ from __future__ import annotations
 import numbers
 
 from fovea.autograd import Function, is_grad_enabled
-from fovea.backends import CPU_NS as _arrayns
 from fovea.backends.conv_geometry import Geometry
-from fovea.backends.cpu import conv as kernels
-from fovea.backends.cpu.channels import channel_sum
-from fovea.backends.cpu.channels import view as channel_view
-from fovea.backends.cpu.threads import contiguous
 from fovea.nn.utils.conv import conv_padding, pair
 from fovea.ops._util import as_tensor
 from fovea.tensor import Tensor
@@ -54,17 +55,24 @@ def _nchw(a):
     return a.transpose(0, 3, 1, 2)
 
 
-def _contiguous_nhwc(a):
-    """(N, C, H, W) -> contiguous (N, H, W, C): free for channels-last, else one transpose."""
-    return contiguous(a.transpose(0, 2, 3, 1))
+def _needed(outs, need):
+    """The outputs whose ``need`` flag is set, as a tuple (a multi-output node's results)."""
+    return tuple(o for o, n in zip(outs, need) if n)
 
 
-def _bias_grad(xp, g):
-    if xp is _arrayns:
-        # Reduce in g's own memory layout: copying an NCHW gradient to NHWC first cost ~6 ms
-        # per 8 MiB (the three-layer ConvNet's bias), the layout-aware sum ~0.1 ms.
-        return channel_sum(channel_view(g))
-    return xp.sum(g, axis=(0, 2, 3))
+def _spread(grads, need):
+    """The inverse of :func:`_needed`: one entry per flag, None where it is not set."""
+    it = iter(grads)
+    return tuple(next(it) if n else None for n in need)
+
+
+def _add(a, b):
+    return b if a is None else a + b
+
+
+def _per_channel(xp, v, shape):
+    """(C,) ``v`` broadcast to ``shape`` (N, C, H, W): the gradient of a channel sum."""
+    return xp.broadcast_to(xp.reshape(v, (1, -1, 1, 1)), shape)
 
 
 class Conv2dFn(Function):
@@ -75,7 +83,7 @@ class Conv2dFn(Function):
         b = bias[0] if bias else None
         # The plan (and the input buffers it keeps) is not a graph value: it lives outside
         # saved_tensors and is freed with the node.
-        ctx.plan = kernels.select(geo, x.shape, weight.shape, x.dtype, out_hw)
+        ctx.plan = ctx.kernels.conv.select(geo, x.shape, weight.shape, x.dtype, out_hw)
         y = ctx.plan.forward(_nhwc(x), weight, b, keep=keep_cols)
         ctx.geo, ctx.has_bias = geo, bool(bias)
         ctx.save_for_backward(x, weight)
@@ -84,29 +92,54 @@ class Conv2dFn(Function):
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        geo, xp = ctx.geo, ctx.xp
-        need_x, need_w = ctx.needs_input_grad[:2]
-        gx = gw = None
-        if xp is _arrayns:
-            need_b = ctx.has_bias and ctx.needs_input_grad[2]
-            gx, gw, gb = ctx.plan.backward(_nhwc(x), _nhwc(g), weight, need_x, need_w, need_b)
-            if gx is not None:
-                gx = _nchw(gx)
-            if ctx.has_bias:
-                return gx, gw, gb
-            return gx, gw
-        if need_x:
-            gx = ConvTranspose2dFn.apply(g, weight, geo=geo, out_hw=tuple(x.shape[2:]),
-                                         keep_cols=False)
-        if need_w:
-            gw = ConvWeightGradFn.apply(x, g, geo=geo, weight_shape=tuple(weight.shape))
-        if ctx.has_bias:
-            return gx, gw, (_bias_grad(xp, g) if ctx.needs_input_grad[2] else None)
-        return gx, gw
+        need = (*ctx.needs_input_grad[:2], ctx.has_bias and ctx.needs_input_grad[2])
+        grads = _spread(ctx.run(Conv2dBackwardFn, x, g, weight, plan=ctx.plan, geo=ctx.geo,
+                                need=need), need)
+        return grads if ctx.has_bias else grads[:2]
 
     def release(self) -> None:
         super().release()
         self.plan = None
+
+
+class Conv2dBackwardFn(Function):
+    """(dx, dw, db) = (conv_transpose(gy, w), patches(x)ᵀ gy, Σ gy), the needed ones: the
+    gradients of y = conv2d(x, w) + b for upstream gy (N, O, Ho, Wo), from the forward's
+    ``plan`` (which may hold the forward's buffers of x).
+
+    Backward for upstreams (Gx, Gw, Gb): dx = conv_transpose(gy, Gw),
+    dgy = conv2d(Gx, w) + conv2d(x, Gw) + Gb, dw = conv_weight_grad(Gx, gy).
+    """
+
+    @staticmethod
+    def forward(ctx, x, gy, weight, *, plan, geo, need):
+        dx, dw, db = plan.backward(_nhwc(x), _nhwc(gy), weight, *need)
+        ctx.geo, ctx.need = geo, need
+        ctx.save_for_backward(x, gy, weight)
+        return _needed((None if dx is None else _nchw(dx), dw, db), need)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        x, gy, weight = ctx.saved_tensors
+        gx_up, gw_up, gb_up = _spread(grads, ctx.need)
+        need_x, need_g, need_w = ctx.needs_input_grad
+        geo, hw, ohw = ctx.geo, tuple(x.shape[2:]), tuple(gy.shape[2:])
+        dx = dg = dw = None
+        if gx_up is not None:
+            if need_g:
+                dg = ctx.run(Conv2dFn, gx_up, weight, geo=geo, out_hw=ohw, keep_cols=False)
+            if need_w:
+                dw = ctx.run(ConvWeightGradFn, gx_up, gy, geo=geo,
+                             weight_shape=tuple(weight.shape))
+        if gw_up is not None:
+            if need_x:
+                dx = ctx.run(ConvTranspose2dFn, gy, gw_up, geo=geo, out_hw=hw)
+            if need_g:
+                dg = _add(dg, ctx.run(Conv2dFn, x, gw_up, geo=geo, out_hw=ohw,
+                                      keep_cols=False))
+        if gb_up is not None and need_g:
+            dg = _add(dg, _per_channel(ctx.xp, gb_up, gy.shape))
+        return dx, dg, dw
 
 
 class ConvTranspose2dFn(Function):
@@ -118,12 +151,12 @@ class ConvTranspose2dFn(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, weight, *bias, geo, out_hw, keep_cols):
+    def forward(ctx, x, weight, *bias, geo, out_hw):
         n, _, h, w = x.shape
         # The plan of the convolution (N, C, *out_hw) -> x whose adjoint this is.
-        ctx.plan = kernels.select(geo, (n, weight.shape[1] * geo.groups, *out_hw), weight.shape,
-                                  x.dtype, (h, w))
-        y = ctx.plan.grad_input(_contiguous_nhwc(x), weight)
+        ctx.plan = ctx.kernels.conv.select(geo, (n, weight.shape[1] * geo.groups, *out_hw),
+                                           weight.shape, x.dtype, (h, w))
+        y = ctx.plan.grad_input(_nhwc(x), weight)
         if bias:
             y += bias[0]
         ctx.geo, ctx.has_bias = geo, bool(bias)
@@ -133,26 +166,48 @@ class ConvTranspose2dFn(Function):
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        geo, xp = ctx.geo, ctx.xp
-        need_x, need_w = ctx.needs_input_grad[:2]
-        hw = tuple(x.shape[2:])
-        gx = gw = None
-        if xp is _arrayns:
-            gh, plan = _nhwc(g), ctx.plan
-            # dx is the convolution of g; its buffers serve the weight gradient too.
-            if need_x:
-                gx = _nchw(plan.forward(gh, weight, None, keep=need_w))
+        need = (*ctx.needs_input_grad[:2], ctx.has_bias and ctx.needs_input_grad[2])
+        grads = _spread(ctx.run(ConvTranspose2dBackwardFn, g, x, weight, plan=ctx.plan,
+                                geo=ctx.geo, need=need), need)
+        return grads if ctx.has_bias else grads[:2]
+
+
+class ConvTranspose2dBackwardFn(Function):
+    """(dx, dw, db) = (conv2d(g, w), patches(g)ᵀ x, Σ g), the needed ones: the gradients of
+    y = conv_transpose2d(x, w) + b for upstream g (N, C, H, W), from that node's ``plan``.
+
+    Backward for upstreams (Gx, Gw, Gb): dg = conv_transpose(Gx, w) + conv_transpose(x, Gw)
+    + Gb, dx = conv2d(g, Gw), dw = conv_weight_grad(g, Gx).
+    """
+
+    @staticmethod
+    def forward(ctx, g, x, weight, *, plan, geo, need):
+        dx, dw, db = plan.transpose_backward(_nhwc(g), _nhwc(x), weight, *need)
+        ctx.geo, ctx.need = geo, need
+        ctx.save_for_backward(g, x, weight)
+        return _needed((None if dx is None else _nchw(dx), dw, db), need)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        g, x, weight = ctx.saved_tensors
+        gx_up, gw_up, gb_up = _spread(grads, ctx.need)
+        need_g, need_x, need_w = ctx.needs_input_grad
+        geo, hw, ohw = ctx.geo, tuple(g.shape[2:]), tuple(x.shape[2:])
+        dg = dx = dw = None
+        if gx_up is not None:
+            if need_g:
+                dg = ctx.run(ConvTranspose2dFn, gx_up, weight, geo=geo, out_hw=hw)
             if need_w:
-                gw = plan.grad_weight(gh, _contiguous_nhwc(x))
-            plan.release()
-        else:
+                dw = ctx.run(ConvWeightGradFn, g, gx_up, geo=geo,
+                             weight_shape=tuple(weight.shape))
+        if gw_up is not None:
+            if need_g:
+                dg = _add(dg, ctx.run(ConvTranspose2dFn, x, gw_up, geo=geo, out_hw=hw))
             if need_x:
-                gx = Conv2dFn.apply(g, weight, geo=geo, out_hw=hw, keep_cols=False)
-            if need_w:
-                gw = ConvWeightGradFn.apply(g, x, geo=geo, weight_shape=tuple(weight.shape))
-        if ctx.has_bias:
-            return gx, gw, (_bias_grad(xp, g) if ctx.needs_input_grad[2] else None)
-        return gx, gw
+                dx = ctx.run(Conv2dFn, g, gw_up, geo=geo, out_hw=ohw, keep_cols=False)
+        if gb_up is not None and need_g:
+            dg = _add(dg, _per_channel(ctx.xp, gb_up, g.shape))
+        return dg, dx, dw
 
 
 class ConvWeightGradFn(Function):
@@ -166,23 +221,17 @@ class ConvWeightGradFn(Function):
     def forward(ctx, x, g, *, geo, weight_shape):
         ctx.geo, ctx.weight_shape = geo, weight_shape
         ctx.save_for_backward(x, g)
-        ctx.plan = kernels.select(geo, x.shape, weight_shape, x.dtype, g.shape[2:])
-        return ctx.plan.grad_weight(_nhwc(x), _contiguous_nhwc(g))
+        ctx.plan = ctx.kernels.conv.select(geo, x.shape, weight_shape, x.dtype, g.shape[2:])
+        return ctx.plan.grad_weight(_nhwc(x), _nhwc(g))
 
     @staticmethod
     def backward(ctx, gw):
         x, g = ctx.saved_tensors
-        geo = ctx.geo
         need_x, need_g = ctx.needs_input_grad
-        hw, ohw = tuple(x.shape[2:]), tuple(g.shape[2:])
-        if ctx.xp is _arrayns:
-            plan = ctx.plan
-            gx = _nchw(plan.grad_input(_contiguous_nhwc(g), gw)) if need_x else None
-            gg = _nchw(plan.forward(_nhwc(x), gw, None)) if need_g else None
-            return gx, gg
-        gx = (ConvTranspose2dFn.apply(g, gw, geo=geo, out_hw=hw, keep_cols=False)
-              if need_x else None)
-        gg = Conv2dFn.apply(x, gw, geo=geo, out_hw=ohw, keep_cols=False) if need_g else None
+        geo, hw, ohw = ctx.geo, tuple(x.shape[2:]), tuple(g.shape[2:])
+        gx = ctx.run(ConvTranspose2dFn, g, gw, geo=geo, out_hw=hw) if need_x else None
+        gg = (ctx.run(Conv2dFn, x, gw, geo=geo, out_hw=ohw, keep_cols=False)
+              if need_g else None)
         return gx, gg
 
 
@@ -317,5 +366,5 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                          f"{ho}x{wo}")
     geo = Geometry(kh, kw, *stride, *dilation, ph, ph, pw, pw, groups)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    out = ConvTranspose2dFn.apply(*inputs, geo=geo, out_hw=(ho, wo), keep_cols=False)
+    out = ConvTranspose2dFn.apply(*inputs, geo=geo, out_hw=(ho, wo))
     return out[0] if unbatched else out

@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import backend
 from fovea.autograd import Function
-from fovea.backends import CPU_NS as _arrayns
-from fovea.backends.cpu import norm
-from fovea.ops._util import as_tensor, require_float
+from fovea.ops._util import as_tensor, require_float, xp_of
 from fovea.tensor import Tensor
 
 
@@ -37,11 +34,12 @@ def _stats(xp, x, axes, eps):
 class BatchNorm(Function):
     """Training-mode batch norm, y = γ x̂ + β, with the batch statistics, as one node.
 
-    The raw forward and backward are the CPU backend's
-    (:func:`fovea.backends.cpu.norm.batch_norm_train`, which works in the input's memory
-    layout and keeps what backward needs in its state); this node updates the running
-    statistics. A recorded backward (``create_graph``) recomputes x̂ and σ⁻¹ from x with
-    ``ctx.xp`` so that second derivatives are exact.
+    The raw forward is the device's ``norm`` kernel family
+    (:func:`fovea.backends.cpu.norm.batch_norm_train` on the CPU, which works in the
+    input's memory layout and keeps what backward needs in its state); this node updates
+    the running statistics. Backward is :class:`BatchNormGrad` run through ``ctx.run``: on
+    raw arrays that is the kernel's fused backward, and under ``create_graph`` a recorded
+    node whose own backward is the exact second derivative.
     """
 
     @staticmethod
@@ -50,31 +48,19 @@ class BatchNorm(Function):
         ctx.save_for_backward(x, *affine[:has_weight])
         weight = affine[0] if has_weight else None
         bias = affine[-1] if len(affine) > has_weight else None
-        out, ctx.state = norm.batch_norm_train(x, weight, bias, eps)
-        ctx.count = ctx.state.count
+        out, ctx.state = ctx.kernels.norm.batch_norm_train(x, weight, bias, eps)
         if running is not None:
-            _update_running(*running, ctx.state.mean, ctx.state.var, ctx.count)
+            _update_running(*running, ctx.state.mean, ctx.state.var, ctx.state.count)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        xp = ctx.xp
-        saved = ctx.saved_tensors
         need = ctx.needs_input_grad
-        c = (ctx.bshape[1],)
-        if xp is _arrayns:
-            gx, sum_gx, sum_g = ctx.state.backward(g, saved[1] if ctx.has_weight else None,
-                                                   need[0])
-        else:
-            axes, n = ctx.axes, ctx.count
-            xhat, inv_std = _stats(xp, saved[0], axes, ctx.eps)
-            sum_g = xp.sum(g, axis=axes, keepdims=True)
-            sum_gx = xp.sum(g * xhat, axis=axes, keepdims=True)
-            scale = inv_std / n
-            if ctx.has_weight:
-                scale = scale * xp.reshape(saved[1], ctx.bshape)
-            gx = scale * (n * g - sum_g - xhat * sum_gx) if need[0] else None
-            sum_gx, sum_g = xp.reshape(sum_gx, c), xp.reshape(sum_g, c)
+        # A recorded backward needs every output of BatchNormGrad (a node's outputs are
+        # arrays); on raw arrays dx is skipped when x needs no gradient.
+        gx, sum_gx, sum_g = ctx.run(BatchNormGrad, g, *ctx.saved_tensors, state=ctx.state,
+                                    axes=ctx.axes, bshape=ctx.bshape, eps=ctx.eps,
+                                    need_x=need[0] or ctx.recording)
         grads = [gx]
         if ctx.has_weight:
             grads.append(sum_gx if need[1] else None)
@@ -85,6 +71,73 @@ class BatchNorm(Function):
     def release(self) -> None:
         super().release()
         self.state = None
+
+
+class BatchNormGrad(Function):
+    """Batch norm's backward as a node with three outputs: (dx, dγ, dβ) from (g, x[, γ]).
+
+    Forward is the kernel's fused backward (``state``, from :class:`BatchNorm`'s forward)::
+
+        dx = γσ⁻¹ (g - mean(g) - x̂ mean(g x̂)),  dγ = Σ g x̂,  dβ = Σ g
+
+    Backward (the second derivative, for upstreams a = ∂L/∂dx, b = ∂L/∂dγ, c = ∂L/∂dβ) is
+    written with ``ctx.xp``, so that it records again for a third order. With
+    J(u) = σ⁻¹ (u - mean(u) - x̂ mean(u x̂)) (the gradient of Σ u x̂ with respect to x) and,
+    per channel over its n values, P = Σ a x̂, Q = Σ g x̂, A = Σ a (g - mean(g))::
+
+        ∂/∂g = γ J(a) + b x̂ + c
+        ∂/∂x = γ [σ⁻² (PQ/n - A) x̂ - σ⁻¹ (Q J(a) + P J(g))] / n + b J(g)
+        ∂/∂γ = Σ a J(g)
+    """
+
+    @staticmethod
+    def forward(ctx, g, x, *weight, state, axes, bshape, eps, need_x):
+        ctx.axes, ctx.bshape, ctx.eps, ctx.count = axes, bshape, eps, state.count
+        ctx.save_for_backward(g, x, *weight)
+        return state.backward(g, weight[0] if weight else None, need_x)
+
+    @staticmethod
+    def backward(ctx, ddx, ddw, ddb):
+        g, x, *weight = ctx.saved_tensors
+        return _second_derivative(ctx.xp, g, x, weight[0] if weight else None, ddx, ddw,
+                                  ddb, ctx.axes, ctx.bshape, ctx.eps, ctx.count,
+                                  ctx.needs_input_grad)
+
+
+def _second_derivative(xp, g, x, w, a, b, c, axes, bshape, eps, n, need):
+    """The gradients of Σ a·dx + b·dγ + c·dβ with respect to (g, x[, γ]); a, b, c may be
+    None (an output that did not reach the loss)."""
+    xhat, s = _stats(xp, x, axes, eps)
+    c_shape = (bshape[1],)
+
+    def mean(u):
+        return xp.mean(u, axis=axes, keepdims=True)
+
+    def jac(u):  # the gradient of Σ u·x̂ with respect to x
+        return s * (u - mean(u) - xhat * mean(u * xhat))
+
+    wb = 1.0 if w is None else xp.reshape(w, bshape)
+    jg = jac(g)
+    dg = dx = dw = None
+    if a is not None:
+        dg = wb * jac(a)
+        p = xp.sum(a * xhat, axis=axes, keepdims=True)
+        q = xp.sum(g * xhat, axis=axes, keepdims=True)
+        big_a = xp.sum(a * (g - mean(g)), axis=axes, keepdims=True)
+        dx = wb * ((s * s / n) * (p * q / n - big_a) * xhat - (s / n) * (q * jac(a) + p * jg))
+        if w is not None:
+            dw = xp.reshape(xp.sum(a * jg, axis=axes, keepdims=True), c_shape)
+    if b is not None:
+        bb = xp.reshape(b, bshape)
+        dg = bb * xhat if dg is None else dg + bb * xhat
+        dx = bb * jg if dx is None else dx + bb * jg
+    if c is not None:
+        cc = xp.reshape(c, bshape)
+        dg = cc + xp.zeros_like(g) if dg is None else dg + cc
+    grads = [dg if need[0] else None, dx if need[1] else None]
+    if w is not None:
+        grads.append(dw if need[2] else None)
+    return tuple(grads)
 
 
 def _update_running(running_mean, running_var, momentum, mean, var, count):
@@ -99,12 +152,13 @@ def _update_running(running_mean, running_var, momentum, mean, var, count):
 class Normalize(Function):
     """x̂ = (x - mean) / √(var + ε) over ``axes`` (biased variance), no affine part.
 
-    Backward: dx = σ⁻¹ (dx̂ - mean(dx̂) - x̂ mean(dx̂ x̂)); recomputed from x when recorded.
+    Backward: dx = σ⁻¹ (dx̂ - mean(dx̂) - x̂ mean(dx̂ x̂)), with x̂ and σ⁻¹ kept from forward on
+    raw arrays and recomputed from x when recorded (so it differentiates again).
     """
 
     @staticmethod
     def forward(ctx, x, axes, eps):
-        xhat, inv_std = _stats(backend.xp, x, axes, eps)
+        xhat, inv_std = _stats(ctx.xp, x, axes, eps)
         ctx.xhat, ctx.inv_std, ctx.axes, ctx.eps = xhat, inv_std, axes, eps
         ctx.save_for_backward(x)
         return xhat
@@ -112,10 +166,8 @@ class Normalize(Function):
     @staticmethod
     def backward(ctx, g):
         xp = ctx.xp
-        if xp is _arrayns:
-            xhat, inv_std = ctx.xhat, ctx.inv_std
-        else:
-            xhat, inv_std = _stats(xp, ctx.saved_tensors[0], ctx.axes, ctx.eps)
+        xhat, inv_std = ((ctx.xhat, ctx.inv_std) if not ctx.recording
+                         else _stats(xp, ctx.saved_tensors[0], ctx.axes, ctx.eps))
         mean_g = xp.mean(g, axis=ctx.axes, keepdims=True)
         mean_gx = xp.mean(g * xhat, axis=ctx.axes, keepdims=True)
         return inv_std * (g - mean_g - xhat * mean_gx)
@@ -193,7 +245,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
 
 def _batch_norm_eval(x, running_mean, running_var, weight, bias, eps, bshape):
     """y = x · s + t with s = γ / √(running_var + ε), t = β - running_mean · s (composed)."""
-    xp = backend.xp
+    xp = xp_of(running_var)
     dtype = x.dtype
     inv_std = Tensor._make((1.0 / xp.sqrt(running_var._data + eps)).astype(dtype), None)
     mean = Tensor._make(running_mean._data.astype(dtype, copy=False), None)

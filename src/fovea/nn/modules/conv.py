@@ -7,15 +7,16 @@ import math
 
 import numpy as np
 
-from fovea import backend
+from fovea import backend, backends
 from fovea.creation import default_generator
 from fovea.nn.functional.conv import conv2d, conv_transpose2d
 from fovea.nn.modules.module import Module
 from fovea.nn.parameter import Parameter
 from fovea.nn.utils.conv import conv_padding, pair
+from fovea.ops._util import xp_of
 from fovea.tensor import Tensor
 
-_PADDING_MODES = {"zeros": None, "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
@@ -57,9 +58,10 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(np.zeros(shape, dtype=dtype))
+        xp = backends.default().xp  # parameters are created on the default device
+        self.weight = Parameter(xp.zeros(shape, dtype=dtype))
         if bias:
-            self.bias = Parameter(np.zeros(out_channels, dtype=dtype))
+            self.bias = Parameter(xp.zeros(out_channels, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters(generator)
@@ -75,12 +77,11 @@ class _ConvNd(Module):
         fan_in = w.shape[1] * w.shape[2] * w.shape[3]
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         gen = default_generator() if generator is None else generator
-        w._data = gen.uniform(-bound, bound, size=w.shape).astype(w.dtype)
-        w._version[0] += 1
-        if self.bias is not None:
-            self.bias._data = gen.uniform(-bound, bound, size=self.bias.shape) \
-                .astype(self.bias.dtype)
-            self.bias._version[0] += 1
+        for p in (w, self.bias):
+            if p is not None:  # the generator's host samples, moved to the parameter's device
+                p._data = xp_of(p).asarray(gen.uniform(-bound, bound, size=p.shape),
+                                           dtype=p.dtype)
+                p._version[0] += 1
 
     def _label(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"
@@ -163,9 +164,23 @@ def _pad_by_index(x: Tensor, pads, mode: str, label: str) -> Tensor:
         if mode != "replicate" and max(before, after) > limit:
             raise ValueError(f"{label}: padding {max(before, after)} is too large for "
                              f"padding_mode={mode!r} on an input of size {size}")
-    ih = np.pad(np.arange(h), (pt, pb), mode=_PADDING_MODES[mode])
-    iw = np.pad(np.arange(w), (pl, pr), mode=_PADDING_MODES[mode])
+    xp = xp_of(x)
+    ih = xp.asarray(_padded_indices(h, pt, pb, mode))
+    iw = xp.asarray(_padded_indices(w, pl, pr, mode))
     return x[..., ih, :][..., iw]
+
+
+def _padded_indices(size: int, before: int, after: int, mode: str) -> list[int]:
+    """The source index of every position of a padded axis (``np.pad``'s modes reflect,
+    edge and wrap)."""
+    def source(i):
+        if mode == "reflect":
+            return -i if i < 0 else 2 * (size - 1) - i if i >= size else i
+        if mode == "replicate":
+            return min(max(i, 0), size - 1)
+        return i % size  # circular
+
+    return [source(i) for i in range(-before, size + after)]
 
 
 class ConvTranspose2d(_ConvNd):

@@ -7,7 +7,9 @@ one module per family:
 * :mod:`.unpool`: ``max_unpool2d``.
 
 Windowed pooling loops over the kH·kW taps of the window, never over pixels (the window
-geometry and max-pool's loops are the CPU backend's: :mod:`fovea.backends.cpu.pool`).
+geometry and max-pool's loops are the device's ``pool`` kernel family:
+:mod:`fovea.backends.cpu.pool`, or :mod:`fovea.backends.generic.pool` on a device without
+kernels of its own).
 Linear poolings (average, adaptive average, unpooling, max-pool's backward) are
 :class:`~fovea.nn.functional._linear_map.LinearMapFn` nodes, differentiable to any order.
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numbers
 
+from fovea import backends
 from fovea.backends.conv_geometry import Geometry
-from fovea.backends.cpu.pool import Window, channels_last
 from fovea.nn.utils.conv import pair
 from fovea.ops._util import as_tensor
 from fovea.tensor import Tensor
@@ -23,9 +23,11 @@ def input4(input, op: str):
     return (x.unsqueeze(0) if unbatched else x), unbatched
 
 
-def window(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode, op: str) -> Window:
-    """The checked pooling arguments for 4-D ``x`` as a :class:`Window` (stride defaults to
-    the kernel size; padding at most half the kernel, as PyTorch requires)."""
+def window(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode, op: str):
+    """The checked pooling arguments for 4-D ``x`` as a ``Window`` of the ``pool`` kernel
+    family of x's device (:class:`fovea.backends.generic.pool.Window`: sizes and tap views);
+    stride defaults to the kernel size; padding at most half the kernel, as PyTorch
+    requires."""
     k = pair(kernel_size, "kernel_size", op, low=1)
     s = k if stride is None or (isinstance(stride, tuple | list) and not stride) \
         else pair(stride, "stride", op, low=1)
@@ -37,8 +39,9 @@ def window(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode, op: str
                              f"padding={p} for kernel_size={k}")
     geo = Geometry(k[0], k[1], s[0], s[1], d[0], d[1], p[0], p[0], p[1], p[1])
     h, w = x.shape[2:]
-    return Window(geo, (h, w), geo.out_size(h, w, op, ceil_mode=bool(ceil_mode)),
-                   channels_last(x._data))
+    pool = backends.for_array(x._data).kernels.pool
+    return pool.Window(geo, (h, w), geo.out_size(h, w, op, ceil_mode=bool(ceil_mode)),
+                       pool.channels_last(x._data))
 
 
 def output_hw(output_size, in_hw, op: str) -> tuple[int, int]:

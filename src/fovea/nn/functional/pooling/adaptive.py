@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from fovea.autograd import Function
-from fovea.backends import CPU_NS as _arrayns
 from fovea.nn.functional._linear_map import AxisMaps, LinearMapFn, ScatterAdd
 from fovea.nn.functional.pooling._common import input4, output_hw
 from fovea.tensor import Tensor
 
 
-def _adaptive_bins(size: int, out: int):
+def _adaptive_bins(size: int, out: int):  # host index arithmetic
     """PyTorch's bins: [floor(i·size/out), ceil((i+1)·size/out)) for i < out."""
     i = np.arange(out)
     return (i * size) // out, -((-(i + 1) * size) // out)
@@ -52,11 +51,12 @@ class AdaptiveMaxPool2dFn(Function):
         ih = np.minimum(sh[:, None] + np.arange((eh - sh).max()), eh[:, None] - 1)
         iw = np.minimum(sw[:, None] + np.arange((ew - sw).max()), ew[:, None] - 1)
         flat = ih[:, None, :, None] * w + iw[None, :, None, :]  # (oh, ow, Lh, Lw)
-        flat = flat.reshape(out_hw[0], out_hw[1], -1)
+        xp = ctx.xp
+        flat = xp.asarray(flat.reshape(out_hw[0], out_hw[1], -1))
         vals = x.reshape(n, c, h * w)[:, :, flat]  # (N, C, oh, ow, Lh·Lw)
-        k = np.argmax(vals, axis=-1)[..., None]
-        y = np.take_along_axis(vals, k, axis=-1)[..., 0]
-        ctx.idx = np.take_along_axis(np.broadcast_to(flat, vals.shape), k, axis=-1)[..., 0]
+        k = xp.argmax(vals, axis=-1)[..., None]
+        y = xp.take_along_axis(vals, k, axis=-1)[..., 0]
+        ctx.idx = xp.take_along_axis(xp.broadcast_to(flat, vals.shape), k, axis=-1)[..., 0]
         ctx.in_hw = (h, w)
         if sink is not None:
             sink.append(ctx.idx)
@@ -64,10 +64,7 @@ class AdaptiveMaxPool2dFn(Function):
 
     @staticmethod
     def backward(ctx, g):
-        op = ScatterAdd(ctx.idx, ctx.in_hw)
-        if ctx.xp is _arrayns:
-            return op.apply(g)
-        return LinearMapFn.apply(g, op=op)
+        return ctx.run(LinearMapFn, g, op=ScatterAdd(ctx.idx, ctx.in_hw))
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):

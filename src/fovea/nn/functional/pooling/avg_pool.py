@@ -7,15 +7,16 @@ import numbers
 
 import numpy as np
 
-from fovea.backends.cpu.pool import Window
+from fovea import backends
 from fovea.nn.functional._linear_map import LinearMapFn
 from fovea.nn.functional.pooling._common import input4, window
 
 
 class _AvgPool:
-    """Window means (sum / divisor); ``divisor`` is a number or an (Ho, Wo) array."""
+    """Window means (sum / divisor); ``divisor`` is a number or an (Ho, Wo) host array.
+    ``win`` is a ``Window`` of the input device's ``pool`` kernel family."""
 
-    def __init__(self, win: Window, divisor):
+    def __init__(self, win, divisor):
         self.win, self.divisor = win, divisor
 
     def apply(self, x):
@@ -25,7 +26,7 @@ class _AvgPool:
         out = win.tap(xp, 0, 0).copy(order="K")
         for _, r, s in taps[1:]:
             out += win.tap(xp, r, s)
-        out /= _as_dtype(self.divisor, x.dtype)
+        out /= _on_device(self.divisor, x)
         return out
 
     @property
@@ -36,12 +37,12 @@ class _AvgPool:
 class _AvgPoolT:
     """The transpose of :class:`_AvgPool`: spread g / divisor over each window."""
 
-    def __init__(self, win: Window, divisor):
+    def __init__(self, win, divisor):
         self.win, self.divisor = win, divisor
 
     def apply(self, g):
         win = self.win
-        gd = win.match(g) / _as_dtype(self.divisor, g.dtype)
+        gd = win.match(g) / _on_device(self.divisor, g)
         dxp = win.zeros_padded(gd, written=win.tiles)
         for _, r, s in win.taps():
             dst = win.tap(dxp, r, s)
@@ -56,11 +57,14 @@ class _AvgPoolT:
         return _AvgPool(self.win, self.divisor)
 
 
-def _as_dtype(d, dtype):
-    return d.astype(dtype, copy=False) if isinstance(d, np.ndarray) else d
+def _on_device(d, like):
+    """A divisor array in ``like``'s dtype on its device (a number as it is)."""
+    if isinstance(d, np.ndarray):
+        return backends.for_array(like).xp.asarray(d, dtype=like.dtype)
+    return d
 
 
-def _avg_divisor(win: Window, count_include_pad: bool, divisor_override):
+def _avg_divisor(win, count_include_pad: bool, divisor_override):
     """PyTorch's divisor per output position: window area clipped to the padded input
     (count_include_pad) or to the input itself; a scalar when it is the same everywhere."""
     if divisor_override is not None:

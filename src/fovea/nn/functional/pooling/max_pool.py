@@ -1,46 +1,46 @@
 """Max pooling: ``max_pool2d``, y = max over each window; the gradient goes to the (first)
-maximum. The raw loops are :mod:`fovea.backends.cpu.pool`'s; the backward is a linear map
-of g (scatter to the winners), whose transpose gathers, so it records to any order."""
+maximum. The raw loops are the device's ``pool`` kernel family
+(:mod:`fovea.backends.cpu.pool` on the CPU); the backward is a linear map of g (scatter to
+the winners), whose transpose gathers, so it records to any order."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from fovea import backends
 from fovea.autograd import Function, is_grad_enabled
-from fovea.backends import CPU_NS as _arrayns
-from fovea.backends.cpu import pool
-from fovea.backends.cpu.pool import Window
 from fovea.nn.functional._linear_map import LinearMapFn
 from fovea.nn.functional.pooling._common import input4, window
 from fovea.tensor import Tensor
 
 
 class _ArgScatter:
-    """Max pooling's backward: g (N, C, Ho, Wo) -> its values at the winning taps (N, C, H, W)."""
+    """Max pooling's backward: g (N, C, Ho, Wo) -> its values at the winning taps (N, C, H, W),
+    with the ``pool`` kernel family that ran the forward."""
 
-    def __init__(self, arg, win: Window):
-        self.arg, self.win = arg, win
+    def __init__(self, arg, win, pool):
+        self.arg, self.win, self.pool = arg, win, pool
 
     def apply(self, g):
-        return pool.max_pool_backward(g, self.arg, self.win)
+        return self.pool.max_pool_backward(g, self.arg, self.win)
 
     @property
     def T(self):  # noqa: N802
-        return _ArgGather(self.arg, self.win)
+        return _ArgGather(self.arg, self.win, self.pool)
 
 
 class _ArgGather:
     """The transpose of :class:`_ArgScatter`: (N, C, H, W) -> its values at the winning taps."""
 
-    def __init__(self, arg, win: Window):
-        self.arg, self.win = arg, win
+    def __init__(self, arg, win, pool):
+        self.arg, self.win, self.pool = arg, win, pool
 
     def apply(self, x):
-        return pool.max_pool_gather(x, self.arg, self.win)
+        return self.pool.max_pool_gather(x, self.arg, self.win)
 
     @property
     def T(self):  # noqa: N802
-        return _ArgScatter(self.arg, self.win)
+        return _ArgScatter(self.arg, self.win, self.pool)
 
 
 class MaxPool2dFn(Function):
@@ -48,26 +48,26 @@ class MaxPool2dFn(Function):
 
     @staticmethod
     def forward(ctx, x, *, win, need_arg, sink=None):
+        pool = ctx.kernels.pool
         y, arg = pool.max_pool(x, win, need_arg)
-        ctx.scatter = _ArgScatter(arg, win) if need_arg else None
+        ctx.scatter = _ArgScatter(arg, win, pool) if need_arg else None
         if sink is not None:  # return_indices: hand the winners to the caller
             sink.append(arg)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.xp is _arrayns:
-            return ctx.scatter.apply(g)
-        return LinearMapFn.apply(g, op=ctx.scatter)
+        return ctx.run(LinearMapFn, g, op=ctx.scatter)
 
 
-def _flat_indices(arg, win: Window):
+def _flat_indices(arg, win):
     """Winning taps -> PyTorch's indices: flat positions h·W + w in the unpadded input."""
+    xp = backends.for_array(arg).xp
     g = win.geo
     ho, wo = win.out_hw
-    r, s = np.divmod(arg.astype(np.int64), g.kw)
-    hh = (np.arange(ho) * g.sh - g.pt)[:, None] + r * g.dh
-    ww = (np.arange(wo) * g.sw - g.pl)[None, :] + s * g.dw
+    r, s = xp.divmod(arg.astype(np.int64), g.kw)
+    hh = xp.asarray((np.arange(ho) * g.sh - g.pt)[:, None]) + r * g.dh
+    ww = xp.asarray((np.arange(wo) * g.sw - g.pl)[None, :]) + s * g.dw
     return hh * win.in_hw[1] + ww
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from fovea.nn.functional._linear_map import LinearMapFn, Put
 from fovea.nn.functional.pooling._common import input4
 from fovea.nn.utils.conv import pair
+from fovea.ops._util import xp_of
 from fovea.tensor import Tensor
 
 
@@ -27,7 +28,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     """
     op = "max_unpool2d"
     x, unbatched = input4(input, op)
-    idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    idx = indices._data if isinstance(indices, Tensor) else xp_of(x).asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be an integer tensor, got dtype {idx.dtype}")
     if unbatched:
