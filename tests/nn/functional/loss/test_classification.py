@@ -7,7 +7,7 @@ import pytest
 
 import fovea
 import fovea.nn.functional as F
-from oracle import check_op, torch
+from oracle import check_op, to_device, torch
 
 CE_CASES = [
     dict(), dict(reduction="sum"), dict(reduction="none"), dict(label_smoothing=0.1),
@@ -104,6 +104,14 @@ def test_cross_entropy_with_every_target_ignored_is_nan_like_torch():
     if torch is not None:
         assert torch.isnan(torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(y),
                                                              ignore_index=1))
+
+
+def test_class_targets_on_another_device_are_refused():
+    x = to_device(np.zeros((4, 3)), "standin")
+    for fn in (F.cross_entropy, F.nll_loss):
+        with pytest.raises(RuntimeError, match="expected all tensors on one device, got "
+                                               "standin and cpu"):
+            fn(x, fovea.tensor([0, 1, 2, 0]))
 
 
 def test_cross_entropy_bad_input_is_clear():

@@ -39,11 +39,18 @@ def test_fused_cross_entropy_equals_its_composed_twin(kw, shape):
     fused.backward(fovea.tensor(g))
     twin.backward(fovea.tensor(g))
     np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-10, atol=1e-14)
-    # finite differences, and second order against PyTorch, through the shared harness
-    tkw = {k: (torch.tensor(v) if k == "weight" else v) for k, v in kw.items()} if torch \
-        else {}
-    check_op(lambda t: F.cross_entropy(t, fovea.tensor(y), **fkw),
-             lambda t: torch.nn.functional.cross_entropy(t, torch.tensor(y), **tkw), [x])
+    # finite differences, and second order against PyTorch, through the shared harness.
+    # The targets and the class weights go through the harness, so that they are on the
+    # device of x on every device it runs on.
+    w = kw.get("weight")
+    rest = {k: v for k, v in kw.items() if k != "weight"}
+    if w is None:
+        check_op(lambda t, y: F.cross_entropy(t, y, **rest),
+                 lambda t, y: torch.nn.functional.cross_entropy(t, y, **rest), [x, y])
+    else:
+        check_op(lambda t, y, w: F.cross_entropy(t, y, weight=w, **rest),
+                 lambda t, y, w: torch.nn.functional.cross_entropy(t, y, weight=w, **rest),
+                 [x, y, w], grad_mask=[True, False, False])
 
 
 def test_fused_cross_entropy_keeps_float32_and_rejects_bad_targets():

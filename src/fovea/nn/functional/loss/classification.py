@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fovea import backend
+from fovea import backend, backends
 from fovea.autograd import Function
 from fovea.nn.functional.activation import log_softmax
 from fovea.nn.functional.loss.reduction import check_reduction
@@ -11,7 +11,9 @@ from fovea.ops.index import TakeAlongAxis, take_along_axis
 
 
 def _class_targets(input, target, op):
-    """Validate class-index targets: input (N, C, d1, ...) and target (N, d1, ...)."""
+    """Validate class-index targets: input (N, C, d1, ...) and target (N, d1, ...), on one
+    device (the targets index the input's arrays)."""
+    backends.for_arrays(input._data, target._data, op=op)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (an integer tensor), got dtype "
                         f"{target.dtype}")
