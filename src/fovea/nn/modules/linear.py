@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from fovea import backend
+from fovea import backend, backends
 from fovea.nn import init
 from fovea.nn.functional.linear import Linear as _LinearFn
 from fovea.nn.modules._checks import check_float_dtype, check_tensor
@@ -37,7 +37,7 @@ class Linear(Module):
                              f"{in_features} and {out_features}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         dtype = backend.get_default_dtype() if dtype is None else backend.check_dtype(dtype)
-        xp = backend.xp
+        xp = backends.default().xp  # parameters are created on the default device
         self.weight = Parameter(xp.empty((self.out_features, self.in_features), dtype=dtype))
         if bias:
             self.bias = Parameter(xp.empty((self.out_features,), dtype=dtype))
