@@ -22,8 +22,8 @@ standin.register()
 
 TESTS = Path(__file__).parent
 SEAM_DIRS = {"ops", "engine", "nn"}
-"""Test directories whose code goes through the backend seam (nn joins once nn/functional
-obtains its arrays from its inputs' device)."""
+"""Test directories whose code goes through the backend seam: ``check_op`` runs their tests
+on the stand-in device too."""
 
 
 @pytest.fixture(autouse=True)
