@@ -361,3 +361,34 @@ def test_load_state_dict_validates_groups_and_shapes():
         swapped.load_state_dict(saved)
     with pytest.raises(ValueError, match="'state' and 'param_groups'"):
         opt.load_state_dict({"state": {}})
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: fovea.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    lambda ps: fovea.optim.Adam(ps, lr=0.05, amsgrad=True),
+    lambda ps: fovea.optim.AdamW(ps, lr=0.05),
+    lambda ps: fovea.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
+    lambda ps: fovea.optim.Adagrad(ps, lr=0.1, initial_accumulator_value=0.1),
+], ids=["sgd", "adam", "adamw", "rmsprop", "adagrad"])
+def test_optimizers_keep_parameters_and_state_on_the_parameters_device(make):
+    """Three steps on the stand-in device equal the CPU's, and every state tensor but the
+    step counter (a host scalar, as in PyTorch) lives on the parameter's device."""
+    from backends import standin
+
+    w0 = np.random.default_rng(0).standard_normal((3, 4))
+    results = []
+    for on_device in (False, True):
+        data = standin.to_device(w0) if on_device else w0.copy()
+        w = fovea.nn.Parameter(fovea.Tensor(data))
+        opt = make([w])
+        for _ in range(3):
+            opt.zero_grad()
+            ((w * w).sum() + w.sum()).backward()
+            opt.step()
+        if on_device:
+            assert isinstance(w._data, standin.StandInArray)
+            for key, value in opt.state[w].items():
+                if key != "step" and isinstance(value, fovea.Tensor):
+                    assert isinstance(value._data, standin.StandInArray), key
+        results.append(np.asarray(w.detach().numpy()))
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-12, atol=1e-14)

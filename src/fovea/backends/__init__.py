@@ -180,6 +180,11 @@ def for_arrays(*arrays, op: str | None = None) -> Backend:
     return b
 
 
+def array_module(t):
+    """The array module of a Tensor's (or an array's) device."""
+    return for_array(getattr(t, "_data", t)).xp
+
+
 def is_array(a) -> bool:
     """Whether ``a`` is an array of some registered backend."""
     try:

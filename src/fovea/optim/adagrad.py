@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fovea import backend
+from fovea.backends import array_module
 from fovea.optim.optimizer import (
     Optimizer,
     _bump,
@@ -69,7 +69,7 @@ class Adagrad(Optimizer):
         state = self.state[p]
         state["step"] = _new_step()
         state["sum"] = Tensor._make(
-            backend.xp.full_like(p._data, float(group["initial_accumulator_value"])), None)
+            array_module(p).full_like(p._data, float(group["initial_accumulator_value"])), None)
         return state
 
     def _update_group(self, group: dict[str, Any]) -> None:
@@ -77,10 +77,10 @@ class Adagrad(Optimizer):
         lr_decay = float(group["lr_decay"])
         weight_decay = float(group["weight_decay"])
         eps = float(group["eps"])
-        xp = backend.xp
         for p in group["params"]:
             if p.grad is None:
                 continue
+            xp = array_module(p)  # the parameter's device
             state = self.state[p]
             if not state:
                 state = self._init_state(p, group)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fovea import backend
+from fovea.backends import array_module
 from fovea.optim.optimizer import (
     Optimizer,
     _bump,
@@ -82,10 +82,10 @@ class Adam(Optimizer):
         weight_decay = float(group["weight_decay"])
         amsgrad = bool(group["amsgrad"])
         decoupled = bool(group["decoupled_weight_decay"])
-        xp = backend.xp
         for p in group["params"]:
             if p.grad is None:
                 continue
+            xp = array_module(p)  # the parameter's device
             state = self.state[p]
             if not state:
                 state["step"] = _new_step()

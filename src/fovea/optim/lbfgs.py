@@ -7,6 +7,7 @@ from typing import Any
 
 from fovea import backend
 from fovea.autograd import enable_grad, no_grad
+from fovea.backends import array_module
 from fovea.optim.optimizer import Optimizer, _bump, _check
 from fovea.tensor import Tensor
 
@@ -212,7 +213,7 @@ class LBFGS(Optimizer):
 
     # --- flat views of the parameters --------------------------------------------------
     def _gather_flat_grad(self):
-        xp = backend.xp
+        xp = array_module(self._params[0])
         views = [xp.zeros(p._data.size, dtype=p.dtype) if p.grad is None
                  else p.grad._data.reshape(-1).astype(p.dtype, copy=False)
                  for p in self._params]

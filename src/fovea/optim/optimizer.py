@@ -26,6 +26,7 @@ import numpy as np
 
 from fovea import backend
 from fovea.autograd import enable_grad, no_grad
+from fovea.backends import array_module
 from fovea.tensor import Tensor
 
 
@@ -289,7 +290,7 @@ class Optimizer:
         if self._state_shaped_like_params and arr.ndim > 0 and arr.shape != p.shape:
             raise ValueError(f"{name}: state {key!r} has shape {arr.shape} but its parameter "
                              f"has shape {p.shape}")
-        return Tensor._make(backend.xp.array(arr, copy=True), None)
+        return Tensor._make(array_module(p).array(arr, copy=True), None)  # to p's device
 
     def __repr__(self) -> str:
         lines = [f"{self._name} ("]
@@ -343,7 +344,7 @@ def _increment(step: Tensor) -> float:
 
 
 def _zeros_like(p: Tensor) -> Tensor:
-    return Tensor._make(backend.xp.zeros_like(p._data), None)
+    return Tensor._make(array_module(p).zeros_like(p._data), None)
 
 
 def _lerp_(a, b, weight: float) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fovea import backend
+from fovea.backends import array_module
 from fovea.optim.optimizer import (
     Optimizer,
     _bump,
@@ -76,10 +76,10 @@ class RMSprop(Optimizer):
         weight_decay = float(group["weight_decay"])
         momentum = float(group["momentum"])
         centered = bool(group["centered"])
-        xp = backend.xp
         for p in group["params"]:
             if p.grad is None:
                 continue
+            xp = array_module(p)  # the parameter's device
             state = self.state[p]
             if not state:
                 state["step"] = _new_step()
