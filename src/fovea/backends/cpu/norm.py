@@ -39,6 +39,7 @@ from fovea.backends.cpu import channels as ch
 from fovea.backends.cpu.layout import as_rows, rows_base
 from fovea.backends.cpu.numba import enabled, kernel
 from fovea.backends.cpu.threads import num_threads
+from fovea.backends.generic.norm import backward_from_centred
 
 prange = range  # replaced by numba.prange when a kernel is compiled
 
@@ -60,19 +61,9 @@ class BatchNormState:
         """(dx or None, dγ, dβ) for upstream ``g`` (x's shape, any layout); dγ, dβ (C,)."""
         if self.compiled:
             return self._backward_compiled(g, weight, need_x)
-        view, xc, n, inv_std = self.view, self._xc, self.count, self.inv_std
-        g2 = view.like(g)
-        sum_g = ch.channel_sum(view, g2)
-        sum_gx = ch.channel_dot(view, g2, xc) * inv_std
-        gx = None
-        if need_x:
-            a = inv_std if weight is None else inv_std * weight
-            gx = xc * view.per_channel(inv_std * sum_gx / -n)
-            gx += g2
-            gx -= view.per_channel(sum_g / n)
-            gx *= view.per_channel(a)
-            gx = view.restore(gx)
-        return gx, sum_gx, sum_g
+        # NumPy fallback: the generic formula with the CPU's layout-aware channel sums.
+        return backward_from_centred(ch, self.view, self._xc, self.count, self.inv_std, g,
+                                     weight, need_x)
 
     def _backward_compiled(self, g, weight, need_x):
         """One compiled pass for Σg and Σg·(x - μ), one for

@@ -34,19 +34,28 @@ class BatchNormState:
 
     def backward(self, g, weight, need_x: bool):
         """(dx or None, dγ, dβ) for upstream ``g`` (x's shape); dγ, dβ (C,)."""
-        view, xc, n, inv_std = self.view, self._xc, self.count, self.inv_std
-        g2 = view.like(g)
-        sum_g = ch.channel_sum(view, g2)
-        sum_gx = ch.channel_dot(view, g2, xc) * inv_std
-        gx = None
-        if need_x:
-            a = inv_std if weight is None else inv_std * weight
-            gx = xc * view.per_channel(inv_std * sum_gx / -n)
-            gx += g2
-            gx -= view.per_channel(sum_g / n)
-            gx *= view.per_channel(a)
-            gx = view.restore(gx)
-        return gx, sum_gx, sum_g
+        return backward_from_centred(ch, self.view, self._xc, self.count, self.inv_std, g,
+                                     weight, need_x)
+
+
+def backward_from_centred(channels, view, xc, n, inv_std, g, weight, need_x: bool):
+    """(dx or None, dγ, dβ) from the centred input ``xc`` = x - μ, with per-channel sums
+    taken by the ``channels`` family given (the generic one, or the CPU's layout-aware one).
+
+    dx = a (g - Σg/n - x̂ Σ(g x̂)/n) with a = γσ⁻¹ and x̂ = xc·σ⁻¹; dγ = Σ g x̂, dβ = Σ g.
+    """
+    g2 = view.like(g)
+    sum_g = channels.channel_sum(view, g2)
+    sum_gx = channels.channel_dot(view, g2, xc) * inv_std
+    gx = None
+    if need_x:
+        a = inv_std if weight is None else inv_std * weight
+        gx = xc * view.per_channel(inv_std * sum_gx / -n)
+        gx += g2
+        gx -= view.per_channel(sum_g / n)
+        gx *= view.per_channel(a)
+        gx = view.restore(gx)
+    return gx, sum_gx, sum_g
 
 
 def batch_norm_train(x, weight, bias, eps: float):
