@@ -9,7 +9,9 @@ The autograd engine (``Tensor``, ``Function``, ``backward``, ``grad``), layers i
 from fovea.backends.cpu import process_tuning as _process_tuning  # noqa: F401
 
 # isort: split
-from fovea import backend
+import numpy as _np
+
+from fovea import backends, dtypes
 from fovea.autograd import (
     Function,
     enable_grad,
@@ -18,7 +20,6 @@ from fovea.autograd import (
     no_grad,
     set_grad_enabled,
 )
-from fovea.backend import get_default_dtype, set_default_dtype
 from fovea.backends import device
 from fovea.creation import (
     arange,
@@ -41,6 +42,7 @@ from fovea.creation import (
     zeros,
     zeros_like,
 )
+from fovea.dtypes import get_default_dtype, set_default_dtype
 from fovea.gradcheck import grad_check_sparse, gradcheck, relative_error
 from fovea.ops.arithmetic import (
     abs,
@@ -97,13 +99,13 @@ from fovea.ops.shape import (
 from fovea.tensor import Tensor
 from fovea.viz import graph_to_dot
 
-float16 = backend.xp.float16
-float32 = backend.xp.float32
-float64 = backend.xp.float64
-int32 = backend.xp.int32
-int64 = backend.xp.int64
-uint8 = backend.xp.uint8
-bool_ = backend.xp.bool_
+float16 = _np.float16
+float32 = _np.float32
+float64 = _np.float64
+int32 = _np.int32
+int64 = _np.int64
+uint8 = _np.uint8
+bool_ = _np.bool_
 long = int64
 float = float32  # noqa: A001 - PyTorch's alias
 double = float64

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fovea import backend, backends
+from fovea import backends, dtypes
 from fovea.tensor import Tensor, _to_array
 
 _default_generator = np.random.default_rng(0)
@@ -31,7 +31,7 @@ def _gen(generator):
 
 
 def _dtype(dtype, op):
-    return backend.get_default_dtype() if dtype is None else backend.check_dtype(dtype, op)
+    return dtypes.get_default_dtype() if dtype is None else dtypes.check_dtype(dtype, op)
 
 
 def _shape(size):
@@ -78,7 +78,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor that shares ``array``'s memory (no copy)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    backend.check_dtype(array.dtype, "from_numpy")
+    dtypes.check_dtype(array.dtype, "from_numpy")
     return Tensor._make(array, None)
 
 
@@ -144,7 +144,7 @@ def arange(start, end=None, step=1, dtype=None) -> Tensor:
         start, end = 0, start
     if dtype is None:
         floats = any(isinstance(v, float) for v in (start, end, step))
-        dtype = backend.get_default_dtype() if floats else np.int64
+        dtype = dtypes.get_default_dtype() if floats else np.int64
     return Tensor._make(_xp().arange(start, end, step, dtype=dtype), None)
 
 

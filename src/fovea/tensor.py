@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from fovea import autograd, backend, backends
+from fovea import autograd, backends, dtypes
 
 
 class Tensor:
@@ -144,7 +144,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf (only floating tensors can require grad)."""
-        if requires_grad and not backend.is_floating(self.dtype):
+        if requires_grad and not dtypes.is_floating(self.dtype):
             raise TypeError(
                 f"requires_grad: only tensors of floating dtype can require gradients, "
                 f"got {self.dtype}"
@@ -185,7 +185,7 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self._data, separator=", ", precision=4, prefix="tensor(")
         extra = ""
-        if self._data.dtype != backend.get_default_dtype() and self._data.dtype.kind == "f" or \
+        if self._data.dtype != dtypes.get_default_dtype() and self._data.dtype.kind == "f" or \
                 self._data.dtype.kind not in "fb" and self._data.dtype != np.int64:
             extra += f", dtype={self._data.dtype}"
         dev = self.device
@@ -539,7 +539,7 @@ def _to_array(data, dtype, op: str):
     is_array = backends.is_array(data)
     xp = (backends.for_array(data) if is_array else backends.default()).xp
     if dtype is not None:
-        dtype = backend.check_dtype(dtype, op)
+        dtype = dtypes.check_dtype(dtype, op)
         return xp.array(data, dtype=dtype)
     if is_array:  # arrays keep their dtype
         arr = xp.array(data)
@@ -549,7 +549,7 @@ def _to_array(data, dtype, op: str):
         elif isinstance(data, numbers.Integral):
             arr = xp.array(data, dtype=np.int64)
         elif isinstance(data, numbers.Real):
-            arr = xp.array(data, dtype=backend.get_default_dtype())
+            arr = xp.array(data, dtype=dtypes.get_default_dtype())
         else:
             try:
                 arr = xp.array(data)
@@ -557,10 +557,10 @@ def _to_array(data, dtype, op: str):
                 raise TypeError(
                     f"{op}: cannot make a tensor from {type(data).__name__}: {exc}") from None
             if arr.dtype == np.float64:
-                arr = arr.astype(backend.get_default_dtype())
+                arr = arr.astype(dtypes.get_default_dtype())
             elif arr.dtype.kind == "i":
                 arr = arr.astype(np.int64)
-    backend.check_dtype(arr.dtype, op)
+    dtypes.check_dtype(arr.dtype, op)
     return arr
 
 

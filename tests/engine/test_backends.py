@@ -34,8 +34,8 @@ def test_registry_finds_an_arrays_backend_and_the_most_specific_type_wins():
     cpu = backends.get("cpu")
     assert backends.for_array(np.zeros(2)) is cpu and backends.for_array(np.float32(1)) is cpu
     assert backends.for_array(standin.to_device([1.0])) is backends.get(standin.NAME)
-    assert fovea.backend.get_array_module(np.zeros(1)) is np
-    assert fovea.backend.get_array_module(standin.to_device([1.0])) is standin.xp
+    assert fovea.backends.array_module(np.zeros(1)) is np
+    assert fovea.backends.array_module(standin.to_device([1.0])) is standin.xp
     with pytest.raises(TypeError, match="not an array of any registered backend"):
         backends.for_array([1.0])
     with pytest.raises(RuntimeError, match="no backend for device 'tpu'"):

@@ -180,9 +180,9 @@ def for_arrays(*arrays, op: str | None = None) -> Backend:
     return b
 
 
-def array_module(t):
-    """The array module of a Tensor's (or an array's) device."""
-    return for_array(getattr(t, "_data", t)).xp
+def array_module(*items):
+    """The array module of the device of ``items`` (Tensors or arrays, all on one device)."""
+    return for_arrays(*(getattr(t, "_data", t) for t in items)).xp
 
 
 def is_array(a) -> bool:

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from fovea import backend, backends
+from fovea import backends, dtypes
 from fovea.tensor import Tensor, _to_array  # defined before fovea.tensor imports the ops
 
 
@@ -27,15 +27,15 @@ def as_tensor(x, like=None, op: str = "op"):
         return Tensor._make(xp.asarray(x), None)
     if isinstance(x, numbers.Number):
         integral = isinstance(x, numbers.Integral)
-        if like is not None and (backend.is_floating(like.dtype) or integral):
+        if like is not None and (dtypes.is_floating(like.dtype) or integral):
             dtype = like.dtype
         elif isinstance(x, numbers.Integral):
             dtype = xp.int64
         else:
-            dtype = backend.get_default_dtype()
+            dtype = dtypes.get_default_dtype()
         return Tensor._make(xp.asarray(x, dtype=dtype), None)
     if backends.is_array(x) and not isinstance(x, np.generic):  # an array: wrapped, not copied
-        backend.check_dtype(x.dtype, op)
+        dtypes.check_dtype(x.dtype, op)
         return Tensor._make(x, None)
     try:
         return Tensor._make(_to_array(x, None, op), None)
@@ -52,7 +52,7 @@ def binary_operands(a, b, op: str):
         a = as_tensor(a, b, op)
     else:
         b = as_tensor(b, a, op)
-    fa, fb = backend.is_floating(a.dtype), backend.is_floating(b.dtype)
+    fa, fb = dtypes.is_floating(a.dtype), dtypes.is_floating(b.dtype)
     if fa and not fb:
         b = Tensor._make(b._data.astype(a.dtype), None)
     elif fb and not fa:
@@ -99,5 +99,5 @@ def normalize_dim(dim: int, ndim: int, op: str) -> int:
 
 
 def require_float(t, op: str, arg: str = "input") -> None:
-    if not backend.is_floating(t.dtype):
+    if not dtypes.is_floating(t.dtype):
         raise TypeError(f"{op}: {arg} must be a floating tensor, got dtype {t.dtype}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import backend, backends
+from fovea import backends, dtypes
 from fovea.autograd import Function
 from fovea.ops._util import as_tensor, binary_operands, broadcast_check, xp_of
 from fovea.tensor import Tensor
@@ -330,9 +330,9 @@ def mul(a, b):
 def div(a, b):
     """a / b (true division), broadcasting. Integer tensors give the default float dtype."""
     a, b = binary_operands(a, b, "div")
-    if not backend.is_floating(a.dtype):
-        a = cast(a, backend.get_default_dtype())
-        b = cast(b, backend.get_default_dtype())
+    if not dtypes.is_floating(a.dtype):
+        a = cast(a, dtypes.get_default_dtype())
+        b = cast(b, dtypes.get_default_dtype())
     if a.shape != b.shape:
         broadcast_check(a, b, "div")
     return Div.apply(a, b)
@@ -352,8 +352,8 @@ def neg(x):
 
 def _unary_float(fn, x, op):
     x = as_tensor(x, op=op)
-    if not backend.is_floating(x.dtype):
-        x = cast(x, backend.get_default_dtype())
+    if not dtypes.is_floating(x.dtype):
+        x = cast(x, dtypes.get_default_dtype())
     return fn.apply(x)
 
 
@@ -445,9 +445,9 @@ def where(condition, a, b):
 def cast(x, dtype):
     """``x`` converted to ``dtype``; differentiable between floating dtypes."""
     x = as_tensor(x, op="to")
-    dtype = backend.check_dtype(dtype, "to")
+    dtype = dtypes.check_dtype(dtype, "to")
     if x.dtype == dtype:
         return x
-    if not (backend.is_floating(dtype) and backend.is_floating(x.dtype)):
+    if not (dtypes.is_floating(dtype) and dtypes.is_floating(x.dtype)):
         return Tensor._make(x._data.astype(dtype), None)
     return Cast.apply(x, dtype=dtype)

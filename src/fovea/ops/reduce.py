@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 from collections import namedtuple
 
-from fovea import backend
+from fovea import dtypes
 from fovea.autograd import Function
 from fovea.ops._util import as_tensor, normalize_dim, resolve_dims, xp_of
 from fovea.tensor import Tensor
@@ -106,7 +106,7 @@ def sum(x, dim=None, keepdim=False, *, axis=None, dtype=None):  # noqa: A001 - P
 def mean(x, dim=None, keepdim=False, *, axis=None):
     """Arithmetic mean over ``dim``."""
     x, axes = _reduce_args(x, dim, axis, "mean")
-    if not backend.is_floating(x.dtype):
+    if not dtypes.is_floating(x.dtype):
         raise TypeError(f"mean: input must be floating, got dtype {x.dtype} "
                         "(convert with .float() first)")
     return Mean.apply(x, axes=axes, keepdim=keepdim)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fovea import backend
+from fovea import backends
 from fovea.autograd import enable_grad, no_grad
 from fovea.backends import array_module
 from fovea.optim.optimizer import Optimizer, _bump, _check
@@ -25,7 +25,7 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
     d2_square = d1 ** 2 - g1 * g2
     if d2_square >= 0:
-        d2 = backend.xp.sqrt(d2_square)
+        d2 = backends.default().xp.sqrt(d2_square)
         if x1 <= x2:
             min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
         else:
@@ -392,7 +392,7 @@ def _wrap(value):
     """Flat arrays (or lists of them) as Tensors, the form in which state is kept and saved."""
     if isinstance(value, list):
         return [_wrap(v) for v in value]
-    if isinstance(value, backend.ndarray):
+    if backends.is_array(value):
         return Tensor._make(value, None)
     return value
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from fovea import backend
+from fovea import backends, dtypes
 from fovea.autograd import enable_grad, no_grad
 from fovea.backends import array_module
 from fovea.tensor import Tensor
@@ -152,7 +152,7 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name} can only optimize fovea Tensors, but one of the params "
                                 f"is {type(p).__module__}.{type(p).__name__}")
-            if not backend.is_floating(p.dtype):
+            if not dtypes.is_floating(p.dtype):
                 raise TypeError(f"{name} can only optimize floating-point Tensors, but one of "
                                 f"the params has dtype {p.dtype}")
             if p.grad_fn is not None:
@@ -284,8 +284,8 @@ class Optimizer:
         if arr is None:
             return copy.deepcopy(value)
         if key == "step":
-            return Tensor._make(backend.xp.array(arr, copy=True), None)
-        if backend.is_floating(arr.dtype):
+            return Tensor._make(backends.default().xp.array(arr, copy=True), None)
+        if dtypes.is_floating(arr.dtype):
             arr = arr.astype(p.dtype)
         if self._state_shaped_like_params and arr.ndim > 0 and arr.shape != p.shape:
             raise ValueError(f"{name}: state {key!r} has shape {arr.shape} but its parameter "
@@ -330,11 +330,11 @@ def _as_array(value):
 
 def _scalar_dtype():
     """The dtype of the ``step`` counters: float64 if that is the default dtype, else float32."""
-    return np.float64 if backend.get_default_dtype() == np.float64 else np.float32
+    return np.float64 if dtypes.get_default_dtype() == np.float64 else np.float32
 
 
 def _new_step() -> Tensor:
-    return Tensor._make(backend.xp.zeros((), dtype=_scalar_dtype()), None)
+    return Tensor._make(backends.default().xp.zeros((), dtype=_scalar_dtype()), None)
 
 
 def _increment(step: Tensor) -> float:

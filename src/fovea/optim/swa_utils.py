@@ -20,7 +20,7 @@ import copy
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 
-from fovea import backend
+from fovea import backends, dtypes
 from fovea.autograd import no_grad
 from fovea.nn.modules.module import Module
 from fovea.optim.optimizer import _lerp_
@@ -60,7 +60,7 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
 
     def ema_update(ema_params: Sequence[Tensor], current_params: Sequence[Tensor], _) -> None:
         for p_ema, p_model in zip(ema_params, current_params):
-            if backend.is_floating(p_ema.dtype):
+            if dtypes.is_floating(p_ema.dtype):
                 _lerp_(p_ema._data, p_model._data, 1 - decay)
                 p_ema._version[0] += 1
             else:
@@ -92,7 +92,7 @@ def get_swa_multi_avg_fn() -> Callable:
     def swa_update(averaged: Sequence[Tensor], current: Sequence[Tensor], num_averaged) -> None:
         n = int(num_averaged)
         for p_avg, p_model in zip(averaged, current):
-            if backend.is_floating(p_avg.dtype):
+            if dtypes.is_floating(p_avg.dtype):
                 _lerp_(p_avg._data, p_model._data, 1 / (n + 1))
                 p_avg._version[0] += 1
             else:
@@ -146,7 +146,8 @@ class AveragedModel(Module):
                 raise TypeError(f"AveragedModel: {name} must be callable, got "
                                 f"{type(fn).__name__}")
         self.module = copy.deepcopy(model)
-        self.register_buffer("n_averaged", Tensor(backend.xp.array(0, dtype=backend.xp.int64)))
+        xp = backends.default().xp
+        self.register_buffer("n_averaged", Tensor(xp.array(0, dtype=xp.int64)))
         self.avg_fn = avg_fn
         self.multi_avg_fn = multi_avg_fn
         self.use_buffers = bool(use_buffers)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterable
 
-from fovea import backend
+from fovea import dtypes
 from fovea.autograd import no_grad
 from fovea.ops._util import normalize_dim, xp_of
 from fovea.tensor import Tensor
@@ -94,7 +94,7 @@ def max_norm_(weight: Tensor, max_norm: float, dim: int = 0, eps: float = 1e-7) 
     """
     if not isinstance(weight, Tensor):
         raise TypeError(f"max_norm_: weight must be a Tensor, got {type(weight).__name__}")
-    if not backend.is_floating(weight.dtype) or weight.ndim < 1:
+    if not dtypes.is_floating(weight.dtype) or weight.ndim < 1:
         raise ValueError(f"max_norm_: weight must be a floating tensor with at least 1 "
                          f"dimension, got dtype {weight.dtype} and shape {weight.shape}")
     if not isinstance(max_norm, numbers.Real) or max_norm <= 0:

@@ -6,7 +6,7 @@ tensors.
 
 from __future__ import annotations
 
-from fovea import backend, backends
+from fovea import backends, dtypes
 from fovea.nn import functional as F
 from fovea.nn.modules._checks import check_float_dtype, check_tensor, shape_str
 from fovea.nn.modules.module import Module
@@ -53,7 +53,7 @@ class PReLU(Module):
         if int(num_parameters) <= 0:
             raise ValueError(f"PReLU: num_parameters must be positive, got {num_parameters}")
         self.num_parameters = int(num_parameters)
-        dtype = backend.get_default_dtype() if dtype is None else backend.check_dtype(dtype)
+        dtype = dtypes.get_default_dtype() if dtype is None else dtypes.check_dtype(dtype)
         xp = backends.default().xp  # parameters are created on the default device
         self.weight = Parameter(xp.full(self.num_parameters, init, dtype=dtype))
 

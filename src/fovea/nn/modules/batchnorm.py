@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fovea import backend
+from fovea import backends, dtypes
 from fovea.nn import functional as F
 from fovea.nn import init
 from fovea.nn.modules._checks import check_float_dtype, check_tensor, shape_str
@@ -35,8 +35,8 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum}")
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        dtype = backend.get_default_dtype() if dtype is None else backend.check_dtype(dtype)
-        xp, c = backend.xp, self.num_features
+        dtype = dtypes.get_default_dtype() if dtype is None else dtypes.check_dtype(dtype)
+        xp, c = backends.default().xp, self.num_features
         if self.affine:
             self.weight = Parameter(xp.ones(c, dtype=dtype))
             self.bias = Parameter(xp.zeros(c, dtype=dtype))

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from fovea import backend, backends
+from fovea import backends, dtypes
 from fovea.creation import default_generator
 from fovea.nn.functional.conv import conv2d, conv_transpose2d
 from fovea.nn.modules.module import Module
@@ -53,7 +53,7 @@ class _ConvNd(Module):
             self.padding = pair(padding, "padding", name)
         self.output_padding = pair(output_padding, "output_padding", name)
         self.padding_mode = padding_mode
-        dtype = backend.get_default_dtype() if dtype is None else backend.check_dtype(dtype)
+        dtype = dtypes.get_default_dtype() if dtype is None else dtypes.check_dtype(dtype)
         if self._transposed:
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from fovea import backend, backends
+from fovea import backends, dtypes
 from fovea.nn import init
 from fovea.nn.functional.linear import Linear as _LinearFn
 from fovea.nn.modules._checks import check_float_dtype, check_tensor
@@ -36,7 +36,7 @@ class Linear(Module):
             raise ValueError(f"Linear: in_features and out_features must be non-negative, got "
                              f"{in_features} and {out_features}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        dtype = backend.get_default_dtype() if dtype is None else backend.check_dtype(dtype)
+        dtype = dtypes.get_default_dtype() if dtype is None else dtypes.check_dtype(dtype)
         xp = backends.default().xp  # parameters are created on the default device
         self.weight = Parameter(xp.empty((self.out_features, self.in_features), dtype=dtype))
         if bias:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from fovea import backend
+from fovea import dtypes
 from fovea.nn.parameter import Parameter
 from fovea.ops._util import xp_of
 from fovea.tensor import Tensor
@@ -242,9 +242,9 @@ class Module:
 
     def to(self, dtype) -> Module:
         """Cast floating parameters and buffers to ``dtype`` in place (e.g. float64 for checks)."""
-        dtype = backend.check_dtype(dtype, "Module.to")
+        dtype = dtypes.check_dtype(dtype, "Module.to")
         for t in list(self.parameters()) + list(self.buffers()):
-            if backend.is_floating(t.dtype):
+            if dtypes.is_floating(t.dtype):
                 t._data = t._data.astype(dtype)
                 t._version[0] += 1
         return self

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 
-from fovea import backend
+from fovea import backends, dtypes
 from fovea.nn.functional.normalization import group_norm, layer_norm
 from fovea.nn.modules._checks import check_float_dtype, check_tensor, shape_str
 from fovea.nn.modules.module import Module
@@ -38,8 +38,8 @@ class LayerNorm(Module):
         if eps <= 0:
             raise ValueError(f"LayerNorm: eps must be positive, got {eps}")
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
-        dtype = backend.get_default_dtype() if dtype is None else backend.check_dtype(dtype)
-        xp = backend.xp
+        dtype = dtypes.get_default_dtype() if dtype is None else dtypes.check_dtype(dtype)
+        xp = backends.default().xp
         if self.elementwise_affine:
             self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype))
             if bias:
@@ -92,8 +92,8 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: eps must be positive, got {eps}")
         self.num_groups, self.num_channels = int(num_groups), int(num_channels)
         self.eps, self.affine = float(eps), bool(affine)
-        dtype = backend.get_default_dtype() if dtype is None else backend.check_dtype(dtype)
-        xp = backend.xp
+        dtype = dtypes.get_default_dtype() if dtype is None else dtypes.check_dtype(dtype)
+        xp = backends.default().xp
         if self.affine:
             self.weight = Parameter(xp.ones(self.num_channels, dtype=dtype))
             self.bias = Parameter(xp.zeros(self.num_channels, dtype=dtype))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fovea import backend, backends
+from fovea import backends, dtypes
 from fovea.autograd import no_grad
 from fovea.nn import init
 from fovea.nn.functional.sparse import embedding
@@ -38,7 +38,7 @@ class Embedding(Module):
                                  f"got {padding_idx}")
             padding_idx = int(padding_idx) % n
         self.num_embeddings, self.embedding_dim, self.padding_idx = n, d, padding_idx
-        dtype = backend.get_default_dtype() if dtype is None else backend.check_dtype(dtype)
+        dtype = dtypes.get_default_dtype() if dtype is None else dtypes.check_dtype(dtype)
         xp = backends.default().xp  # parameters are created on the default device
         self.weight = Parameter(xp.empty((n, d), dtype=dtype))
         self.reset_parameters()

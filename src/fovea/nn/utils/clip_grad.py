@@ -6,7 +6,7 @@ import math
 import numbers
 from collections.abc import Iterable
 
-from fovea import backend, backends
+from fovea import backends, dtypes
 from fovea.ops._util import xp_of
 from fovea.tensor import Tensor
 
@@ -50,7 +50,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     if norm_type <= 0 and not math.isinf(norm_type):
         raise ValueError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
     if not grads:
-        dtype = backend.get_default_dtype()
+        dtype = dtypes.get_default_dtype()
         return Tensor._make(backends.default().xp.asarray(0.0, dtype=dtype), None)
     xp, dtype = xp_of(grads[0]), grads[0].dtype  # the total norm lives with the first gradient
     with xp.errstate(over="ignore", invalid="ignore"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fovea import backend, backends
+from fovea import backends, dtypes
 from fovea.autograd import Function
 from fovea.nn.functional.activation import log_softmax
 from fovea.nn.functional.loss.reduction import check_reduction
@@ -212,11 +212,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
     w = None if weight is None else as_tensor(weight, op="cross_entropy")
-    if not backend.is_floating(target.dtype) and label_smoothing == 0.0:
+    if not dtypes.is_floating(target.dtype) and label_smoothing == 0.0:
         return _fused_cross_entropy(input, target, w, ignore_index, reduction)
     logp = log_softmax(input, dim=class_dim)
     C = input.shape[class_dim]
-    if backend.is_floating(target.dtype):
+    if dtypes.is_floating(target.dtype):
         return _soft_target_loss(logp, target, w, reduction, label_smoothing, class_dim)
     nll = nll_loss(logp, target, w, ignore_index, reduction)
     if label_smoothing == 0.0:

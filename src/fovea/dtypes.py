@@ -1,18 +1,11 @@
-"""dtypes (the default float dtype, the supported ones) and the default device's array module.
+"""dtypes: the ones fovea supports, and the default float dtype Python floats become.
 
-Which array module an op uses is decided by its inputs' device: see :mod:`fovea.backends`
-(``backends.for_arrays``) and ``ctx.xp`` in :mod:`fovea.autograd`. ``xp`` here is the
-default device's module, for code that creates arrays from nothing.
+(Which array module an op uses is decided by its inputs' device: see :mod:`fovea.backends`.)
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-xp = np
-"""The default device's array module (NumPy): for arrays made from nothing (parameters)."""
-
-ndarray = np.ndarray
 
 _default_dtype = np.dtype(np.float32)
 
@@ -50,10 +43,3 @@ def check_dtype(dtype, op: str = "tensor") -> np.dtype:
         names = ", ".join(str(s) for s in SUPPORTED_DTYPES)
         raise TypeError(f"{op}: unsupported dtype {d}; supported dtypes are {names}")
     return d
-
-
-def get_array_module(*arrays):
-    """The array module of ``arrays``' device (NumPy for CPU arrays; all on one device)."""
-    from fovea import backends
-
-    return backends.for_arrays(*arrays).xp
