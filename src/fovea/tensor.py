@@ -113,13 +113,15 @@ class Tensor:
         return backends.for_array(self._data).xp
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied). Refused for tensors that require grad."""
+        """The values as a NumPy array: the tensor's own array on the CPU (shared, not
+        copied), a host array from another device. Refused for tensors that require grad."""
         if self.requires_grad:
             raise RuntimeError(
                 "numpy: can't call numpy() on a tensor that requires grad; "
                 "use tensor.detach().numpy() instead"
             )
-        return self._data
+        a = self._data
+        return a if type(a) is np.ndarray else backends.for_array(a).to_host(a)
 
     def tolist(self):
         return self._data.tolist()
@@ -183,7 +185,9 @@ class Tensor:
                           create_graph=create_graph)
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", precision=4, prefix="tensor(")
+        host = self._data if type(self._data) is np.ndarray else \
+            backends.for_array(self._data).to_host(self._data)
+        body = np.array2string(host, separator=", ", precision=4, prefix="tensor(")
         extra = ""
         if self._data.dtype != dtypes.get_default_dtype() and self._data.dtype.kind == "f" or \
                 self._data.dtype.kind not in "fb" and self._data.dtype != np.int64:

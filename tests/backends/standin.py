@@ -10,6 +10,7 @@ harness in ``tests/oracle.py`` sees it.
 
 from __future__ import annotations
 
+import threading
 import types
 
 import numpy as np
@@ -34,6 +35,14 @@ class StandInArray(np.ndarray):
         if out is not None:
             return out[0] if len(out) == 1 else out
         return wrap(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        # NumPy's own functions (np.zeros_like, np.concatenate ...) called on a standin array
+        # from outside the device's array module: an op that named NumPy (CuPy refuses too).
+        if not _inside.depth:
+            raise TypeError(f"standin: numpy.{func.__name__} called on a standin array "
+                            "(use the device's array module)")
+        return super().__array_function__(func, types, args, kwargs)
 
     def __getitem__(self, key):
         return wrap(super().__getitem__(key))
@@ -69,11 +78,19 @@ def _check_args(name, args):
 _TRANSFERS = {"array", "asarray", "asanyarray", "ascontiguousarray"}
 
 
+_inside = threading.local()
+_inside.depth = 0
+
+
 def _wrapped(name, fn):
     def call(*args, **kwargs):
         if name not in _TRANSFERS:
             _check_args(name, args)
-        return wrap(fn(*args, **kwargs))
+        _inside.depth = getattr(_inside, "depth", 0) + 1
+        try:
+            return wrap(fn(*args, **kwargs))
+        finally:
+            _inside.depth -= 1
 
     call.__name__ = name
     return call

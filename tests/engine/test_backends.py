@@ -202,3 +202,31 @@ def test_the_harness_catches_an_op_that_leaves_the_device():
     check_op(lambda t: t.exp(), lambda t: t.exp(), [x], numpy_fn=np.exp)  # correct: passes
     with pytest.raises(AssertionError, match="standin: output is a ndarray, not a standin"):
         check_op(lambda t: LeaksToNumPy.apply(t), lambda t: t.exp(), [x], numpy_fn=np.exp)
+
+
+def test_the_stand_in_refuses_numpy_functions_called_outside_its_array_module():
+    """An op that calls NumPy itself on device data (``np.zeros_like(x)``) is caught, as CuPy
+    would refuse it; the device's own module (``ctx.xp``) is fine."""
+
+    class Leaky(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return np.zeros_like(x) + x
+
+    class Clean(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return ctx.xp.zeros_like(x) + x
+
+    x = on_standin([1.0, 2.0])
+    with pytest.raises(TypeError, match="numpy.zeros_like called on a standin array"):
+        Leaky.apply(x)
+    assert Clean.apply(x).device == standin.NAME
+
+
+def test_numpy_of_a_device_tensor_is_a_host_array_with_its_values():
+    x = on_standin([[1.0, -2.0]])
+    host = x.numpy()
+    assert type(host) is np.ndarray and host.tolist() == [[1.0, -2.0]]
+    cpu = fovea.tensor(np.array([3.0]))
+    assert cpu.numpy() is cpu._data  # the CPU shares, as torch's numpy() does

@@ -87,14 +87,18 @@ class Backend:
         array_types: the classes of this device's arrays; a subclass of one of them belongs
             here unless another backend lists that subclass (the most specific wins).
         ns: the raw-mode namespace that ``Function`` code calls as ``ctx.xp``.
+        to_host: array -> NumPy array with its values (default ``numpy.asarray``).
         kernels: the device's kernel families (a package imported on first use). A device
             without a package of its own gets :mod:`fovea.backends.generic`: the same
             families written with the NumPy API only, which every array module provides.
     """
 
     def __init__(self, name: str, xp, array_types: tuple, *, kernels: str | None = None,
-                 ns: ArrayNamespace | None = None):
+                 ns: ArrayNamespace | None = None, to_host=None):
         self.name = name
+        # A NumPy array with the values of one of this device's arrays (``Tensor.numpy()``,
+        # printing): the array itself on the CPU, a copy from a GPU (``cupy.asnumpy``).
+        self.to_host = np.asarray if to_host is None else to_host
         self.device = device(name)
         self.xp = xp
         self.array_types = tuple(array_types)
