@@ -16,6 +16,7 @@ from fovea.autograd import (
     Function,
     enable_grad,
     grad,
+    inference_mode,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,

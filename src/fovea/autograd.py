@@ -47,24 +47,51 @@ def is_grad_enabled() -> bool:
     return _state.grad_enabled
 
 
-def set_grad_enabled(mode: bool) -> None:
-    _state.grad_enabled = bool(mode)
-
-
 class _GradMode(contextlib.ContextDecorator):
     """Context manager and decorator that sets grad mode and restores it on exit."""
 
     def __init__(self, mode: bool):
-        self.mode = mode
+        self.mode = bool(mode)
 
     def __enter__(self):
-        self.prev = is_grad_enabled()
-        set_grad_enabled(self.mode)
+        self.prev = _state.grad_enabled
+        _state.grad_enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        set_grad_enabled(self.prev)
+        _state.grad_enabled = self.prev
         return False
+
+    def _recreate_cm(self):
+        # A fresh context per decorated call, so recursion and threads keep their own `prev`.
+        return type(self).__new__(_GradMode)._init(self.mode)
+
+    def _init(self, mode):
+        self.mode = mode
+        return self
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801 - PyTorch's name
+    """Set grad mode, as ``torch.set_grad_enabled``: a function, a context manager or a
+    decorator.
+
+    ``fovea.set_grad_enabled(False)`` switches recording off at once (for the rest of the
+    thread); ``with fovea.set_grad_enabled(False): ...`` switches it for the block and
+    restores the previous mode on exit, errors included; ``@fovea.set_grad_enabled(False)``
+    runs the function in that mode and leaves the mode outside it unchanged.
+    """
+
+    def __init__(self, mode: bool):
+        super().__init__(mode)
+        self.prev = _state.grad_enabled
+        _state.grad_enabled = self.mode  # the function form takes effect at once
+
+    def __enter__(self):
+        return self  # already set by __init__; __exit__ restores what came before
+
+    def __call__(self, fn):
+        _state.grad_enabled = self.prev  # as a decorator, nothing changes until fn runs
+        return _GradMode(self.mode)(fn)
 
 
 def no_grad():
@@ -75,6 +102,13 @@ def no_grad():
 def enable_grad():
     """Re-enable graph recording inside a ``no_grad`` block."""
     return _GradMode(True)
+
+
+def inference_mode(mode: bool = True):
+    """``torch.inference_mode``: no graph is recorded inside (a context manager or a
+    decorator). fovea has no separate inference tensors, so this is ``no_grad``; with
+    ``mode=False`` grad mode is on inside, as PyTorch does (``enable_grad``)."""
+    return _GradMode(not mode)
 
 
 # Markers that say what a saved array is, resolved when forward returns.
