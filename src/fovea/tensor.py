@@ -284,6 +284,56 @@ class Tensor:
         self._data[ops.index.normalize_key(key, self._xp())] = value
         self._version[0] += 1
 
+    # --- augmented assignment: in place, as in PyTorch -------------------------------------
+    def _augmented(self, op: str, fn, other) -> Tensor:
+        """``self op= other`` in place: the same object, its version counter bumped.
+
+        Outside the graph (grad mode off, or nothing requires grad) the result is written
+        into this tensor's memory, so views of it see the change. Inside the graph a leaf
+        that requires grad is refused (update parameters under ``no_grad``); any other
+        tensor takes the recorded result and its node, so backward runs through the update
+        and nodes that saved the old value see the version change (a clear error if they
+        need it).
+        """
+        o_grad = isinstance(other, Tensor) and other.requires_grad
+        if autograd.is_grad_enabled() and (self.requires_grad or o_grad):
+            if self.requires_grad and self.grad_fn is None:
+                raise RuntimeError(
+                    f"{op}: a leaf tensor that requires grad is used in an in-place operation "
+                    "while grad mode is on; update it under `with fovea.no_grad():` (e.g. "
+                    "w -= lr * w.grad) or use the out-of-place op")
+            # The op's node keeps its own alias of the old value (not this tensor, whose
+            # version is about to change).
+            alias = Tensor._make(self._data, self.grad_fn)
+            alias.requires_grad = self.requires_grad
+            out = fn(alias, other)
+            self._check_augmented_dtype(op, out.dtype)
+            self._data, self.grad_fn, self.requires_grad = out._data, out.grad_fn, True
+        else:
+            with autograd.no_grad():
+                out = fn(self.detach(), other.detach() if isinstance(other, Tensor) else other)
+            self._check_augmented_dtype(op, out.dtype)
+            self._data[...] = out._data
+        self._version[0] += 1
+        return self
+
+    def _check_augmented_dtype(self, op: str, result_dtype) -> None:
+        if result_dtype != self.dtype and not np.can_cast(result_dtype, self.dtype, "same_kind"):
+            raise RuntimeError(f"{op}: result type {result_dtype} can't be cast to the desired "
+                               f"output type {self.dtype}")
+
+    def __iadd__(self, other):
+        return self._augmented("__iadd__", ops.arithmetic.add, other)
+
+    def __isub__(self, other):
+        return self._augmented("__isub__", ops.arithmetic.sub, other)
+
+    def __imul__(self, other):
+        return self._augmented("__imul__", ops.arithmetic.mul, other)
+
+    def __itruediv__(self, other):
+        return self._augmented("__itruediv__", ops.arithmetic.div, other)
+
     # --- operators -----------------------------------------------------------------------
     def __add__(self, other):
         return ops.arithmetic.add(self, other)

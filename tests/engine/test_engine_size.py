@@ -5,7 +5,7 @@ from pathlib import Path
 import fovea
 
 CORE = ["tensor.py", "autograd.py", "_arrayns.py", "_diffns.py", "backends/__init__.py"]
-BUDGET = 1600  # lines, docstrings and comments included
+BUDGET = 1700  # lines, docstrings and comments included
 
 
 def test_core_engine_fits_the_line_budget():
