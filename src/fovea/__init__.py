@@ -65,7 +65,26 @@ from fovea.ops.arithmetic import (
     tanh,
     where,
 )
-from fovea.ops.compare import eq, ge, gt, isfinite, isnan, le, lt, ne, sign
+from fovea.ops.compare import (
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    eq,
+    ge,
+    gt,
+    isfinite,
+    isnan,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    lt,
+    ne,
+    sign,
+)
 from fovea.ops.index import gather, take_along_axis
 from fovea.ops.linalg import matmul, mm
 from fovea.ops.reduce import (

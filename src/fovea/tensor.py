@@ -402,13 +402,37 @@ class Tensor:
         return ops.compare.ne(self, other)
 
     def __invert__(self):
-        return ops.compare.logical_not(self)
+        return ops.compare.bitwise_not(self)
 
     def __and__(self, other):
-        return ops.compare.logical_and(self, other)
+        return ops.compare.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return ops.compare.bitwise_and(other, self)
 
     def __or__(self, other):
-        return ops.compare.logical_or(self, other)
+        return ops.compare.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return ops.compare.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return ops.compare.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return ops.compare.bitwise_xor(other, self)
+
+    def __lshift__(self, other):
+        return ops.compare.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return ops.compare.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return ops.compare.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return ops.compare.bitwise_right_shift(other, self)
 
     # --- methods mirroring the functions in fovea -----------------------------------------
     def add(self, other, alpha=1):

@@ -341,6 +341,8 @@ def div(a, b):
 def pow(a, b):  # noqa: A001 - PyTorch's name
     """a ** b. A Python-number exponent is a constant (one input), else both are differentiable."""
     if isinstance(a, Tensor) and isinstance(b, numbers.Real) and not isinstance(b, bool):
+        if isinstance(b, float) and not dtypes.is_floating(a.dtype):
+            a = cast(a, dtypes.get_default_dtype())  # int ** 0.5 is float32, as in PyTorch
         return PowScalar.apply(a, exponent=b)
     return _binary(Pow, a, b, "pow")
 

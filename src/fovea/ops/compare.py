@@ -1,5 +1,8 @@
-"""Comparisons and logical ops. Their results are bool tensors with no gradient, on the
-inputs' device."""
+"""Comparisons, logical and bitwise ops: results with no gradient, on the inputs' device.
+
+Comparisons and logical ops give bool tensors; bitwise ops (``&``, ``|``, ``^``, ``~``,
+``<<``, ``>>``) work on integer and bool tensors as PyTorch's do (bitwise on integers, logical
+on bools) and refuse floating ones."""
 
 from __future__ import annotations
 
@@ -19,6 +22,50 @@ def _compare(name, a, b, op):
 def _unary(name, x, op, **kwargs):
     x = as_tensor(x, op=op)
     return Tensor._make(getattr(xp_of(x), name)(x._data, **kwargs), None)
+
+
+def _bitwise(name, a, b, op):
+    a, b = binary_operands(a, b, op)
+    for t in (a, b):
+        if t.dtype.kind not in "iub":
+            raise TypeError(f"{op}: expected integer or bool tensors, got dtype {t.dtype}")
+    if a.shape != b.shape:
+        broadcast_check(a, b, op)
+    xp = backends.for_arrays(a._data, b._data, op=op).xp
+    return Tensor._make(getattr(xp, name)(a._data, b._data), None)
+
+
+def bitwise_and(a, b):
+    """a & b: bitwise on integers, logical on bools (no gradient)."""
+    return _bitwise("bitwise_and", a, b, "bitwise_and")
+
+
+def bitwise_or(a, b):
+    """a | b: bitwise on integers, logical on bools."""
+    return _bitwise("bitwise_or", a, b, "bitwise_or")
+
+
+def bitwise_xor(a, b):
+    """a ^ b: bitwise on integers, logical on bools."""
+    return _bitwise("bitwise_xor", a, b, "bitwise_xor")
+
+
+def bitwise_left_shift(a, b):
+    """a << b for integer tensors."""
+    return _bitwise("left_shift", a, b, "bitwise_left_shift")
+
+
+def bitwise_right_shift(a, b):
+    """a >> b for integer tensors (arithmetic shift for signed ones)."""
+    return _bitwise("right_shift", a, b, "bitwise_right_shift")
+
+
+def bitwise_not(x):
+    """~x: bitwise complement on integers, logical not on bools."""
+    x = as_tensor(x, op="bitwise_not")
+    if x.dtype.kind not in "iub":
+        raise TypeError(f"bitwise_not: expected an integer or bool tensor, got dtype {x.dtype}")
+    return _unary("invert", x, "bitwise_not")
 
 
 def lt(a, b):
