@@ -11,8 +11,12 @@ from fovea.ops._util import as_tensor, binary_operands, broadcast_check, resolve
 from fovea.tensor import Tensor
 
 
-def _compare(name, a, b, op):
+def _compare(name, a, b, op, kinds=None):
+    """``xp.<name>(a, b)`` with no gradient; ``kinds``: the dtype kinds allowed (bitwise)."""
     a, b = binary_operands(a, b, op)
+    for t in (a, b) if kinds else ():
+        if t.dtype.kind not in kinds:
+            raise TypeError(f"{op}: expected integer or bool tensors, got dtype {t.dtype}")
     if a.shape != b.shape:
         broadcast_check(a, b, op)
     xp = backends.for_arrays(a._data, b._data, op=op).xp
@@ -24,40 +28,29 @@ def _unary(name, x, op, **kwargs):
     return Tensor._make(getattr(xp_of(x), name)(x._data, **kwargs), None)
 
 
-def _bitwise(name, a, b, op):
-    a, b = binary_operands(a, b, op)
-    for t in (a, b):
-        if t.dtype.kind not in "iub":
-            raise TypeError(f"{op}: expected integer or bool tensors, got dtype {t.dtype}")
-    if a.shape != b.shape:
-        broadcast_check(a, b, op)
-    xp = backends.for_arrays(a._data, b._data, op=op).xp
-    return Tensor._make(getattr(xp, name)(a._data, b._data), None)
-
-
 def bitwise_and(a, b):
     """a & b: bitwise on integers, logical on bools (no gradient)."""
-    return _bitwise("bitwise_and", a, b, "bitwise_and")
+    return _compare("bitwise_and", a, b, "bitwise_and", "iub")
 
 
 def bitwise_or(a, b):
     """a | b: bitwise on integers, logical on bools."""
-    return _bitwise("bitwise_or", a, b, "bitwise_or")
+    return _compare("bitwise_or", a, b, "bitwise_or", "iub")
 
 
 def bitwise_xor(a, b):
     """a ^ b: bitwise on integers, logical on bools."""
-    return _bitwise("bitwise_xor", a, b, "bitwise_xor")
+    return _compare("bitwise_xor", a, b, "bitwise_xor", "iub")
 
 
 def bitwise_left_shift(a, b):
     """a << b for integer tensors."""
-    return _bitwise("left_shift", a, b, "bitwise_left_shift")
+    return _compare("left_shift", a, b, "bitwise_left_shift", "iub")
 
 
 def bitwise_right_shift(a, b):
     """a >> b for integer tensors (arithmetic shift for signed ones)."""
-    return _bitwise("right_shift", a, b, "bitwise_right_shift")
+    return _compare("right_shift", a, b, "bitwise_right_shift", "iub")
 
 
 def bitwise_not(x):
