@@ -15,6 +15,7 @@ import pytest
 
 import fovea
 import fovea.nn.functional as F
+from backends.conv_formula import conv_formula
 from fovea import config
 from fovea.backends.conv_geometry import Geometry
 from fovea.backends.cpu import conv, llvm
@@ -91,25 +92,6 @@ def test_padding_beyond_the_kernel_reach_and_strides_turn_the_fused_backward_off
 
 # --- every plan computes the formula ---------------------------------------------------------
 
-def _conv_formula(x, weight, geo, ho, wo):
-    """y (N, Ho, Wo, O) = Σ_{r, s, c of o's group} xpad[n, i·S + r·D, j·S + s·D, c]
-    · w[o, c, r, s]."""
-    n, h, w, c = x.shape
-    o, cg = weight.shape[:2]
-    og = o // geo.groups
-    xp = np.zeros((n, h + geo.pt + geo.pb + geo.kh * geo.dh, w + geo.pl + geo.pr
-                   + geo.kw * geo.dw, c))
-    xp[:, geo.pt:geo.pt + h, geo.pl:geo.pl + w] = x
-    y = np.zeros((n, ho, wo, o))
-    for r in range(geo.kh):
-        for s in range(geo.kw):
-            tap = xp[:, r * geo.dh:r * geo.dh + geo.sh * (ho - 1) + 1:geo.sh,
-                     s * geo.dw:s * geo.dw + geo.sw * (wo - 1) + 1:geo.sw]
-            for gi in range(geo.groups):
-                y[..., gi * og:(gi + 1) * og] += tap[..., gi * cg:(gi + 1) * cg] @ \
-                    weight[gi * og:(gi + 1) * og, :, r, s].T
-    return y
-
 
 GEOMETRIES = [  # (name, geometry, C, O, H, W, kernels on?)
     ("3x3", _geo(), 16, 16, 7, 9, True),
@@ -142,7 +124,7 @@ def test_every_plan_matches_the_formula_and_its_gradients_are_adjoints(case):
         fused = plan.backward(x, gy, weight, True, True, True)
     ho, wo = geo.out_size(h, w)
     assert y.shape == (n, ho, wo, o) and dx.shape == x.shape and dw.shape == weight.shape
-    np.testing.assert_allclose(y, _conv_formula(x, weight, geo, ho, wo) + bias, atol=1e-10)
+    np.testing.assert_allclose(y, conv_formula(x, weight, geo, ho, wo) + bias, atol=1e-10)
     inner = np.sum((y - bias) * gy)
     np.testing.assert_allclose(np.sum(x * dx), inner, rtol=1e-10)
     np.testing.assert_allclose(np.sum(weight * dw), inner, rtol=1e-10)

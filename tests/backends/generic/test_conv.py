@@ -14,30 +14,11 @@ import numpy as np
 import pytest
 
 from backends import standin
+from backends.conv_formula import conv_formula
 from fovea import config
 from fovea.backends.conv_geometry import Geometry
 from fovea.backends.cpu import conv as cpu_conv
 from fovea.backends.generic import conv as generic_conv
-
-
-def _conv_formula(x, weight, geo, ho, wo):
-    """y (N, Ho, Wo, O) = Σ_{r, s, c of o's group} xpad[n, i·S + r·D, j·S + s·D, c]
-    · w[o, c, r, s]."""
-    n, h, w, c = x.shape
-    o, cg = weight.shape[:2]
-    og = o // geo.groups
-    xp = np.zeros((n, h + geo.pt + geo.pb + geo.kh * geo.dh, w + geo.pl + geo.pr
-                   + geo.kw * geo.dw, c))
-    xp[:, geo.pt:geo.pt + h, geo.pl:geo.pl + w] = x
-    y = np.zeros((n, ho, wo, o))
-    for r in range(geo.kh):
-        for s in range(geo.kw):
-            tap = xp[:, r * geo.dh:r * geo.dh + geo.sh * (ho - 1) + 1:geo.sh,
-                     s * geo.dw:s * geo.dw + geo.sw * (wo - 1) + 1:geo.sw]
-            for gi in range(geo.groups):
-                y[..., gi * og:(gi + 1) * og] += tap[..., gi * cg:(gi + 1) * cg] @ \
-                    weight[gi * og:(gi + 1) * og, :, r, s].T
-    return y
 
 
 def _geo(k=3, stride=1, pad=1, dil=1, groups=1):
@@ -88,7 +69,7 @@ def test_generic_plan_matches_the_formula_the_cpu_plan_and_the_adjoints(case, ji
     got = _all(plan, x, weight, bias, gy)
     with config.override(jit=jit):
         want = _all(cpu_conv.select(geo, *shapes), x, weight, bias, gy)
-    np.testing.assert_allclose(got[0], _conv_formula(x, weight, geo, ho, wo) + bias,
+    np.testing.assert_allclose(got[0], conv_formula(x, weight, geo, ho, wo) + bias,
                                atol=1e-10)
     for a, b in zip(got, want):
         assert a.shape == b.shape
