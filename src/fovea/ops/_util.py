@@ -101,3 +101,37 @@ def normalize_dim(dim: int, ndim: int, op: str) -> int:
 def require_float(t, op: str, arg: str = "input") -> None:
     if not dtypes.is_floating(t.dtype):
         raise TypeError(f"{op}: {arg} must be a floating tensor, got dtype {t.dtype}")
+
+
+def tensor_method(*names: str, inplace: bool = False, replace: bool = False):
+    """Decorator: the op also becomes a ``Tensor`` method (``x.name(...)``, self first).
+
+    ``names`` default to the function's name; ``inplace=True`` adds ``x.name_(...)`` too,
+    which writes the result into ``x`` as PyTorch's in-place ops do (same object, version
+    bumped, refused on a leaf that requires grad in grad mode, recorded otherwise; see
+    ``Tensor._augmented``). A name that ``Tensor`` already has is refused unless
+    ``replace=True``, so two op families cannot silently claim the same method.
+    """
+    def register(fn):
+        for name in names or (fn.__name__,):
+            _install(name, fn, replace)
+            if inplace:
+                _install(name + "_", _inplace_variant(fn, name + "_"), replace)
+        return fn
+    return register
+
+
+def _install(name: str, fn, replace: bool) -> None:
+    if not replace and hasattr(Tensor, name):
+        raise RuntimeError(f"Tensor.{name} exists already; pass replace=True to redefine it")
+    setattr(Tensor, name, fn)
+
+
+def _inplace_variant(fn, name: str):
+    def method(self, *args, **kwargs):
+        needs = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+        return self._augmented(name, lambda t, _: fn(t, *args, **kwargs),
+                               needs[0] if needs else None)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place :func:`{fn.__name__}`: writes the result into this tensor."
+    return method
