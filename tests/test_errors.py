@@ -53,3 +53,13 @@ def test_report_writes_to_the_given_file(capsys, tmp_path):
         report("prog", "went wrong", file=f)
     assert (tmp_path / "log").read_text() == "prog: error: went wrong\n"
     assert capsys.readouterr().err == ""
+
+
+def test_shape_and_dtype_errors_are_caught_as_pytorch_users_catch_them():
+    from fovea.errors import DTypeError, ShapeError
+    for cls, base in ((ShapeError, ValueError), (DTypeError, TypeError)):
+        for caught in (RuntimeError, base):
+            try:
+                raise cls("op: bad")
+            except caught as exc:
+                assert str(exc) == "op: bad"

@@ -24,6 +24,15 @@ class UserError(Exception):
     """An error caused by the user's input: printed as one clear line, no traceback."""
 
 
+class ShapeError(ValueError, RuntimeError):
+    """Tensors of shapes an op cannot take. PyTorch raises ``RuntimeError`` there, so
+    ``except RuntimeError`` (PyTorch habit) and ``except ValueError`` both catch it."""
+
+
+class DTypeError(TypeError, RuntimeError):
+    """A tensor of a dtype an op cannot take (PyTorch: ``RuntimeError``); also a ``TypeError``."""
+
+
 # What :func:`run_reported` reports as one line (FileNotFoundError is an OSError).
 USER_ERRORS: tuple[type[BaseException], ...] = (UserError, ValueError, TypeError, OSError)
 
