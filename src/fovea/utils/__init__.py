@@ -1,0 +1,1 @@
+"""PyTorch's ``torch.utils`` import paths: ``fovea.utils.data`` and ``fovea.utils.tensorboard``."""
