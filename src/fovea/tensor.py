@@ -437,35 +437,8 @@ class Tensor:
     def mul(self, other):
         return self * other
 
-    def pow(self, other):
-        return self ** other
-
     def matmul(self, other):
         return self @ other
-
-    def neg(self):
-        return -self
-
-    def exp(self):
-        return ops.arithmetic.exp(self)
-
-    def log(self):
-        return ops.arithmetic.log(self)
-
-    def sqrt(self):
-        return ops.arithmetic.sqrt(self)
-
-    def abs(self):
-        return ops.arithmetic.abs(self)
-
-    def tanh(self):
-        return ops.arithmetic.tanh(self)
-
-    def sigmoid(self):
-        return ops.arithmetic.sigmoid(self)
-
-    def relu(self):
-        return ops.arithmetic.relu(self)
 
     def maximum(self, other):
         return ops.arithmetic.maximum(self, other)

@@ -12,6 +12,7 @@ import numbers
 
 from fovea import backends, dtypes
 from fovea.autograd import Function
+from fovea.errors import ShapeError
 from fovea.ops._util import as_tensor, binary_operands, broadcast_check, tensor_method, xp_of
 from fovea.tensor import Tensor
 
@@ -80,7 +81,8 @@ class Pow(Function):
         ga = gb = None
         if ctx.needs_input_grad[0]:
             # NOTE: 0 where the exponent is 0 (d/da a⁰ = 0, also at a = 0), as PyTorch.
-            ga = xp.where(b == 0, 0, g * b * a ** (b - 1))
+            zero_exp = b == 0
+            ga = xp.where(zero_exp, 0, g * b * a ** (xp.where(zero_exp, 1, b) - 1))
         if ctx.needs_input_grad[1]:
             # NOTE: like PyTorch, 0 where the base is 0 and the exponent >= 0 (elsewhere
             # a^b log a: -inf·a^b at a = 0 with b < 0, nan for a negative base).
@@ -373,6 +375,7 @@ def div(a, b):
     return Div.apply(a, b)
 
 
+@tensor_method(inplace=True, replace=True)
 def pow(a, b):  # noqa: A001 - PyTorch's name
     """a ** b. A Python-number exponent is a constant (one input), else both are differentiable."""
     if isinstance(a, Tensor) and isinstance(b, numbers.Real) and not isinstance(b, bool):
@@ -382,6 +385,7 @@ def pow(a, b):  # noqa: A001 - PyTorch's name
     return _binary(Pow, a, b, "pow")
 
 
+@tensor_method(inplace=True, replace=True)
 def neg(x):
     """-x."""
     return Neg.apply(as_tensor(x, op="neg"))
@@ -394,36 +398,43 @@ def _unary_float(fn, x, op):
     return fn.apply(x)
 
 
+@tensor_method(inplace=True, replace=True)
 def exp(x):
     """e^x elementwise."""
     return _unary_float(Exp, x, "exp")
 
 
+@tensor_method(inplace=True, replace=True)
 def log(x):
     """Natural logarithm elementwise (-inf at 0, nan below, as in NumPy/PyTorch)."""
     return _unary_float(Log, x, "log")
 
 
+@tensor_method(inplace=True, replace=True)
 def sqrt(x):
     """Square root elementwise."""
     return _unary_float(Sqrt, x, "sqrt")
 
 
+@tensor_method(inplace=True, replace=True)
 def abs(x):  # noqa: A001 - PyTorch's name
     """|x| elementwise (gradient sign(x), 0 at 0)."""
     return Abs.apply(as_tensor(x, op="abs"))
 
 
+@tensor_method(inplace=True, replace=True)
 def tanh(x):
     """Hyperbolic tangent; local gradient 1 - tanh²."""
     return _unary_float(Tanh, x, "tanh")
 
 
+@tensor_method(inplace=True, replace=True)
 def sigmoid(x):
     """Logistic sigmoid σ(x) = 1/(1+e^-x), stable for large |x|; local gradient σ(1-σ)."""
     return _unary_float(Sigmoid, x, "sigmoid")
 
 
+@tensor_method(inplace=True, replace=True)
 def relu(x):
     """max(x, 0); gradient 1 where x > 0, else 0."""
     return Relu.apply(as_tensor(x, op="relu"))
@@ -431,7 +442,7 @@ def relu(x):
 
 @tensor_method("clamp", "clip", inplace=True, replace=True)
 def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
-    """Clip x to [min, max] (either may be None, numbers or tensors that broadcast with x).
+    """Clip x to [min, max] (either may be None, numbers or tensors that broadcast to x).
 
     Gradient: to x inside the bounds (bounds included), to a tensor bound where it is the
     output. With min > max every element is max, as in PyTorch.
@@ -448,6 +459,9 @@ def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
         bounds = [binary_operands(x, b, "clamp")[1] for b in bounds]  # x may have changed
         for b in bounds:
             broadcast_check(x, b, "clamp")
+            if xp_of(x).broadcast_shapes(x.shape, b.shape) != x.shape:
+                raise ShapeError(f"clamp: a bound of shape {b.shape} does not broadcast to "
+                                 f"the input's shape {x.shape}")
         return ClampBounds.apply(x, *bounds, has_lo=min is not None, has_hi=max is not None)
     if not dtypes.is_floating(x.dtype) and (isinstance(min, float) or isinstance(max, float)):
         x = cast(x, dtypes.get_default_dtype())  # int.clamp(0.5) is float, as in PyTorch

@@ -96,14 +96,14 @@ class LogCumSumExp(Function):
         out = ctx.xp.logaddexp.accumulate(x, axis=axis)
         ctx.save_for_backward(x, out)
         ctx.axis = axis
+        ctx.lowest = float(ctx.xp.finfo(x.dtype).min)  # not -inf: -inf - (-inf) is nan
         return out
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        xp, axis = ctx.xp, ctx.axis
+        xp, axis, lowest = ctx.xp, ctx.axis, ctx.lowest
         r = _rev(axis)
-        lowest = float(xp.finfo(x.dtype).min)  # not -inf: -inf - (-inf) would be nan
         log_abs = xp.log(xp.where(g == 0, 1, xp.abs(g)))
         parts = []
         for side in (g > 0, g < 0):
