@@ -76,11 +76,33 @@ class Cumprod(Function):
         xp, axis = ctx.xp, ctx.axis
         if ctx.masks is None:
             return _rev_cumsum(ctx, g * out, axis) / x
+        if ctx.recording:  # the masked formula is exact but not differentiable in x_z
+            return _cumprod_grad_pairwise(ctx, x, g, axis)
         before, first = ctx.masks
         head = _rev_cumsum(ctx, g * out, axis) / xp.where(before, x, 1)
         out_skip = ctx.run(Cumprod, xp.where(first, 1, x), axis=axis)
         at_zero = _rev_cumsum(ctx, g * out_skip, axis)
         return xp.where(before, head, xp.where(first, at_zero, 0))
+
+
+def _cumprod_grad_pairwise(ctx, x, g, axis):
+    """cumprod's gradient as a differentiable function of x (Tensors) when x has zeros,
+    with n² terms, as PyTorch does under double backward:
+    dx_k = L_k Σ_{i >= k} g_i Π_{k < j <= i} x_j with L_k = Π_{j < k} x_j, every product a
+    cumprod (no division)."""
+    xp = ctx.xp
+    xm, gm = xp.swapaxes(x, axis, -1), xp.swapaxes(g, axis, -1)  # (..., n)
+    n, last = xm.shape[-1], xm.ndim  # `last`: the i axis of the (..., k, i) products
+    raw = xp_of(x)
+    k_idx = raw.reshape(raw.arange(n), (n, 1))
+    i_idx = raw.reshape(raw.arange(n), (1, n))
+    after = xp.where(i_idx > k_idx, xp.expand_dims(xm, -2), 1)  # x_i for i > k, else 1
+    partial = ctx.run(Cumprod, after, axis=last)  # Π_{k < j <= i} x_j at (k, i)
+    s = xp.sum(xp.where(i_idx >= k_idx, partial * xp.expand_dims(gm, -2), 0), axis=last)
+    ones = xm[..., :1] * 0 + 1
+    lead = ctx.run(Cumprod, xp.concatenate([ones, xm[..., :-1]], last - 1),
+                   axis=last - 1)
+    return xp.swapaxes(lead * s, axis, -1)
 
 
 class LogCumSumExp(Function):
@@ -96,7 +118,9 @@ class LogCumSumExp(Function):
         out = ctx.xp.logaddexp.accumulate(x, axis=axis)
         ctx.save_for_backward(x, out)
         ctx.axis = axis
-        ctx.lowest = float(ctx.xp.finfo(x.dtype).min)  # not -inf: -inf - (-inf) is nan
+        # A huge finite stand-in for log 0 (not -inf: -inf - (-inf) is nan), with headroom
+        # so that adding x or subtracting y cannot overflow.
+        ctx.lowest = float(ctx.xp.finfo(x.dtype).min) / 4
         return out
 
     @staticmethod
