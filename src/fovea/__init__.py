@@ -67,7 +67,9 @@ from fovea.ops.arithmetic import (
     where,
 )
 from fovea.ops.compare import (
+    all,
     allclose,
+    any,
     bitwise_and,
     bitwise_left_shift,
     bitwise_not,
