@@ -54,7 +54,7 @@ def _resolve(path: str):
     """The module (or, for ``pkg.Tensor``, the class) at ``path``; None if it is missing."""
     module, _, attr = path.rpartition(".")
     if attr == "Tensor":
-        return getattr(importlib.import_module(module), "Tensor")
+        return importlib.import_module(module).Tensor
     try:
         return importlib.import_module(path)
     except ImportError:
