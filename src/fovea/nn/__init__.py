@@ -62,3 +62,10 @@ from fovea.nn.modules import (  # noqa: F401
     UpsamplingBilinear2d,
     UpsamplingNearest2d,
 )
+
+# isort: split
+# Sequences and attention: 1-D convolutions and pools, multi-head attention, Transformers.
+from fovea.nn.modules.attention import *  # noqa: F403
+from fovea.nn.modules.conv1d import *  # noqa: F403
+from fovea.nn.modules.pooling1d import *  # noqa: F403
+from fovea.nn.modules.transformer import *  # noqa: F403

@@ -46,11 +46,20 @@ from fovea.nn.functional.sparse import embedding  # noqa: F401
 from fovea.nn.functional.special import erf, erfc  # noqa: F401
 
 # isort: split
+from fovea.nn.functional.attention import (  # noqa: F401
+    multi_head_attention_forward,
+    scaled_dot_product_attention,
+)
 from fovea.nn.functional.conv import conv2d, conv_transpose2d  # noqa: F401
+from fovea.nn.functional.conv1d import conv1d, conv_transpose1d  # noqa: F401
 from fovea.nn.functional.pooling import (  # noqa: F401
+    adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_max_pool1d,
     adaptive_max_pool2d,
+    avg_pool1d,
     avg_pool2d,
+    max_pool1d,
     max_pool2d,
     max_unpool2d,
 )

@@ -50,3 +50,10 @@ from fovea.nn.modules.pooling import (  # noqa: F401
     MaxUnpool2d,
 )
 from fovea.nn.modules.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
+
+# isort: split
+# Sequences and attention: 1-D convolutions and pools, multi-head attention, Transformers.
+from fovea.nn.modules.attention import *  # noqa: F403
+from fovea.nn.modules.conv1d import *  # noqa: F403
+from fovea.nn.modules.pooling1d import *  # noqa: F403
+from fovea.nn.modules.transformer import *  # noqa: F403
