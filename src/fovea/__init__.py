@@ -49,8 +49,9 @@ from fovea.ops.arithmetic import (
     abs,
     add,
     clamp,
+    clamp_max,
+    clamp_min,
     clip,
-    div,
     exp,
     log,
     maximum,
@@ -66,6 +67,9 @@ from fovea.ops.arithmetic import (
     where,
 )
 from fovea.ops.compare import (
+    all,
+    allclose,
+    any,
     bitwise_and,
     bitwise_left_shift,
     bitwise_not,
@@ -73,32 +77,47 @@ from fovea.ops.compare import (
     bitwise_right_shift,
     bitwise_xor,
     eq,
+    equal,
     ge,
+    greater,
+    greater_equal,
     gt,
+    isclose,
     isfinite,
+    isinf,
     isnan,
+    isneginf,
+    isposinf,
     le,
+    less,
+    less_equal,
     logical_and,
     logical_not,
     logical_or,
+    logical_xor,
     lt,
     ne,
-    sign,
+    not_equal,
 )
 from fovea.ops.index import gather, take_along_axis
 from fovea.ops.linalg import matmul, mm
 from fovea.ops.reduce import (
     amax,
     amin,
+    aminmax,
     argmax,
     argmin,
+    count_nonzero,
     logsumexp,
     max,
     mean,
     min,
+    prod,
     std,
+    std_mean,
     sum,
     var,
+    var_mean,
 )
 from fovea.ops.shape import (
     cat,
@@ -129,6 +148,14 @@ bool_ = _np.bool_
 long = int64
 float = float32  # noqa: A001 - PyTorch's alias
 double = float64
+
+from fovea import linalg  # noqa: E402,F401  (fovea.linalg, as torch.linalg)
+from fovea.ops.binary import *  # noqa: F403,E402
+from fovea.ops.elementwise import *  # noqa: F403,E402
+from fovea.ops.norms import *  # noqa: F403,E402
+from fovea.ops.rounding import *  # noqa: F403,E402
+from fovea.ops.scan import *  # noqa: F403,E402
+from fovea.ops.selection import *  # noqa: F403,E402
 
 __version__ = "0.1.0"
 

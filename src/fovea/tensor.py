@@ -259,10 +259,6 @@ class Tensor:
         o = other._data if isinstance(other, Tensor) else other
         return self._inplace("mul_", self._data * o)
 
-    def div_(self, other):
-        o = other._data if isinstance(other, Tensor) else other
-        return self._inplace("div_", self._data / o)
-
     def zero_(self):
         return self._inplace("zero_", 0)
 
@@ -274,9 +270,6 @@ class Tensor:
         if src.shape != self.shape and np.broadcast_shapes(src.shape, self.shape) != self.shape:
             raise ValueError(f"copy_: source of shape {src.shape} does not fit {self.shape}")
         return self._inplace("copy_", src)
-
-    def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
-        return self._inplace("clamp_", self._xp().clip(self._data, min, max))
 
     def __setitem__(self, key, value) -> None:
         self._check_inplace("__setitem__")
@@ -444,46 +437,8 @@ class Tensor:
     def mul(self, other):
         return self * other
 
-    def div(self, other):
-        return self / other
-
-    def pow(self, other):
-        return self ** other
-
     def matmul(self, other):
         return self @ other
-
-    def neg(self):
-        return -self
-
-    def exp(self):
-        return ops.arithmetic.exp(self)
-
-    def log(self):
-        return ops.arithmetic.log(self)
-
-    def sqrt(self):
-        return ops.arithmetic.sqrt(self)
-
-    def abs(self):
-        return ops.arithmetic.abs(self)
-
-    def tanh(self):
-        return ops.arithmetic.tanh(self)
-
-    def sigmoid(self):
-        return ops.arithmetic.sigmoid(self)
-
-    def relu(self):
-        return ops.arithmetic.relu(self)
-
-    def sign(self):
-        return ops.compare.sign(self)
-
-    def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
-        return ops.arithmetic.clamp(self, min, max)
-
-    clip = clamp
 
     def maximum(self, other):
         return ops.arithmetic.maximum(self, other)
@@ -586,12 +541,6 @@ class Tensor:
         return ops.arithmetic.cast(self, dtype)
 
     type = to
-
-    def all(self, dim=None):
-        return ops.compare.all(self, dim)
-
-    def any(self, dim=None):
-        return ops.compare.any(self, dim)
 
     def masked_fill(self, mask, value):
         return ops.arithmetic.where(mask, value, self)

@@ -12,7 +12,8 @@ import numbers
 
 from fovea import backends, dtypes
 from fovea.autograd import Function
-from fovea.ops._util import as_tensor, binary_operands, broadcast_check, xp_of
+from fovea.errors import ShapeError
+from fovea.ops._util import as_tensor, binary_operands, broadcast_check, tensor_method, xp_of
 from fovea.tensor import Tensor
 
 
@@ -64,7 +65,8 @@ class Div(Function):
 
 
 class Pow(Function):
-    """a ** b for two tensors: d/da = b a^(b-1), d/db = a^b log a (0 where a = 0)."""
+    """a ** b for two tensors: d/da = b a^(b-1) (0 where b = 0), d/db = a^b log a (0 where
+    a = 0 and b >= 0)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -78,11 +80,15 @@ class Pow(Function):
         xp = ctx.xp
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = g * b * a ** (b - 1)
+            # NOTE: 0 where the exponent is 0 (d/da a⁰ = 0, also at a = 0), as PyTorch.
+            zero_exp = b == 0
+            ga = xp.where(zero_exp, 0, g * b * a ** (xp.where(zero_exp, 1, b) - 1))
         if ctx.needs_input_grad[1]:
-            # NOTE: like PyTorch, the gradient wrt the exponent is 0 where the base is 0.
-            safe = xp.where(a == 0, 1, a)
-            gb = xp.where(a == 0, 0, g * out * xp.log(safe))
+            # NOTE: like PyTorch, 0 where the base is 0 and the exponent >= 0 (elsewhere
+            # a^b log a: -inf·a^b at a = 0 with b < 0, nan for a negative base).
+            zero_base = (a == 0) & (b >= 0)
+            safe = xp.where(zero_base, 1, a)
+            gb = xp.where(zero_base, 0, g * out * xp.log(safe))
         return ga, gb
 
 
@@ -248,6 +254,37 @@ class Clamp(Function):
         return g * mask
 
 
+class ClampBounds(Function):
+    """clamp(x, lo, hi) with tensor bounds (either may be absent): max(x, lo), then min(·, hi).
+
+    The gradient goes to whichever produced the output, as in PyTorch: to x where
+    lo <= x <= hi (bounds included), to lo where x < lo <= hi, to hi elsewhere (x > hi, or
+    lo > hi, where the output is hi). The masks are computed once, in forward.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *bounds, has_lo, has_hi):
+        xp = ctx.xp
+        lo = bounds[0] if has_lo else None
+        hi = bounds[-1] if has_hi else None
+        out = x if lo is None else xp.maximum(x, lo)
+        out = out if hi is None else xp.minimum(out, hi)
+        take_x = True if lo is None else x >= lo
+        take_x = take_x if hi is None else (x <= hi) & take_x
+        take_lo = None if lo is None else ((x < lo) if hi is None else (x < lo) & (lo <= hi))
+        masks = [xp.broadcast_to(take_x, out.shape)]
+        if lo is not None:
+            masks.append(take_lo)
+        if hi is not None:
+            masks.append(~(masks[0] | take_lo) if lo is not None else ~masks[0])
+        ctx.masks = masks
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(g * m for m in ctx.masks)
+
+
 class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
@@ -338,6 +375,7 @@ def div(a, b):
     return Div.apply(a, b)
 
 
+@tensor_method(inplace=True, replace=True)
 def pow(a, b):  # noqa: A001 - PyTorch's name
     """a ** b. A Python-number exponent is a constant (one input), else both are differentiable."""
     if isinstance(a, Tensor) and isinstance(b, numbers.Real) and not isinstance(b, bool):
@@ -347,6 +385,7 @@ def pow(a, b):  # noqa: A001 - PyTorch's name
     return _binary(Pow, a, b, "pow")
 
 
+@tensor_method(inplace=True, replace=True)
 def neg(x):
     """-x."""
     return Neg.apply(as_tensor(x, op="neg"))
@@ -359,57 +398,89 @@ def _unary_float(fn, x, op):
     return fn.apply(x)
 
 
+@tensor_method(inplace=True, replace=True)
 def exp(x):
     """e^x elementwise."""
     return _unary_float(Exp, x, "exp")
 
 
+@tensor_method(inplace=True, replace=True)
 def log(x):
     """Natural logarithm elementwise (-inf at 0, nan below, as in NumPy/PyTorch)."""
     return _unary_float(Log, x, "log")
 
 
+@tensor_method(inplace=True, replace=True)
 def sqrt(x):
     """Square root elementwise."""
     return _unary_float(Sqrt, x, "sqrt")
 
 
+@tensor_method(inplace=True, replace=True)
 def abs(x):  # noqa: A001 - PyTorch's name
     """|x| elementwise (gradient sign(x), 0 at 0)."""
     return Abs.apply(as_tensor(x, op="abs"))
 
 
+@tensor_method(inplace=True, replace=True)
 def tanh(x):
     """Hyperbolic tangent; local gradient 1 - tanh²."""
     return _unary_float(Tanh, x, "tanh")
 
 
+@tensor_method(inplace=True, replace=True)
 def sigmoid(x):
     """Logistic sigmoid σ(x) = 1/(1+e^-x), stable for large |x|; local gradient σ(1-σ)."""
     return _unary_float(Sigmoid, x, "sigmoid")
 
 
+@tensor_method(inplace=True, replace=True)
 def relu(x):
     """max(x, 0); gradient 1 where x > 0, else 0."""
     return Relu.apply(as_tensor(x, op="relu"))
 
 
-def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's names
-    """Clip x to [min, max] (either may be None); gradient 1 inside the bounds, 0 outside."""
-    x = as_tensor(x, op="clamp")
+@tensor_method("clamp", "clip", inplace=True, replace=True)
+def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
+    """Clip x to [min, max] (either may be None, numbers or tensors that broadcast to x).
+
+    Gradient: to x inside the bounds (bounds included), to a tensor bound where it is the
+    output. With min > max every element is max, as in PyTorch.
+    """
+    x = as_tensor(input, op="clamp")
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        bounds = []
+        for b in (min, max):
+            if b is not None:
+                x, b = binary_operands(x, b, "clamp")
+                bounds.append(b)
+        bounds = [binary_operands(x, b, "clamp")[1] for b in bounds]  # x may have changed
+        for b in bounds:
+            broadcast_check(x, b, "clamp")
+            if xp_of(x).broadcast_shapes(x.shape, b.shape) != x.shape:
+                raise ShapeError(f"clamp: a bound of shape {b.shape} does not broadcast to "
+                                 f"the input's shape {x.shape}")
+        return ClampBounds.apply(x, *bounds, has_lo=min is not None, has_hi=max is not None)
+    if not dtypes.is_floating(x.dtype) and (isinstance(min, float) or isinstance(max, float)):
+        x = cast(x, dtypes.get_default_dtype())  # int.clamp(0.5) is float, as in PyTorch
     return Clamp.apply(x, lo=min, hi=max)
 
 
 clip = clamp
+
+
+@tensor_method(inplace=True)
+def clamp_min(input, min):  # noqa: A002 - PyTorch's name
+    """max(x, min) elementwise (``clamp(x, min=min)``); the gradient goes to x where x >= min."""
+    return clamp(input, min=min)
+
+
+@tensor_method(inplace=True)
+def clamp_max(input, max):  # noqa: A002 - PyTorch's name
+    """min(x, max) elementwise (``clamp(x, max=max)``); the gradient goes to x where x <= max."""
+    return clamp(input, max=max)
 
 
 def maximum(a, b):

@@ -1,7 +1,9 @@
-"""Reductions: sum, mean, var/std, max/min/amax/amin, logsumexp, argmax/argmin.
+"""Reductions: sum, mean, prod, var/std (and var_mean/std_mean), max/min/amax/amin,
+aminmax, logsumexp, argmax/argmin, count_nonzero.
 
 Every reduction takes ``dim`` (PyTorch) or ``axis`` (NumPy), an int or a tuple, and
-``keepdim``. ``dim=None`` reduces over all elements.
+``keepdim``. ``dim=None`` reduces over all elements. On a 0-d tensor ``dim`` may be 0 or
+-1 (nothing is reduced), as in PyTorch.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ import builtins
 from collections import namedtuple
 
 from fovea import dtypes
-from fovea.autograd import Function
-from fovea.ops._util import as_tensor, normalize_dim, resolve_dims, xp_of
+from fovea.autograd import Function, is_grad_enabled
+from fovea.ops._util import as_tensor, normalize_dim, resolve_dims, tensor_method, xp_of
 from fovea.tensor import Tensor
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -84,7 +86,31 @@ class Amax(Function):
 
 def _reduce_args(x, dim, axis, op):
     x = as_tensor(x, op=op)
-    return x, resolve_dims(dim, axis, x.ndim, op)
+    axes = resolve_dims(dim, axis, x.ndim, op)
+    if x.ndim == 0 and axes is not None:
+        axes = ()  # dim 0 or -1 of a 0-d tensor: nothing to reduce, as in PyTorch
+    return x, axes
+
+
+def single_dim(dim, ndim: int, op: str) -> int:
+    """``dim`` as an axis >= 0; a 0-d tensor takes 0 or -1 (as PyTorch), meaning axis 0."""
+    if ndim == 0:
+        if dim not in (0, -1):
+            raise IndexError(f"{op}: dimension {dim} is out of range for a 0-d tensor "
+                             "(expected 0 or -1)")
+        return 0
+    return normalize_dim(dim, ndim, op)
+
+
+def via_1d(fn, x, axis: int):
+    """``fn(x, axis)``, for a 0-d ``x`` run on its 1-element reshape and reshaped back
+    (a tensor, or a namedtuple of tensors), as PyTorch treats a scalar's dim 0."""
+    if x.ndim:
+        return fn(x, axis)
+    out = fn(x.reshape(1), 0)
+    if isinstance(out, tuple):
+        return type(out)(*(t.reshape(()) for t in out))
+    return out.reshape(())
 
 
 def _check_nonempty(x, axes, op):
@@ -142,25 +168,33 @@ def amin(x, dim=None, keepdim=False, *, axis=None):
 
 
 def _max_min(x, dim, keepdim, axis, op, use_min):
-    from fovea.ops.index import take_along_axis
-    from fovea.ops.shape import squeeze
-
     x = as_tensor(x, op=op)
     d = dim if dim is not None else axis
     if d is None:
         return amin(x) if use_min else amax(x)
     if isinstance(d, tuple | list):
         raise TypeError(f"{op}: dim must be a single int (use amax/amin for several dims)")
-    d = normalize_dim(d, x.ndim, op)
+    d = single_dim(d, x.ndim, op)
+    if x.ndim == 0:
+        return via_1d(lambda t, a: _max_min(t, a, False, None, op, use_min), x, d)
     _check_nonempty(x, (d,), op)
     # NOTE: the gradient goes to the first index of the extremum (the "max gate routes").
     xp = xp_of(x)
     idx = (xp.argmin if use_min else xp.argmax)(x._data, axis=d, keepdims=True)
+    return select_along(x, idx, d, keepdim, MaxResult)
+
+
+def select_along(x, idx, d, keepdim, result_type):
+    """``result_type(values, indices)`` for the positions ``idx`` (raw, kept dim ``d`` of
+    size 1) along ``d``: the values differentiable (the gradient goes to those positions)."""
+    from fovea.ops.index import take_along_axis
+    from fovea.ops.shape import squeeze
+
     values = take_along_axis(x, idx, d)
     indices = Tensor._make(idx, None)
     if not keepdim:
         values, indices = squeeze(values, d), squeeze(indices, d)
-    return MaxResult(values, indices)
+    return result_type(values, indices)
 
 
 def max(x, dim=None, keepdim=False, *, axis=None):  # noqa: A001 - PyTorch's name
@@ -195,7 +229,9 @@ def _arg(x, dim, keepdim, axis, op, use_min):
     d = dim if dim is not None else axis
     if d is None:
         return Tensor._make(xp.asarray(fn(x._data), dtype=xp.int64), None)
-    d = normalize_dim(d, x.ndim, op)
+    d = single_dim(d, x.ndim, op)
+    if x.ndim == 0:
+        return Tensor._make(xp.zeros((), dtype=xp.int64), None)
     _check_nonempty(x, (d,), op)
     return Tensor._make(fn(x._data, axis=d, keepdims=keepdim).astype(xp.int64), None)
 
@@ -208,3 +244,83 @@ def argmax(x, dim=None, keepdim=False, *, axis=None):
 def argmin(x, dim=None, keepdim=False, *, axis=None):
     """Index of the smallest element (flattened when ``dim`` is None); no gradient."""
     return _arg(x, dim, keepdim, axis, "argmin", use_min=True)
+
+
+# --- products, paired statistics, counts ---------------------------------------------------
+
+AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])
+"""What ``aminmax`` returns, as ``torch.return_types.aminmax`` does."""
+
+
+@tensor_method()
+def prod(x, dim=None, keepdim=False, *, dtype=None):
+    """Product of all elements, or along one ``dim``. Integers and bools multiply in int64.
+
+    When a gradient is needed the product is the last entry of :func:`fovea.cumprod`, whose
+    gradient is exact with zeros in x (one zero: the product of the others; two: 0).
+    """
+    from fovea.ops.scan import Cumprod
+
+    x = as_tensor(x, op="prod")
+    if dtype is not None:
+        x = x.to(dtype)
+    if isinstance(dim, tuple | list):
+        raise TypeError("prod: dim must be a single int or None")
+    xp = xp_of(x)
+    if not dtypes.is_floating(x.dtype):
+        axes = None if dim is None else (single_dim(dim, x.ndim, "prod"),) if x.ndim else ()
+        return Tensor._make(xp.prod(x._data, axis=axes, keepdims=keepdim, dtype=xp.int64), None)
+    if dim is None:
+        if not (x.requires_grad and is_grad_enabled()):
+            return Tensor._make(xp.prod(x._data), None)
+        flat = x.reshape(-1)
+        if flat.shape[0] == 0:
+            return sum(flat) + 1  # the empty product, still on the graph
+        return Cumprod.apply(flat, axis=0)[-1]
+    d = single_dim(dim, x.ndim, "prod")
+    if x.ndim == 0:
+        return x * 1
+    if not (x.requires_grad and is_grad_enabled()) or x.shape[d] == 0:
+        return _prod_raw(x, d, keepdim)
+    last = (slice(None),) * d + (slice(-1, None) if keepdim else -1,)
+    return Cumprod.apply(x, axis=d)[last]
+
+
+def _prod_raw(x, d, keepdim):
+    out = xp_of(x).prod(x._data, axis=d, keepdims=keepdim)
+    if x.requires_grad and is_grad_enabled():  # an empty dim: ones, with a zero gradient
+        return sum(x, d, keepdim) * 0 + out
+    return Tensor._make(out, None)
+
+
+def var_mean(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim`` in one call (see :func:`var` for ``correction``)."""
+    x = as_tensor(x, op="var_mean")
+    return (var(x, dim, unbiased, keepdim, correction=correction),
+            mean(x, dim, keepdim))
+
+
+def std_mean(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim`` in one call (see :func:`var` for ``correction``)."""
+    x = as_tensor(x, op="std_mean")
+    return (std(x, dim, unbiased, keepdim, correction=correction),
+            mean(x, dim, keepdim))
+
+
+@tensor_method()
+def aminmax(x, *, dim=None, keepdim=False):
+    """``(min, max)`` over all elements or one ``dim``; ties share each gradient evenly."""
+    x = as_tensor(x, op="aminmax")
+    if isinstance(dim, tuple | list):
+        raise TypeError("aminmax: dim must be a single int or None")
+    if dim is not None:
+        single_dim(dim, x.ndim, "aminmax")
+    return AminmaxResult(amin(x, dim, keepdim), amax(x, dim, keepdim))
+
+
+@tensor_method()
+def count_nonzero(x, dim=None):
+    """How many elements along ``dim`` (an int, a tuple, or None: all) are nonzero (int64)."""
+    x, axes = _reduce_args(x, dim, None, "count_nonzero")
+    xp = xp_of(x)
+    return Tensor._make(xp.sum(x._data != 0, axis=axes, dtype=xp.int64), None)
