@@ -593,9 +593,6 @@ class Tensor:
     def any(self, dim=None):
         return ops.compare.any(self, dim)
 
-    def masked_fill(self, mask, value):
-        return ops.arithmetic.where(mask, value, self)
-
     def gather(self, dim, index):
         return ops.index.gather(self, dim, index)
 
