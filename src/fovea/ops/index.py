@@ -52,10 +52,17 @@ class ScatterAddZeros(Function):
 
 
 class TakeAlongAxis(Function):
+    """x at ``indices`` along ``axis``; ``indices`` may be shorter than x in other dims (the
+    leading part of x is read, as PyTorch's gather and scatter's backward do)."""
+
     @staticmethod
     def forward(ctx, x, indices, axis):
         ctx.shape, ctx.indices, ctx.axis = x.shape, indices, axis
-        return ctx.xp.take_along_axis(x, indices, axis=axis)
+        if _fits(indices.shape, x.shape, axis):
+            return ctx.xp.take_along_axis(x, indices, axis=axis)
+        grid = list(ctx.xp.indices(indices.shape, sparse=True))
+        grid[axis] = indices
+        return x[tuple(grid)]
 
     @staticmethod
     def backward(ctx, g):
@@ -73,6 +80,11 @@ class PutAlongAxisZeros(Function):
     @staticmethod
     def backward(ctx, g):
         return ctx.run(TakeAlongAxis, g, indices=ctx.indices, axis=ctx.axis)
+
+
+def _fits(index_shape, shape, axis) -> bool:
+    """Whether ``index_shape`` equals ``shape`` outside ``axis``."""
+    return all(a == b for i, (a, b) in enumerate(zip(index_shape, shape)) if i != axis)
 
 
 # --- keys: PyTorch's indexing rules ------------------------------------------------------

@@ -75,13 +75,14 @@ class ScatterExtreme(Function):
     def backward(ctx, g):
         x, src, out = ctx.saved_tensors
         xp = ctx.xp
-        from_src = xp.astype(src == xp.take_along_axis(out, ctx.indices, ctx.axis), g.dtype)
+        take = lambda a: ctx.run(TakeAlongAxis, a, indices=ctx.indices, axis=ctx.axis)  # noqa: E731
+        from_src = xp.astype(src == take(out), g.dtype)
         from_x = xp.astype(x == out, g.dtype)
         if ctx.keep is not None:
             from_x = from_x * ctx.keep
         count = from_x + xp.put_along_axis_zeros(out.shape, ctx.indices, from_src, ctx.axis)
         share = g / xp.maximum(count, 1)
-        return share * from_x, xp.take_along_axis(share, ctx.indices, ctx.axis) * from_src
+        return share * from_x, take(share) * from_src
 
 
 class ScatterProd(Function):
@@ -101,23 +102,24 @@ class ScatterProd(Function):
     def backward(ctx, g):
         x, src, out = ctx.saved_tensors
         xp, idx, axis = ctx.xp, ctx.indices, ctx.axis
+        take = lambda a: ctx.run(TakeAlongAxis, a, indices=idx, axis=axis)  # noqa: E731
         one = xp.astype(x == x, g.dtype)  # ones of x's shape, on its device
         x_zero = xp.astype(x == 0, g.dtype) * (1 if ctx.include_self else (1 - ctx.hit))
         s_zero = xp.astype(src == 0, g.dtype)
         zeros = x_zero + xp.put_along_axis_zeros(out.shape, idx, s_zero, axis)
         x_safe = xp.where(x == 0, one, x)
-        s_safe = xp.where(src == 0, xp.take_along_axis(one, idx, axis), src)
+        s_safe = xp.where(src == 0, take(one), src)
         nonzero_prod = ctx.run(ScatterProd, x_safe, s_safe, indices=idx, axis=axis,
                                include_self=ctx.include_self, hit=ctx.hit)
         # product of the others: out / v when v != 0; the others' product if v is the only 0
         lone = xp.where(zeros == 1, nonzero_prod, nonzero_prod * 0)
         others_x = xp.where(x == 0, lone, out / x_safe)
-        lone_s, out_s = xp.take_along_axis(lone, idx, axis), xp.take_along_axis(out, idx, axis)
+        lone_s, out_s = take(lone), take(out)
         others_s = xp.where(src == 0, lone_s, out_s / s_safe)
         gx = g * others_x
         if not ctx.include_self:
             gx = xp.where(ctx.hit, g * 0, g)
-        return gx, xp.take_along_axis(g, idx, axis) * others_s
+        return gx, take(g) * others_s
 
 
 # --- argument checks ---------------------------------------------------------------------
