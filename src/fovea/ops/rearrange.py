@@ -118,7 +118,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):  # no
     if isinstance(repeats, numbers.Integral):
         reps = int(repeats)
     else:
-        reps = repeats._data if isinstance(repeats, Tensor) else xp.asarray(repeats)
+        reps = xp.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
         reps = reps.reshape(-1)
         if reps.size == 1:
             reps = int(reps[0])

@@ -197,7 +197,7 @@ def squeeze(x, dim=None):
         dims = tuple(i for i, s in enumerate(x.shape) if s == 1)
     else:
         dims = dim if isinstance(dim, tuple | list) else (dim,)
-        dims = tuple(normalize_dim(d, x.ndim, "squeeze") for d in dims)
+        dims = tuple(normalize_dim(d, max(x.ndim, 1), "squeeze") for d in dims)
         if x.ndim == 0:  # dim 0 or -1 of a 0-d tensor: nothing to remove, as in PyTorch
             return x
         dims = tuple(d for d in dims if x.shape[d] == 1)
@@ -555,6 +555,6 @@ def meshgrid(*tensors, indexing="ij"):
     k = len(ts)
     out = [expand(reshape(t, *((1,) * i + (-1,) + (1,) * (k - i - 1))), *shape)
            for i, t in enumerate(ts)]
-    if swap:
-        out[0], out[1] = transpose(out[1], 0, 1), transpose(out[0], 0, 1)
+    if swap:  # the grids of (t1, t0, ...) are 'xy' grids; put them back in input order
+        out[0], out[1] = out[1], out[0]
     return tuple(out)
