@@ -19,7 +19,7 @@ def test_squeeze_and_unsqueeze_of_a_0d_tensor_work_as_in_torch(dim):
     check_op(lambda t: t.squeeze(dim), lambda t: t.squeeze(dim), [x])
     check_op(lambda t: fovea.squeeze(t), lambda t: torch.squeeze(t), [x])
     for d in (0, -1):
-        check_op(lambda t: t.unsqueeze(d), lambda t: t.unsqueeze(d), [x])
+        check_op(lambda t, d=d: t.unsqueeze(d), lambda t, d=d: t.unsqueeze(d), [x])
     with pytest.raises(IndexError):
         fovea.tensor(1.0).squeeze(1)
 
@@ -88,7 +88,7 @@ def test_hstack_vstack_dstack_column_stack_match_torch(shapes):
         if shapes[0] else None
     for fv, th in [(fovea.atleast_1d, "atleast_1d"), (fovea.atleast_2d, "atleast_2d"),
                    (fovea.atleast_3d, "atleast_3d")]:
-        check_op(lambda t: fv(t), lambda t: getattr(torch, th)(t), xs[:1])
+        check_op(lambda t, fv=fv: fv(t), lambda t, th=th: getattr(torch, th)(t), xs[:1])
 
 
 SPLITS = [(7, 3, 0), (7, [1, 4], 0), (7, [2, 2, 3], 0), (6, 6, 0), (5, 8, 0)]
@@ -116,8 +116,8 @@ def test_hsplit_vsplit_dsplit_match_torch():
     for name, arg in [("hsplit", 3), ("hsplit", [1, 4]), ("vsplit", 2), ("dsplit", [1])]:
         n = len(getattr(fovea, name)(fovea.tensor(x), arg))
         for k in range(n):
-            check_op(lambda t: getattr(fovea, name)(t, arg)[k],
-                     lambda t: getattr(torch, name)(t, arg)[k], [x])
+            check_op(lambda t, f=name, a=arg, k=k: getattr(fovea, f)(t, a)[k],
+                     lambda t, f=name, a=arg, k=k: getattr(torch, f)(t, a)[k], [x])
     check_op(lambda t: fovea.hsplit(t, 2)[1], lambda t: torch.hsplit(t, 2)[1], [rand((6,))])
     with pytest.raises(RuntimeError, match="hsplit: dimension 1 of size 6 is not divisible"):
         fovea.hsplit(fovea.tensor(x), 4)
@@ -127,8 +127,8 @@ def test_hsplit_vsplit_dsplit_match_torch():
 def test_meshgrid_matches_torch(indexing):
     a, b, c = rand((3,)), rand((4,), 1), rand((2,), 2)
     for k in range(3):
-        check_op(lambda *ts: fovea.meshgrid(*ts, indexing=indexing)[k],
-                 lambda *ts: torch.meshgrid(*ts, indexing=indexing)[k], [a, b, c])
-        check_op(lambda *ts: fovea.meshgrid(ts, indexing=indexing)[k],
-                 lambda *ts: torch.meshgrid(ts, indexing=indexing)[k], [a, b, c],
-                 numpy_fn=lambda *arrs: np.meshgrid(*arrs, indexing=indexing)[k])
+        check_op(lambda *ts, k=k: fovea.meshgrid(*ts, indexing=indexing)[k],
+                 lambda *ts, k=k: torch.meshgrid(*ts, indexing=indexing)[k], [a, b, c])
+        check_op(lambda *ts, k=k: fovea.meshgrid(ts, indexing=indexing)[k],
+                 lambda *ts, k=k: torch.meshgrid(ts, indexing=indexing)[k], [a, b, c],
+                 numpy_fn=lambda *arrs, k=k: np.meshgrid(*arrs, indexing=indexing)[k])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import string
 
+import numpy as _numpy
+
 from fovea.autograd import Function
 from fovea.errors import DTypeError, ShapeError
 from fovea.ops import arithmetic
@@ -164,8 +166,8 @@ def _add_product(op, input, product, beta, alpha):
     if shape != scaled.shape:
         raise ShapeError(f"{op}: input of shape {as_tensor(input).shape} does not broadcast to "
                          f"the product's shape {scaled.shape}")
-    if beta == 0:
-        return scaled
+    if beta == 0:  # input's gradient is 0 (as PyTorch's), and NaN in it does not leak
+        return scaled + arithmetic.where(xp_of(scaled).zeros((), dtype=bool), input, 0)
     return (input if beta == 1 else input * beta) + scaled
 
 
@@ -219,7 +221,9 @@ class Einsum(Function):
         ctx.sizes = {c: s for sub, a in zip(ins.split(","), ops) for c, s in zip(sub, a.shape)}
         ctx.dtype, ctx.device_xp = xp.result_type(*ops), xp  # for backward's constants
         ctx.save_for_backward(*ops)
-        return xp.einsum(equation, *ops, optimize=len(ops) > 2)
+        # NOTE: NumPy's contraction optimizer reaches BLAS through np.tensordot, which only
+        # takes NumPy's own arrays; another device's module (CuPy) optimizes on its own.
+        return xp.einsum(equation, *ops, optimize=len(ops) > 1 and xp.module is _numpy)
 
     @staticmethod
     def backward(ctx, g):
