@@ -123,6 +123,8 @@ def normalize_key(key, xp=None, shape=None):
     advanced indices is rewritten so that NumPy gives PyTorch's result (ints are basic
     indices there); the result is then right for reading and for assignment alike.
     """
+    if shape is not None and _is_basic(key):
+        return key  # NumPy's rules are PyTorch's here; NumPy checks the ranges
     xp = backends.default().xp if xp is None else xp
     items = [_one(k, xp) for k in (key if isinstance(key, tuple) else (key,))]
     if shape is None:
@@ -142,6 +144,19 @@ def normalize_key(key, xp=None, shape=None):
     if has_int and has_adv:
         return _torch_order_key(items, shape, xp)
     return tuple(items) if isinstance(key, tuple) or len(items) != 1 else items[0]
+
+
+_BASIC = (slice, type(None), type(Ellipsis), int)
+
+
+def _is_basic(key) -> bool:
+    """Only slices, None, Ellipsis and Python ints (not bools): the common, fast case."""
+    if type(key) is not tuple:
+        return type(key) in _BASIC
+    for k in key:
+        if type(k) not in _BASIC:
+            return False
+    return True
 
 
 def _consumes(k) -> int:
@@ -252,8 +267,9 @@ def getitem(x, key):
     key = normalize_key(key, xp_of(x), x.shape)
     try:
         return Index.apply(x, key=key)
-    except IndexError as exc:
-        raise IndexError(f"getitem: {exc} (tensor of shape {x.shape})") from None
+    except IndexError as exc:  # NumPy's range errors, in PyTorch's words
+        message = str(exc).replace(" for axis ", " for dimension ")
+        raise IndexError(f"getitem: {message} (tensor of shape {x.shape})") from None
 
 
 def scatter_add_zeros(shape, key, values):
