@@ -120,6 +120,16 @@ def test_cdist_matches_torch(p):
              [rand((2, 4, 3)), rand((2, 5, 3), 1)], second_order=second, tol=tol)
 
 
+@pytest.mark.parametrize("mode", [None, "use_mm_for_euclid_dist",
+                                  "donot_use_mm_for_euclid_dist"])
+def test_cdist_through_a_matrix_product_matches_torch(mode):
+    check_op(lambda a, b: fovea.cdist(a, b, compute_mode=mode),
+             lambda a, b: torch.cdist(a, b, compute_mode=mode or
+                                      "use_mm_for_euclid_dist_if_necessary"),
+             [rand((30, 3)), rand((2, 3), 1)], rtol=1e-9, second_order=False,
+             tol={"fd": 1e-6})
+
+
 def test_cdist_gradient_at_zero_distance_is_zero_like_torch():
     a = fovea.tensor(np.array([[1.0, 2.0], [0.0, 0.0]]), requires_grad=True)
     d = fovea.cdist(a, a.detach())

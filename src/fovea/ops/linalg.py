@@ -336,24 +336,43 @@ def cross(input, other, dim=None):  # noqa: A002 - PyTorch's name
     return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
 
 
+_MM_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+             "donot_use_mm_for_euclid_dist")
+
+
+def _use_mm(mode, rows1, rows2) -> bool:
+    """PyTorch's rule for p=2: a matrix product when either side has more than 25 rows."""
+    mode = mode or _MM_MODES[0]
+    if mode not in _MM_MODES:
+        raise ValueError(f"cdist: compute_mode must be one of {_MM_MODES} or None, got {mode!r}")
+    return mode == _MM_MODES[1] or (mode == _MM_MODES[0] and max(rows1, rows2) > 25)
+
+
 def cdist(x1, x2, p=2.0, compute_mode=None):
     """Pairwise p-norm distances between the rows of ``x1`` (..., P, M) and ``x2``
     (..., R, M): (..., P, R). ``p`` >= 0 (``inf`` included); the gradient at zero distance is
-    0, as in PyTorch. ``compute_mode`` is accepted (fovea always computes exactly)."""
+    0, as in PyTorch. For p=2 ``compute_mode`` chooses, as in PyTorch, between the exact
+    differences (memory P·R·M) and a matrix product (memory P·R; used by default when P or R
+    exceeds 25)."""
     a, b = binary_operands(x1, x2, "cdist")
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-1]:
         raise ShapeError(f"cdist: expected (..., P, M) and (..., R, M), got {a.shape} and "
                          f"{b.shape}")
     if p < 0:
         raise ValueError(f"cdist: p must be non-negative, got {p}")
-    diff = a.unsqueeze(-2) - b.unsqueeze(-3)  # (..., P, R, M)
-    if p == 0:
-        return (diff != 0).to(a.dtype).sum(-1)
-    if p == float("inf"):
-        return diff.abs().amax(-1) if diff.shape[-1] else diff.sum(-1)
-    if p == 1:
-        return diff.abs().sum(-1)
-    s = (diff * diff).sum(-1) if p == 2 else (diff.abs() ** p).sum(-1)
+    if p == 2 and _use_mm(compute_mode, a.shape[-2], b.shape[-2]):
+        # |x - y|² = |x|² + |y|² - 2 x·y: a matrix product instead of a (P, R, M) difference
+        s = (a * a).sum(-1, keepdim=True) + (b * b).sum(-1).unsqueeze(-2) - 2 * (a @ b.mT)
+        s = arithmetic.clamp(s, min=0.0)
+    else:
+        diff = a.unsqueeze(-2) - b.unsqueeze(-3)  # (..., P, R, M)
+        if p == 0:
+            return (diff != 0).to(a.dtype).sum(-1)
+        if p == float("inf"):
+            return diff.abs().amax(-1) if diff.shape[-1] else diff.sum(-1)
+        if p == 1:
+            return diff.abs().sum(-1)
+        s = (diff * diff).sum(-1) if p == 2 else (diff.abs() ** p).sum(-1)
     zero = s == 0
     safe = arithmetic.where(zero, 1.0, s)  # no 0 ** (1/p - 1) in the gradient
     return arithmetic.where(zero, 0.0, safe.sqrt() if p == 2 else safe ** (1.0 / p))
