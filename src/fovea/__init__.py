@@ -99,8 +99,36 @@ from fovea.ops.compare import (
     ne,
     not_equal,
 )
-from fovea.ops.index import gather, take_along_axis
-from fovea.ops.linalg import matmul, mm
+from fovea.ops.index import (
+    argwhere,
+    gather,
+    index_select,
+    masked_select,
+    nonzero,
+    take,
+    take_along_axis,
+    take_along_dim,
+)
+from fovea.ops.linalg import (
+    addbmm,
+    addmm,
+    addmv,
+    addr,
+    baddbmm,
+    bmm,
+    cdist,
+    cross,
+    dot,
+    einsum,
+    ger,
+    inner,
+    kron,
+    matmul,
+    mm,
+    mv,
+    outer,
+    vdot,
+)
 from fovea.ops.reduce import (
     amax,
     amin,
@@ -120,20 +148,43 @@ from fovea.ops.reduce import (
     var_mean,
 )
 from fovea.ops.shape import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_tensors,
+    broadcast_to,
     cat,
     chunk,
     clone,
+    column_stack,
+    concat,
     concatenate,
+    dsplit,
+    dstack,
     expand,
     flatten,
+    hsplit,
+    hstack,
+    meshgrid,
+    moveaxis,
+    movedim,
+    narrow,
     pad,
     permute,
     reshape,
+    row_stack,
     split,
     squeeze,
     stack,
+    swapaxes,
+    swapdims,
+    t,
+    tensor_split,
     transpose,
+    unflatten,
     unsqueeze,
+    vsplit,
+    vstack,
 )
 from fovea.tensor import Tensor
 from fovea.viz import graph_to_dot
@@ -158,6 +209,11 @@ from fovea.ops.scan import *  # noqa: F403,E402
 from fovea.ops.selection import *  # noqa: F403,E402
 
 __version__ = "0.1.0"
+
+from fovea.ops.diagonal import *  # noqa: F403,E402
+from fovea.ops.rearrange import *  # noqa: F403,E402
+from fovea.ops.scatter import *  # noqa: F403,E402
+from fovea.ops.sort import *  # noqa: F403,E402
 
 __all__ = [name for name in dir() if not name.startswith("_")]
 

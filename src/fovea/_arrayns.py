@@ -60,10 +60,12 @@ class ArrayNamespace:
         return out
 
     def put_along_axis_zeros(self, shape, indices, values, axis):
-        """``zeros(shape)`` with ``values`` added at ``indices`` along ``axis`` (accumulating)."""
+        """``zeros(shape)`` with ``values`` added at ``indices`` along ``axis`` (accumulating);
+        ``indices`` may be shorter than ``shape`` outside ``axis`` (the leading part is hit)."""
         xp = self.module
         out = xp.zeros(shape, dtype=values.dtype)
-        if indices.shape[axis] == 1:
+        fits = all(a == b for i, (a, b) in enumerate(zip(indices.shape, shape)) if i != axis)
+        if indices.shape[axis] == 1 and fits:  # no repeats possible: a plain put
             xp.put_along_axis(out, indices, values, axis=axis)
         else:
             grid = list(xp.indices(indices.shape, sparse=True))

@@ -274,7 +274,7 @@ class Tensor:
     def __setitem__(self, key, value) -> None:
         self._check_inplace("__setitem__")
         value = value._data if isinstance(value, Tensor) else value
-        self._data[ops.index.normalize_key(key, self._xp())] = value
+        self._data[ops.index.normalize_key(key, self._xp(), self.shape)] = value
         self._version[0] += 1
 
     # --- augmented assignment: in place, as in PyTorch -------------------------------------
@@ -541,9 +541,6 @@ class Tensor:
         return ops.arithmetic.cast(self, dtype)
 
     type = to
-
-    def masked_fill(self, mask, value):
-        return ops.arithmetic.where(mask, value, self)
 
     def gather(self, dim, index):
         return ops.index.gather(self, dim, index)
