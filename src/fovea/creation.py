@@ -301,3 +301,13 @@ def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
     """A copy of ``data`` with this tensor's dtype and device (unless given)."""
     dtype, device = _own(self, dtype, device)
     return tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def __getattr__(name: str):
+    # The random factories lived here before fovea.sampling; keep their old import path
+    # (``from fovea.creation import randn``) without importing fovea.sampling at load time.
+    if name in ("rand", "randn", "randint", "randperm"):
+        from fovea import sampling
+
+        return getattr(sampling, name)
+    raise AttributeError(f"module 'fovea.creation' has no attribute {name!r}")

@@ -104,6 +104,18 @@ class Generator(np.random.Generator):
     def __repr__(self) -> str:
         return f"<fovea.Generator object on {self.device}>"
 
+    def __reduce__(self):
+        # NumPy's own reduce would rebuild a plain numpy Generator (pickle, deepcopy, worker
+        # processes): rebuild a fovea.Generator with the same device, stream and seed.
+        return _rebuild, (str(self.device), self.get_state().numpy().tobytes())
+
+
+def _rebuild(device: str, state: bytes) -> Generator:
+    from fovea.creation import from_numpy
+
+    g = Generator(device)
+    return g.set_state(from_numpy(np.frombuffer(state, dtype=np.uint8).copy()))
+
 
 default_generator = Generator()
 """The generator that random functions use when none is given."""

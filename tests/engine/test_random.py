@@ -257,3 +257,21 @@ def test_multinomial_errors_match_torchs_cases():
         with pytest.raises((ValueError, ShapeError), match=msg):
             fovea.multinomial(fovea.tensor(w), n, replacement=repl)
     assert fovea.tensor([1.0, 2.0]).multinomial(1).shape == (1,)
+
+
+def test_a_generator_survives_pickling_and_deepcopy_with_its_stream():
+    import copy
+    import pickle
+
+    g = fovea.Generator().manual_seed(11)
+    fovea.rand(3, generator=g)
+    for clone in (pickle.loads(pickle.dumps(g)), copy.deepcopy(g)):
+        assert isinstance(clone, fovea.Generator) and clone.initial_seed() == 11
+        np.testing.assert_array_equal(fovea.rand(4, generator=clone).numpy(),
+                                      fovea.rand(4, generator=copy.deepcopy(g)).numpy())
+
+
+def test_the_random_factories_keep_their_old_import_path():
+    from fovea.creation import rand, randn
+
+    assert rand is fovea.rand and randn is fovea.randn
