@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from fovea import autograd, backends, dtypes
-from fovea.errors import DTypeError
+from fovea.errors import DTypeError, ShapeError
 from fovea.size import Size
 
 
@@ -146,7 +146,7 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
-            raise ValueError(
+            raise ShapeError(
                 f"item: only one-element tensors can be converted to Python scalars, "
                 f"got shape {self.shape}"
             )

@@ -173,3 +173,12 @@ def test_requires_grad_on_an_integer_tensor_is_a_dtype_error_catchable_as_runtim
         fovea.zeros(2, dtype=np.complex128)
     with pytest.raises(RuntimeError, match="'nonsense' is not a dtype"):
         fovea.zeros(2, dtype="nonsense")
+
+
+@needs_torch
+def test_item_of_a_tensor_with_several_elements_is_a_shape_error_as_torchs_runtime_error():
+    with pytest.raises(RuntimeError):
+        torch.zeros(2).item()
+    with pytest.raises(ShapeError, match="item: only one-element tensors can be converted to "
+                                         "Python scalars, got shape \\(2,\\)"):
+        fovea.zeros(2).item()
