@@ -25,25 +25,34 @@ from fovea.backends import device
 from fovea.creation import (
     arange,
     as_tensor,
-    default_generator,
     empty,
+    empty_like,
     eye,
     from_numpy,
     full,
     full_like,
     linspace,
-    manual_seed,
+    logspace,
     ones,
     ones_like,
-    rand,
-    randint,
-    randn,
-    randperm,
     tensor,
     zeros,
     zeros_like,
 )
-from fovea.dtypes import get_default_dtype, set_default_dtype
+from fovea.dtypes import (
+    finfo,
+    get_default_dtype,
+    half,
+    iinfo,
+    int8,
+    int16,
+    is_floating_point,
+    set_default_dtype,
+    short,
+    uint16,
+    uint32,
+    uint64,
+)
 from fovea.gradcheck import grad_check_sparse, gradcheck, relative_error
 from fovea.ops.arithmetic import (
     abs,
@@ -207,6 +216,11 @@ from fovea.ops.norms import *  # noqa: F403,E402
 from fovea.ops.rounding import *  # noqa: F403,E402
 from fovea.ops.scan import *  # noqa: F403,E402
 from fovea.ops.selection import *  # noqa: F403,E402
+from fovea import cuda  # noqa: E402,F401  (fovea.cuda, as torch.cuda)
+from fovea.random import *  # noqa: E402,F403
+from fovea.sampling import *  # noqa: E402,F403
+from fovea.size import *  # noqa: E402,F403
+from fovea.tensor_api import *  # noqa: E402,F403
 
 __version__ = "0.1.0"
 

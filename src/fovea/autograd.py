@@ -141,6 +141,7 @@ class Function:
     _saved = ()
     _saved_kinds = None
     _retained = None
+    _hooks = None  # {id: hook} of the output tensor's register_hook
     edges = ()
 
     # --- used inside forward -------------------------------------------------------------
@@ -295,7 +296,7 @@ def _share_version_if_view(xp, t, inputs, arrays):
     out = t._data
     if getattr(out, "base", None) is not None:
         for inp, a in zip(inputs, arrays):
-            if xp.may_share_memory(out, a):
+            if type(a) is type(out) and xp.may_share_memory(out, a):  # (not across devices)
                 t._version = inp._version
                 break
     return t
@@ -435,6 +436,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
         while ready:
             node = ready.pop()
             g = grads.pop(node, None)
+            if node._hooks and g is not None:
+                g = _run_hooks(node._hooks, g, create_graph)
             if capture_nodes and node in capture_nodes:
                 captured[capture_nodes[node]] = g
             if g is not None:
@@ -462,6 +465,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                     leaves[key] = e
         for key, leaf in leaves.items():
             g = leaf_grads[key]
+            if getattr(leaf, "_hooks", None):
+                g = _run_hooks(leaf._hooks, g, create_graph)
             if key in capture_leaves:
                 captured[capture_leaves[key]] = g
             if accumulate and leaf.requires_grad:
@@ -472,6 +477,15 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             for c in captured
         ]
     return None
+
+
+def _run_hooks(hooks: dict, g, create_graph: bool):
+    """Call a tensor's hooks on its gradient ``g`` in order; a hook may return a new one."""
+    for hook in list(hooks.values()):
+        new = hook(g if isinstance(g, _Tensor) else _make_tensor(g, None))
+        if new is not None:
+            g = new if create_graph or not isinstance(new, _Tensor) else new._data
+    return g
 
 
 def _node_backward(node: Function, g, create_graph: bool, xp, retain_graph: bool):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fovea.errors import DTypeError
+
 _default_dtype = np.dtype(np.float32)
 
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -28,7 +30,7 @@ def set_default_dtype(dtype) -> None:
     global _default_dtype
     d = np.dtype(dtype)
     if d not in FLOAT_DTYPES:
-        raise TypeError(f"set_default_dtype: expected a floating dtype, got {d}")
+        raise DTypeError(f"set_default_dtype: expected a floating dtype, got {d}")
     _default_dtype = d
 
 
@@ -37,9 +39,35 @@ def is_floating(dtype) -> bool:
 
 
 def check_dtype(dtype, op: str = "tensor") -> np.dtype:
-    """Return ``dtype`` as a NumPy dtype, or raise ``TypeError`` if fovea does not support it."""
-    d = np.dtype(dtype)
+    """Return ``dtype`` as a NumPy dtype, or raise :class:`~fovea.errors.DTypeError` (a
+    ``TypeError`` and a ``RuntimeError``) if fovea does not support it."""
+    try:
+        d = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"{op}: {dtype!r} is not a dtype") from None
     if d not in SUPPORTED_DTYPES:
         names = ", ".join(str(s) for s in SUPPORTED_DTYPES)
-        raise TypeError(f"{op}: unsupported dtype {d}; supported dtypes are {names}")
+        raise DTypeError(f"{op}: unsupported dtype {d}; supported dtypes are {names}")
     return d
+
+
+def is_floating_point(input) -> bool:
+    """Whether tensor ``input`` has a floating dtype (``torch.is_floating_point``)."""
+    return is_floating(input.dtype)
+
+
+def finfo(dtype=None) -> np.finfo:
+    """Machine limits of a floating dtype (the default one if None): ``eps``, ``max``,
+    ``min``, ``tiny``, ``resolution``, ``bits``, as ``torch.finfo``."""
+    return np.finfo(get_default_dtype() if dtype is None else dtype)
+
+
+def iinfo(dtype) -> np.iinfo:
+    """Limits of an integer dtype: ``min``, ``max``, ``bits``, as ``torch.iinfo``."""
+    return np.iinfo(dtype)
+
+
+# PyTorch's dtype names not spelled the NumPy way (fovea/__init__.py exports them).
+int8, int16 = np.int8, np.int16
+uint16, uint32, uint64 = np.uint16, np.uint32, np.uint64
+half, short = np.float16, np.int16

@@ -12,6 +12,8 @@ import numbers
 import numpy as np
 
 from fovea import autograd, backends, dtypes
+from fovea.errors import DTypeError, ShapeError
+from fovea.size import Size
 
 
 class Tensor:
@@ -22,12 +24,27 @@ class Tensor:
     :class:`~fovea.autograd.Function` node that made them in ``grad_fn``.
     """
 
-    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_version", "__weakref__")
+    # ``_hooks`` (register_hook on a leaf) is set on first use only: nothing to pay per tensor.
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_version", "_hooks",
+                 "__weakref__")
     # Make NumPy hand mixed expressions (array + Tensor) to Tensor's reflected operators.
     __array_ufunc__ = None
 
-    def __init__(self, data, dtype=None, requires_grad: bool = False):
-        self._init_leaf(_to_array(data, dtype, "Tensor"), requires_grad)
+    def __init__(self, *data, dtype=None, requires_grad: bool = False):
+        """``Tensor(data)``: a copy of ``data`` (Python numbers become the default float dtype,
+        as in PyTorch; arrays and tensors keep theirs). ``Tensor(2, 3)``, ``Tensor(size)``:
+        an uninitialised tensor of that shape and the default float dtype."""
+        if len(data) == 1 and type(data[0]) is not int and not isinstance(data[0], Size):
+            d = data[0]
+            if dtype is None and not isinstance(d, Tensor) and not backends.is_array(d):
+                dtype = dtypes.get_default_dtype()
+            arr = _to_array(d, dtype, "Tensor")
+        else:
+            size = (data[0] if len(data) == 1 and isinstance(data[0], Size) else
+                    Size(data) if data else (0,))
+            arr = backends.default().xp.empty(size, dtypes.check_dtype(
+                dtypes.get_default_dtype() if dtype is None else dtype, "Tensor"))
+        self._init_leaf(arr, requires_grad)
 
     def _init_leaf(self, arr, requires_grad: bool) -> None:
         """Make this a leaf holding ``arr`` (``requires_grad`` checked: floating dtypes only)."""
@@ -68,8 +85,8 @@ class Tensor:
         return backends.for_array(self._data).device
 
     @property
-    def shape(self) -> tuple:
-        return self._data.shape
+    def shape(self) -> Size:
+        return _new_tuple(Size, self._data.shape)
 
     @property
     def dtype(self):
@@ -92,9 +109,9 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim: int | None = None):
-        """The shape, or the length of dimension ``dim``, as in PyTorch."""
+        """The shape (a :class:`fovea.Size`), or the length of dimension ``dim``."""
         if dim is None:
-            return self._data.shape
+            return _new_tuple(Size, self._data.shape)
         return self._data.shape[dim]
 
     def dim(self) -> int:
@@ -129,7 +146,7 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
-            raise ValueError(
+            raise ShapeError(
                 f"item: only one-element tensors can be converted to Python scalars, "
                 f"got shape {self.shape}"
             )
@@ -141,13 +158,10 @@ class Tensor:
         t._version = self._version
         return t
 
-    def clone(self) -> Tensor:
-        return ops.shape.clone(self)
-
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf (only floating tensors can require grad)."""
         if requires_grad and not dtypes.is_floating(self.dtype):
-            raise TypeError(
+            raise DTypeError(
                 f"requires_grad: only tensors of floating dtype can require gradients, "
                 f"got {self.dtype}"
             )
@@ -158,17 +172,6 @@ class Tensor:
             )
         self.requires_grad = bool(requires_grad)
         return self
-
-    def retain_grad(self) -> None:
-        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
-        import weakref
-
-        if self.grad_fn is None:
-            return
-        node = self.grad_fn
-        if node._retained is None:
-            node._retained = []
-        node._retained.append(weakref.ref(self))
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
@@ -515,33 +518,6 @@ class Tensor:
     def chunk(self, chunks, dim=0):
         return ops.shape.chunk(self, chunks, dim)
 
-    def contiguous(self):
-        return self
-
-    def float(self):
-        return self.to(np.float32)
-
-    def double(self):
-        return self.to(np.float64)
-
-    def long(self):
-        return self.to(np.int64)
-
-    def int(self):
-        return self.to(np.int32)
-
-    def bool(self):
-        return self.to(np.bool_)
-
-    def half(self):
-        return self.to(np.float16)
-
-    def to(self, dtype):
-        """Cast to ``dtype`` (differentiable between floating dtypes)."""
-        return ops.arithmetic.cast(self, dtype)
-
-    type = to
-
     def gather(self, dim, index):
         return ops.index.gather(self, dim, index)
 
@@ -588,6 +564,7 @@ def _to_array(data, dtype, op: str):
     return arr
 
 
+_new_tuple = tuple.__new__  # Size(shape) without checking the ints again (hot: every .shape)
 autograd._bind_tensor(Tensor)
 
 from fovea import ops  # noqa: E402  (the ops import Tensor; this import closes the cycle)

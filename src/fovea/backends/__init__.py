@@ -153,6 +153,9 @@ def get(dev) -> Backend:
         return dev
     d = device(dev)
     b = _registry.get(d.type)
+    if b is None and d.type == "cuda":
+        raise RuntimeError(f"{d}: no CUDA device: fovea's GPU backend needs CuPy and an NVIDIA "
+                           "GPU; fovea.cuda.is_available() is False")
     if b is None:
         names = ", ".join(_registry)
         raise RuntimeError(f"no backend for device {str(d)!r}; registered: {names}")
@@ -214,3 +217,5 @@ CPU = register(Backend("cpu", np, (np.ndarray, np.generic), kernels="fovea.backe
 CPU_NS = CPU.ns
 """What ``ctx.xp`` is for CPU arrays outside a recorded backward (``ctx.xp is CPU_NS``: raw
 CPU arrays, where CPU-only kernels may run)."""
+
+from fovea.backends import cudnn  # noqa: E402,F401  (fovea.backends.cudnn, as in PyTorch)

@@ -17,6 +17,7 @@ from fovea import dtypes
 from fovea.nn.parameter import Parameter
 from fovea.ops._util import xp_of
 from fovea.tensor import Tensor
+from fovea.tensor_api import parse_to
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -240,20 +241,70 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype) -> Module:
-        """Cast floating parameters and buffers to ``dtype`` in place (e.g. float64 for checks)."""
-        dtype = dtypes.check_dtype(dtype, "Module.to")
-        for t in list(self.parameters()) + list(self.buffers()):
-            if dtypes.is_floating(t.dtype):
-                t._data = t._data.astype(dtype)
-                t._version[0] += 1
+    # --- devices and dtypes --------------------------------------------------------------
+    def _apply(self, fn: Callable[[Tensor], Tensor]) -> Module:
+        """Apply ``fn`` to every parameter, gradient and buffer (outside the graph).
+
+        As in PyTorch, a parameter stays the same ``Parameter`` object (its data and its
+        ``.grad``'s data are replaced, so optimizers holding it see the change); a buffer is
+        replaced by ``fn``'s result in every module that registers it.
+        """
+        from fovea.autograd import no_grad
+
+        with no_grad():
+            for p in self.parameters():
+                new = fn(p)
+                if new is not p:
+                    p._data = new._data
+                    p._version[0] += 1
+                if p.grad is not None:
+                    p.grad._data = fn(p.grad)._data
+            done = {}
+            for m in self.modules():
+                for k, b in m._buffers.items():
+                    if b is not None:
+                        if id(b) not in done:
+                            done[id(b)] = fn(b)
+                        m._buffers[k] = done[id(b)]
         return self
 
+    def to(self, *args, **kwargs) -> Module:
+        """Move and/or cast parameters and buffers in place; returns ``self``.
+
+        ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` (its device and
+        dtype), with ``non_blocking=`` accepted. A dtype must be floating and casts only the
+        floating parameters and buffers (integer buffers such as batch norm's
+        ``num_batches_tracked`` keep theirs), as PyTorch does.
+        """
+        device, dtype, non_blocking, _, _ = parse_to(args, kwargs, "Module.to")
+        if dtype is not None and not dtypes.is_floating(dtype):
+            raise TypeError(f"Module.to: only floating dtypes are accepted, got dtype={dtype}")
+        return self._apply(lambda t: t.to(device=device, non_blocking=non_blocking,
+                                          dtype=dtype if t.is_floating_point() else None))
+
+    def cpu(self) -> Module:
+        """Move every parameter and buffer to the CPU."""
+        return self._apply(lambda t: t.cpu())
+
+    def cuda(self, device=None) -> Module:
+        """Move every parameter and buffer to the GPU (an error without a GPU backend)."""
+        return self._apply(lambda t: t.cuda(device))
+
+    def type(self, dst_type) -> Module:
+        """Cast every parameter and buffer (integer ones too) to ``dst_type``."""
+        return self._apply(lambda t: t.type(dst_type))
+
     def double(self) -> Module:
-        return self.to(np.float64)
+        """Cast floating parameters and buffers to float64."""
+        return self._apply(lambda t: t.double() if t.is_floating_point() else t)
 
     def float(self) -> Module:
-        return self.to(np.float32)
+        """Cast floating parameters and buffers to float32."""
+        return self._apply(lambda t: t.float() if t.is_floating_point() else t)
+
+    def half(self) -> Module:
+        """Cast floating parameters and buffers to float16."""
+        return self._apply(lambda t: t.half() if t.is_floating_point() else t)
 
     # --- state dict ----------------------------------------------------------------------
     def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
