@@ -6,20 +6,33 @@ upsampling. Every function is differentiable through the autograd engine.
 """
 
 from fovea.nn.functional.activation import (  # noqa: F401
+    celu,
     elu,
     gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
     hardtanh,
     leaky_relu,
     log_softmax,
+    logsigmoid,
     maxout,
+    mish,
     prelu,
     relu,
+    relu6,
     selu,
     sigmoid,
     silu,
     softmax,
+    softmin,
     softplus,
+    softshrink,
+    softsign,
     tanh,
+    tanhshrink,
+    threshold,
 )
 from fovea.nn.functional.dropout import dropout, dropout2d  # noqa: F401
 from fovea.nn.functional.linear import linear  # noqa: F401
