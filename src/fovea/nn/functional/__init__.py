@@ -34,6 +34,11 @@ from fovea.nn.functional.activation import (  # noqa: F401
     tanhshrink,
     threshold,
 )
+from fovea.nn.functional.distance import (  # noqa: F401
+    cosine_similarity,
+    normalize,
+    pairwise_distance,
+)
 from fovea.nn.functional.dropout import dropout, dropout2d  # noqa: F401
 from fovea.nn.functional.linear import linear  # noqa: F401
 from fovea.nn.functional.loss import (  # noqa: F401
@@ -49,13 +54,14 @@ from fovea.nn.functional.loss import (  # noqa: F401
     svm_loss,
 )
 from fovea.nn.functional.normalization import batch_norm, group_norm, layer_norm  # noqa: F401
+from fovea.nn.functional.padding import pad  # noqa: F401
 from fovea.nn.functional.regularization import (  # noqa: F401
     elastic_net_penalty,
     l1_penalty,
     l2_penalty,
     max_norm_,
 )
-from fovea.nn.functional.sparse import embedding  # noqa: F401
+from fovea.nn.functional.sparse import embedding, one_hot  # noqa: F401
 from fovea.nn.functional.special import erf, erfc  # noqa: F401
 
 # isort: split
