@@ -45,13 +45,17 @@ from fovea.nn.functional.loss import (  # noqa: F401
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    gaussian_nll_loss,
     huber_loss,
     kl_div,
     l1_loss,
     mse_loss,
     nll_loss,
+    poisson_nll_loss,
     smooth_l1_loss,
     svm_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 from fovea.nn.functional.normalization import batch_norm, group_norm, layer_norm  # noqa: F401
 from fovea.nn.functional.padding import pad  # noqa: F401
