@@ -40,6 +40,7 @@ from fovea.nn.functional.distance import (  # noqa: F401
     pairwise_distance,
 )
 from fovea.nn.functional.dropout import dropout, dropout2d  # noqa: F401
+from fovea.nn.functional.fold import fold, unfold  # noqa: F401
 from fovea.nn.functional.linear import linear  # noqa: F401
 from fovea.nn.functional.loss import (  # noqa: F401
     binary_cross_entropy,
@@ -59,6 +60,7 @@ from fovea.nn.functional.loss import (  # noqa: F401
 )
 from fovea.nn.functional.normalization import batch_norm, group_norm, layer_norm  # noqa: F401
 from fovea.nn.functional.padding import pad  # noqa: F401
+from fovea.nn.functional.pixel_shuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from fovea.nn.functional.regularization import (  # noqa: F401
     elastic_net_penalty,
     l1_penalty,
