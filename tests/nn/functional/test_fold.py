@@ -20,7 +20,8 @@ CASES = [
 
 def _unfold_ref(a, k, d, p, s):
     """im2col with explicit loops over windows (an independent reference)."""
-    pair = (lambda v: (v, v) if isinstance(v, int) else v)
+    def pair(v):
+        return (v, v) if isinstance(v, int) else v
     (kh, kw), (dh, dw), (ph, pw), (sh, sw) = map(pair, (k, d, p, s))
     x = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     n, c, h, w = x.shape

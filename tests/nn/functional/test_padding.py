@@ -6,7 +6,7 @@ import pytest
 
 import fovea
 import fovea.nn.functional as F
-from oracle import check_op, needs_torch, torch
+from oracle import check_op, torch
 
 TF = torch.nn.functional if torch else None
 

@@ -137,7 +137,7 @@ def test_interpolate_3d_signals_match_torch_and_the_image_of_one_row(n, size, sf
 def test_interpolate_uint8_images_match_torch_exactly(mode, ac):
     rng = np.random.default_rng(6)
     ac = ac if mode == "bilinear" else None
-    for trial in range(40):
+    for _ in range(40):
         h, w = (int(v) for v in rng.integers(1, 12, 2))
         oh, ow = (int(v) for v in rng.integers(1, 25, 2))
         a = rng.integers(0, 256, (2, 3, h, w)).astype(np.uint8)
