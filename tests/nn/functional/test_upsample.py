@@ -103,3 +103,76 @@ def test_upsample_composes_with_conv_for_learned_upsampling():
 def test_bad_arguments_raise_clear_errors(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+# (L, size, scale_factor, mode, align_corners, recompute_scale_factor) for (N, C, L) signals
+CASES_1D = [
+    (5, 9, None, "nearest", None, None), (5, None, 2, "nearest", None, None),
+    (7, 3, None, "nearest", None, None), (5, None, 1.7, "nearest-exact", None, None),
+    (5, 11, None, "linear", False, None), (5, 11, None, "linear", True, None),
+    (6, None, 2.5, "linear", False, None), (6, None, (0.6,), "linear", False, True),
+    (6, (4,), None, "linear", True, None), (1, 4, None, "linear", False, None),
+]
+
+
+@pytest.mark.parametrize("n,size,sf,mode,ac,rsf", CASES_1D)
+def test_interpolate_3d_signals_match_torch_and_the_image_of_one_row(n, size, sf, mode, ac,
+                                                                      rsf):
+    x = np.random.default_rng(5).standard_normal((2, 3, n))
+
+    def as_image(a):
+        # The same resize of a (N, C, 1, L) image along W only: the independent reference.
+        s = None if size is None else (1, size if isinstance(size, int) else size[0])
+        f = None if sf is None else (1.0, sf if not isinstance(sf, tuple) else sf[0])
+        m = "bilinear" if mode == "linear" else mode
+        y = F.interpolate(fovea.tensor(a[:, :, None]), s, f, m, ac, rsf)
+        return y.numpy()[:, :, 0]
+    check_op(lambda t: F.interpolate(t, size, sf, mode, ac, rsf),
+             lambda t: TF.interpolate(t, size, sf, mode, ac, rsf), [x], numpy_fn=as_image)
+
+
+@needs_torch
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "bilinear"])
+@pytest.mark.parametrize("ac", [False, True])
+def test_interpolate_uint8_images_match_torch_exactly(mode, ac):
+    rng = np.random.default_rng(6)
+    ac = ac if mode == "bilinear" else None
+    for _ in range(40):
+        h, w = (int(v) for v in rng.integers(1, 12, 2))
+        oh, ow = (int(v) for v in rng.integers(1, 25, 2))
+        a = rng.integers(0, 256, (2, 3, h, w)).astype(np.uint8)
+        y = F.interpolate(fovea.tensor(a), (oh, ow), mode=mode, align_corners=ac)
+        assert y.dtype == np.uint8
+        ref = TF.interpolate(torch.tensor(a), (oh, ow), mode=mode, align_corners=ac).numpy()
+        np.testing.assert_array_equal(y.numpy(), ref)
+    a = rng.integers(0, 256, (1, 2, 5, 7)).astype(np.uint8)
+    y = F.interpolate(fovea.tensor(a), scale_factor=1.7, mode=mode, align_corners=ac)
+    np.testing.assert_array_equal(y.numpy(), TF.interpolate(
+        torch.tensor(a), scale_factor=1.7, mode=mode, align_corners=ac).numpy())
+
+
+def test_interpolate_uint8_bilinear_rounds_half_up_after_each_pass():
+    # [0, 1] to 3 samples (align_corners): the middle one is 0.5 exactly, which rounds up.
+    a = np.array([[[[0, 1], [0, 1]]]], dtype=np.uint8)
+    y = F.interpolate(fovea.tensor(a), (2, 3), mode="bilinear", align_corners=True)
+    assert y.numpy().tolist() == [[[[0, 1, 1], [0, 1, 1]]]]
+
+
+def test_interpolate_uint8_nearest_of_a_signal_is_a_gather():
+    a = np.arange(4, dtype=np.uint8).reshape(1, 1, 4)
+    assert F.interpolate(fovea.tensor(a), scale_factor=2).numpy().tolist() == [
+        [[0, 0, 1, 1, 2, 2, 3, 3]]]
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: F.interpolate(fovea.zeros(1, 1, 4), 8, mode="bilinear"),
+     "got a 3-D input, but bilinear mode needs a 4-D input"),
+    (lambda: F.interpolate(fovea.zeros(1, 1, 4, 4), 8, mode="linear"),
+     "got a 4-D input, but linear mode needs a 3-D input"),
+    (lambda: F.interpolate(fovea.zeros(1, 1, 4, dtype=np.uint8), 8, mode="linear"),
+     "uint8 for the nearest and bilinear modes"),
+    (lambda: F.interpolate(fovea.zeros(1, 1, 4), (8, 8)), "tuple of 1 for a 3-D input"),
+])
+def test_interpolate_3d_and_uint8_errors(call, match):
+    with pytest.raises((RuntimeError, TypeError, ValueError), match=match):
+        call()

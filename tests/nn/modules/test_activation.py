@@ -7,7 +7,7 @@ import pytest
 import fovea
 import fovea.nn as nn
 import fovea.nn.functional as F
-from oracle import check_op, torch
+from oracle import check_op, needs_torch, torch
 
 # (fovea layer, the name and arguments of PyTorch's)
 MODULES = [
@@ -18,6 +18,12 @@ MODULES = [
     (nn.Softplus(2.0, 10.0), "Softplus", (2.0, 10.0)), (nn.SiLU(), "SiLU", ()),
     (nn.Hardtanh(-0.5, 2.0), "Hardtanh", (-0.5, 2.0)),
     (nn.Softmax(dim=1), "Softmax", (1,)), (nn.LogSoftmax(dim=-1), "LogSoftmax", (-1,)),
+    (nn.ReLU6(), "ReLU6", ()), (nn.Hardswish(), "Hardswish", ()),
+    (nn.Mish(), "Mish", ()), (nn.CELU(), "CELU", ()), (nn.Softsign(), "Softsign", ()),
+    (nn.Softmin(dim=1), "Softmin", (1,)), (nn.LogSigmoid(), "LogSigmoid", ()),
+    (nn.Tanhshrink(), "Tanhshrink", ()), (nn.Threshold(0.3, -1.0), "Threshold", (0.3, -1.0)),
+    (nn.GLU(dim=0), "GLU", (0,)), (nn.Hardshrink(0.7), "Hardshrink", (0.7,)),
+    (nn.Softshrink(0.7), "Softshrink", (0.7,)),
 ]
 
 
@@ -52,3 +58,34 @@ def test_maxout_of_linear_is_max_of_affine_pieces():
     with pytest.raises(ValueError, match=r"Maxout\(2\): expected input whose dimension 1 is a "
                                          r"multiple of 2, got shape \(5, 3\)"):
         nn.Maxout(2)(fovea.randn(5, 3))
+
+
+def test_hardsigmoid_module_matches_torch():
+    # PyTorch's gradient uses 1/6 rounded to float32 (see the functional test).
+    a = np.random.default_rng(10).standard_normal((4, 6)) * 3
+    check_op(nn.Hardsigmoid(), lambda x: torch.nn.Hardsigmoid()(x), [a],
+             tol={"forward": (1e-12, 1e-15), "grad": (1e-7, 1e-15)})
+
+
+REPRS = [
+    ("ReLU", ()), ("ReLU", (True,)), ("ReLU6", ()), ("ReLU6", (True,)),
+    ("Hardtanh", (-2.0, 3.0, True)), ("Hardswish", ()), ("Hardsigmoid", (True,)),
+    ("SiLU", (True,)), ("Mish", ()), ("Mish", (True,)), ("ELU", (0.5, True)),
+    ("CELU", (2.0,)), ("SELU", (True,)), ("LeakyReLU", (0.2, True)),
+    ("Threshold", (0.1, 20.0)), ("Threshold", (0.1, 20, True)), ("GLU", ()), ("GLU", (1,)),
+    ("Softmin", (1,)), ("Softsign", ()), ("LogSigmoid", ()), ("Tanhshrink", ()),
+    ("Hardshrink", ()), ("Softshrink", (0.3,)), ("GELU", ("tanh",)),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("name,args", REPRS, ids=[f"{n}{a}" for n, a in REPRS])
+def test_activation_module_reprs_match_torch(name, args):
+    assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
+
+
+def test_inplace_modules_write_into_their_input():
+    x = fovea.tensor(np.array([-1.0, 0.5, 8.0]))
+    for layer, want in ((nn.ReLU6(inplace=True), [0.0, 0.5, 6.0]),
+                        (nn.Threshold(1.0, -3.0, inplace=True), [-3.0, -3.0, 6.0])):
+        assert layer(x) is x and x.tolist() == want

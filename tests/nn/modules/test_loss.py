@@ -69,3 +69,37 @@ def test_loss_modules_refuse_unknown_reductions():
         nn.L1Loss(reduction="batchmean")
     with pytest.raises(ValueError, match="label_smoothing must be in"):
         nn.CrossEntropyLoss(label_smoothing=2.0)
+
+
+def test_triplet_margin_loss_layers_match_torch():
+    rng = np.random.default_rng(61)
+    a, p, n = (rng.standard_normal((5, 3)) for _ in range(3))
+    check_op(nn.TripletMarginLoss(margin=0.5, p=1.0, swap=True),
+             lambda x, y, z: torch.nn.TripletMarginLoss(margin=0.5, p=1.0, swap=True)(x, y, z),
+             [a, p, n])
+    check_op(nn.TripletMarginWithDistanceLoss(reduction="sum"),
+             lambda x, y, z: torch.nn.TripletMarginWithDistanceLoss(reduction="sum")(x, y, z),
+             [a, p, n])
+
+
+def test_poisson_and_gaussian_nll_loss_layers_match_torch():
+    rng = np.random.default_rng(62)
+    x, t = rng.standard_normal((4, 3)), rng.poisson(2.0, (4, 3)).astype(np.float64)
+    check_op(nn.PoissonNLLLoss(full=True, reduction="sum"),
+             lambda a, b: torch.nn.PoissonNLLLoss(full=True, reduction="sum")(a, b), [x, t],
+             grad_mask=[True, False])
+    v = rng.uniform(0.2, 2.0, (4, 1))
+    check_op(nn.GaussianNLLLoss(full=True),
+             lambda a, b, c: torch.nn.GaussianNLLLoss(full=True)(a, b, c), [x, t, v])
+
+
+@needs_torch
+@pytest.mark.filterwarnings("ignore:size_average and reduce args will be deprecated")
+def test_new_loss_layers_have_torch_state_dicts_and_legacy_flags():
+    for ours, theirs in ((nn.TripletMarginLoss(), torch.nn.TripletMarginLoss()),
+                         (nn.PoissonNLLLoss(), torch.nn.PoissonNLLLoss()),
+                         (nn.GaussianNLLLoss(), torch.nn.GaussianNLLLoss())):
+        assert list(ours.state_dict()) == list(theirs.state_dict()) == []
+    assert nn.PoissonNLLLoss(reduce=False).reduction == \
+        torch.nn.PoissonNLLLoss(reduce=False).reduction == "none"
+    assert nn.TripletMarginLoss(size_average=False).reduction == "sum"

@@ -31,3 +31,14 @@ def test_upsample_modules_match_torch():
 def test_upsample_needs_a_size_or_a_scale_factor():
     with pytest.raises(ValueError, match="exactly one"):
         nn.Upsample()
+
+
+def test_upsample_resizes_signals_with_linear_mode():
+    from oracle import check_op
+    x = np.random.default_rng(5).standard_normal((2, 3, 5))
+    check_op(nn.Upsample(scale_factor=2, mode="linear", align_corners=True),
+             lambda t: torch.nn.Upsample(scale_factor=2, mode="linear", align_corners=True)(t),
+             [x])
+    if torch is not None:
+        assert repr(nn.Upsample(scale_factor=2, mode="linear")) == repr(
+            torch.nn.Upsample(scale_factor=2, mode="linear"))

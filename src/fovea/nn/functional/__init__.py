@@ -6,43 +6,68 @@ upsampling. Every function is differentiable through the autograd engine.
 """
 
 from fovea.nn.functional.activation import (  # noqa: F401
+    celu,
     elu,
     gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
     hardtanh,
     leaky_relu,
     log_softmax,
+    logsigmoid,
     maxout,
+    mish,
     prelu,
     relu,
+    relu6,
     selu,
     sigmoid,
     silu,
     softmax,
+    softmin,
     softplus,
+    softshrink,
+    softsign,
     tanh,
+    tanhshrink,
+    threshold,
+)
+from fovea.nn.functional.distance import (  # noqa: F401
+    cosine_similarity,
+    normalize,
+    pairwise_distance,
 )
 from fovea.nn.functional.dropout import dropout, dropout2d  # noqa: F401
+from fovea.nn.functional.fold import fold, unfold  # noqa: F401
 from fovea.nn.functional.linear import linear  # noqa: F401
 from fovea.nn.functional.loss import (  # noqa: F401
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    gaussian_nll_loss,
     huber_loss,
     kl_div,
     l1_loss,
     mse_loss,
     nll_loss,
+    poisson_nll_loss,
     smooth_l1_loss,
     svm_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 from fovea.nn.functional.normalization import batch_norm, group_norm, layer_norm  # noqa: F401
+from fovea.nn.functional.padding import pad  # noqa: F401
+from fovea.nn.functional.pixel_shuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from fovea.nn.functional.regularization import (  # noqa: F401
     elastic_net_penalty,
     l1_penalty,
     l2_penalty,
     max_norm_,
 )
-from fovea.nn.functional.sparse import embedding  # noqa: F401
+from fovea.nn.functional.sparse import embedding, one_hot  # noqa: F401
 from fovea.nn.functional.special import erf, erfc  # noqa: F401
 
 # isort: split

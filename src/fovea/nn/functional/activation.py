@@ -1,13 +1,21 @@
 """Activation functions and (log-)softmax.
 
 ``relu``, ``sigmoid`` and ``tanh`` are the engine's own ops (:mod:`fovea.ops.arithmetic`),
-re-exported here. ``leaky_relu``, ``prelu``, ``elu``, ``selu``, ``gelu``, ``softplus``,
-``silu`` and ``hardtanh`` are each one fused node whose backward is written once with
-``ctx.xp``, so it can be differentiated again; ``softmax`` and ``log_softmax`` likewise along
-one axis. A value that forward computes anyway (GELU's Φ(x), SiLU's σ(x)) is reused by a
-plain backward and recomputed from x by the same function in a recorded one
-(``create_graph``), so that second derivatives see it as a function of x.
-All map (*) -> (*) except ``maxout``, which takes the max over groups of features.
+re-exported here (``relu`` with PyTorch's ``inplace=``). ``leaky_relu``, ``prelu``, ``elu``
+(also ``selu`` and ``celu``), ``gelu``, ``softplus``, ``silu``, ``mish``, ``hardtanh`` (also
+``relu6``), ``hardsigmoid`` and ``hardswish`` are each one fused node whose backward is
+written once with ``ctx.xp``, so it can be differentiated again; ``softmax`` and
+``log_softmax`` likewise along one axis. A value that forward computes anyway (GELU's Φ(x),
+SiLU's σ(x)) is reused by a plain backward and recomputed from x by the same function in a
+recorded one (``create_graph``), so that second derivatives see it as a function of x.
+``softsign``, ``softmin``, ``logsigmoid``, ``tanhshrink``, ``threshold``, ``hardshrink``,
+``softshrink`` and ``glu`` are compositions of differentiable ops, as PyTorch writes (or
+differentiates) them.
+
+``inplace=True`` (where PyTorch has it) writes the result into the input tensor as PyTorch
+does: the same object, its version counter bumped, refused on a leaf that requires grad
+while grad mode is on. All map (*) -> (*) except ``maxout`` and ``glu``, which halve or
+group a feature axis.
 """
 
 from __future__ import annotations
@@ -15,13 +23,14 @@ from __future__ import annotations
 import math
 import numbers
 
+from fovea import dtypes
 from fovea.autograd import Function
+from fovea.errors import ShapeError
 from fovea.nn.functional.special import Erfc
 from fovea.ops import arithmetic
-from fovea.ops._util import as_tensor, normalize_dim, require_float
+from fovea.ops._util import as_tensor, normalize_dim, require_float, tensor_method
 from fovea.tensor import Tensor
 
-relu = arithmetic.relu
 sigmoid = arithmetic.sigmoid
 tanh = arithmetic.tanh
 
@@ -37,6 +46,18 @@ def _float_input(x, op):
     x = as_tensor(x, op=op)
     require_float(x, op)
     return x
+
+
+def _maybe_inplace(x, fn, inplace: bool, op: str):
+    """``fn(x)``, written into ``x`` itself when ``inplace`` (PyTorch's in-place semantics)."""
+    if not inplace:
+        return fn(x)
+    return x._augmented(op + "_", lambda t, _: fn(t), None)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0); gradient 1 where x > 0, else 0. (*) -> (*)."""
+    return _maybe_inplace(as_tensor(input, op="relu"), arithmetic.relu, inplace, "relu")
 
 
 def _stable_sigmoid(xp, z):
@@ -60,10 +81,11 @@ class LeakyRelu(Function):
         return ctx.xp.where(x > 0, g, g * ctx.slope)
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """Leaky ReLU: x for x > 0, ``negative_slope`` · x otherwise. (*) -> (*)."""
     x = _float_input(x, "leaky_relu")
-    return LeakyRelu.apply(x, slope=float(negative_slope))
+    slope = float(negative_slope)
+    return _maybe_inplace(x, lambda t: LeakyRelu.apply(t, slope=slope), inplace, "leaky_relu")
 
 
 class Prelu(Function):
@@ -109,20 +131,24 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
 
 
 class Elu(Function):
-    """x for x > 0, α(eˣ - 1) otherwise, times ``scale`` (SELU uses scale ≠ 1).
+    """x for x > 0, α(e^{s·x} - 1) otherwise, times ``scale`` (SELU uses scale ≠ 1, CELU an
+    input scale s = 1/α), as PyTorch's ``elu(x, alpha, scale, input_scale)``.
 
-    Backward: scale where x > 0, else y + scale·α (= scale·α·eˣ).
+    Backward: scale where x > 0, else s·(y + scale·α) (= scale·α·s·e^{s·x}).
     """
 
     @staticmethod
-    def forward(ctx, x, alpha, scale):
+    def forward(ctx, x, alpha, scale, input_scale=1.0):
         xp = ctx.xp
-        neg = alpha * xp.expm1(xp.minimum(x, 0))
+        neg_x = xp.minimum(x, 0)
+        if input_scale != 1.0:
+            neg_x = neg_x * input_scale
+        neg = alpha * xp.expm1(neg_x)
         out = xp.where(x > 0, x, neg)
         if scale != 1.0:
             out = out * scale
         out = out.astype(x.dtype, copy=False)
-        ctx.alpha, ctx.scale = alpha, scale
+        ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
         ctx.save_for_backward(x, out)
         return out
 
@@ -130,19 +156,36 @@ class Elu(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         sa = ctx.scale * ctx.alpha
-        return ctx.xp.where(x > 0, g * ctx.scale, g * (out + sa))
+        neg = g * (out + sa)
+        if ctx.input_scale != 1.0:
+            neg = neg * ctx.input_scale
+        return ctx.xp.where(x > 0, g * ctx.scale, neg)
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """ELU: x for x > 0, α(eˣ - 1) otherwise. (*) -> (*)."""
     x = _float_input(x, "elu")
-    return Elu.apply(x, alpha=float(alpha), scale=1.0)
+    alpha = float(alpha)
+    return _maybe_inplace(x, lambda t: Elu.apply(t, alpha=alpha, scale=1.0), inplace, "elu")
 
 
-def selu(x: Tensor) -> Tensor:
+def selu(x: Tensor, inplace: bool = False) -> Tensor:
     """SELU: λ · elu(x, α) with λ ≈ 1.0507, α ≈ 1.6733 (self-normalising). (*) -> (*)."""
     x = _float_input(x, "selu")
-    return Elu.apply(x, alpha=SELU_ALPHA, scale=SELU_SCALE)
+    return _maybe_inplace(x, lambda t: Elu.apply(t, alpha=SELU_ALPHA, scale=SELU_SCALE),
+                          inplace, "selu")
+
+
+def celu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """CELU: max(0, x) + min(0, α(e^{x/α} - 1)), continuously differentiable for any α.
+    (*) -> (*)."""
+    x = _float_input(x, "celu")
+    alpha = float(alpha)
+    if alpha == 0:
+        raise ValueError("celu: alpha must be non-zero (the input is divided by it)")
+    return _maybe_inplace(
+        x, lambda t: Elu.apply(t, alpha=alpha, scale=1.0, input_scale=1.0 / alpha), inplace,
+        "celu")
 
 
 def _normal_cdf(ctx, x):
@@ -253,9 +296,31 @@ class Silu(Function):
         return g * (s * (1 + x * (1 - s)))
 
 
-def silu(x: Tensor) -> Tensor:
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """SiLU (swish): x · σ(x). (*) -> (*)."""
-    return Silu.apply(_float_input(x, "silu"))
+    return _maybe_inplace(_float_input(x, "silu"), Silu.apply, inplace, "silu")
+
+
+class Mish(Function):
+    """Mish: x tanh(softplus(x)). Backward: t + x σ(x) (1 - t²), t = tanh(softplus(x)),
+    with softplus as a node (so that a recorded backward differentiates it too)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * ctx.xp.tanh(ctx.run(Softplus, x, beta=1.0, threshold=math.inf))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = ctx.xp
+        t = xp.tanh(ctx.run(Softplus, x, beta=1.0, threshold=math.inf))
+        return g * (t + x * _stable_sigmoid(xp, x) * (1 - t * t))
+
+
+def mish(x: Tensor, inplace: bool = False) -> Tensor:
+    """Mish (Misra, 2019): x · tanh(softplus(x)), a smooth, non-monotonic ReLU. (*) -> (*)."""
+    return _maybe_inplace(_float_input(x, "mish"), Mish.apply, inplace, "mish")
 
 
 class Hardtanh(Function):
@@ -273,12 +338,122 @@ class Hardtanh(Function):
         return ctx.xp.where((x > ctx.lo) & (x < ctx.hi), g, 0 * g)
 
 
-def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
     """Hardtanh: x clipped to [min_val, max_val]. (*) -> (*)."""
     x = _float_input(x, "hardtanh")
     if not min_val < max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must be less than max_val ({max_val})")
-    return Hardtanh.apply(x, lo=float(min_val), hi=float(max_val))
+    lo, hi = float(min_val), float(max_val)
+    return _maybe_inplace(x, lambda t: Hardtanh.apply(t, lo=lo, hi=hi), inplace, "hardtanh")
+
+
+def relu6(x: Tensor, inplace: bool = False) -> Tensor:
+    """ReLU6: min(max(x, 0), 6), i.e. ``hardtanh(x, 0, 6)`` (gradient 1 strictly inside).
+    (*) -> (*)."""
+    return hardtanh(x, 0.0, 6.0, inplace)
+
+
+class Hardsigmoid(Function):
+    """min(max(x + 3, 0), 6) / 6. Backward: 1/6 strictly inside (-3, 3), else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.clip(x + 3, 0, 6) / 6
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return ctx.xp.where((x > -3) & (x < 3), g / 6, 0 * g)
+
+
+def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
+    """Hard sigmoid: a piecewise-linear σ, relu6(x + 3) / 6. (*) -> (*)."""
+    return _maybe_inplace(_float_input(x, "hardsigmoid"), Hardsigmoid.apply, inplace,
+                          "hardsigmoid")
+
+
+class Hardswish(Function):
+    """x · min(max(x + 3, 0), 6) / 6 (MobileNetV3). Backward, as PyTorch: 0 for x ≤ -3,
+    x/3 + 1/2 strictly inside (-3, 3), 1 for x ≥ 3."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * ctx.xp.clip(x + 3, 0, 6) / 6
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = ctx.xp
+        return xp.where(x <= -3, 0 * g, xp.where(x < 3, g * (x / 3 + 0.5), g))
+
+
+def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
+    """Hard swish: x · relu6(x + 3) / 6. (*) -> (*)."""
+    return _maybe_inplace(_float_input(x, "hardswish"), Hardswish.apply, inplace, "hardswish")
+
+
+def softsign(x: Tensor) -> Tensor:
+    """x / (1 + |x|). (*) -> (*)."""
+    x = _float_input(x, "softsign")
+    return x / (x.abs() + 1)
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    """log σ(x) = -softplus(-x), stable for large |x|. (*) -> (*)."""
+    x = _float_input(x, "logsigmoid")
+    return -Softplus.apply(-x, beta=1.0, threshold=math.inf)
+
+
+def tanhshrink(x: Tensor) -> Tensor:
+    """x - tanh(x). (*) -> (*)."""
+    x = _float_input(x, "tanhshrink")
+    return x - arithmetic.tanh(x)
+
+
+def threshold(x: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > ``threshold``, else ``value`` (gradient 0 there). (*) -> (*)."""
+    x = _float_input(x, "threshold")
+    th, v = float(threshold), float(value)
+    return _maybe_inplace(x, lambda t: arithmetic.where(t > th, t, v), inplace, "threshold")
+
+
+def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > λ, else 0. (*) -> (*)."""
+    x = _float_input(x, "hardshrink")
+    lam = float(lambd)
+    return arithmetic.where((x > lam) | (x < -lam), x, 0.0)
+
+
+def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - λ above λ, x + λ below -λ, 0 between. (*) -> (*)."""
+    x = _float_input(x, "softshrink")
+    lam = float(lambd)
+    if lam < 0:
+        raise ValueError(f"softshrink: lambd must be at least 0, got {lambd}")
+    return arithmetic.where(x > lam, x - lam, arithmetic.where(x < -lam, x + lam, 0.0))
+
+
+def glu(x: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit: a ⊙ σ(b), where a and b are the two halves of ``x`` along ``dim``.
+
+    Args:
+        x: (*, 2M, *) with an even size on axis ``dim``.
+
+    Returns:
+        (*, M, *).
+    """
+    x = _float_input(x, "glu")
+    if x.ndim == 0:
+        raise ShapeError("glu: does not support 0-d (scalar) tensors")
+    d = normalize_dim(dim, x.ndim, "glu")
+    if x.shape[d] % 2:
+        raise ShapeError(f"glu: halving dimension must be even, but dimension {d} is size "
+                         f"{x.shape[d]}")
+    a, b = x.chunk(2, d)
+    return a * arithmetic.sigmoid(b)
 
 
 def maxout(x: Tensor, num_pieces: int, dim: int = 1) -> Tensor:
@@ -348,21 +523,34 @@ class LogSoftmax(Function):
         return g - xp.exp(out) * xp.sum(g, axis=ctx.axis, keepdims=True)
 
 
-def _softmax_args(x, dim, op):
-    x = _float_input(x, op)
+def _softmax_args(x, dim, dtype, op):
+    x = as_tensor(x, op=op)
+    if dtype is not None:  # PyTorch casts the input first (e.g. float16 logits to float32)
+        x = arithmetic.cast(x, dtypes.check_dtype(dtype, op))
+    require_float(x, op)
     if dim is None:
         # PyTorch's legacy default: dim 0 for 0-, 1- and 3-D inputs, else 1.
         dim = 0 if x.ndim in (0, 1, 3) else 1
     return x, normalize_dim(dim, x.ndim, op) if x.ndim else 0
 
 
-def softmax(x, dim=None):
-    """Softmax along ``dim``: (*) -> (*), each slice along ``dim`` sums to 1."""
-    x, d = _softmax_args(x, dim, "softmax")
+@tensor_method()
+def softmax(x, dim=None, dtype=None):
+    """Softmax along ``dim``: (*) -> (*), each slice along ``dim`` sums to 1 (also the
+    method ``x.softmax(dim)``); ``dtype`` casts the input first."""
+    x, d = _softmax_args(x, dim, dtype, "softmax")
     return Softmax.apply(x, axis=d)
 
 
-def log_softmax(x, dim=None):
-    """Log of the softmax along ``dim``, computed stably: (*) -> (*)."""
-    x, d = _softmax_args(x, dim, "log_softmax")
+@tensor_method()
+def log_softmax(x, dim=None, dtype=None):
+    """Log of the softmax along ``dim``, computed stably: (*) -> (*) (also the method
+    ``x.log_softmax(dim)``); ``dtype`` casts the input first."""
+    x, d = _softmax_args(x, dim, dtype, "log_softmax")
     return LogSoftmax.apply(x, axis=d)
+
+
+def softmin(x, dim=None, dtype=None):
+    """softmax(-x) along ``dim``: (*) -> (*), large inputs get small weights."""
+    x, d = _softmax_args(x, dim, dtype, "softmin")
+    return Softmax.apply(-x, axis=d)

@@ -1,11 +1,12 @@
-"""Embedding lookup: ``embedding(input, weight, padding_idx=None)``."""
+"""Embedding lookup, ``embedding(input, weight, padding_idx=None)``, and ``one_hot``."""
 
 from __future__ import annotations
 
 import numbers
 
 from fovea.autograd import Function
-from fovea.ops._util import as_tensor
+from fovea.errors import DTypeError
+from fovea.ops._util import as_tensor, xp_of
 from fovea.tensor import Tensor
 
 
@@ -57,3 +58,35 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
                              f"{padding_idx!r}")
         padding_idx = int(padding_idx) % n
     return Embedding.apply(weight, idx=idx, padding_idx=padding_idx)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """One-hot encoding of class indices: out[..., k] = 1 where tensor[...] == k, else 0.
+
+    Args:
+        tensor: int64 class indices of any shape (*), each in [0, num_classes).
+        num_classes: the number of classes; -1 infers max(tensor) + 1.
+
+    Returns:
+        (*, num_classes), int64 (no gradient: the input is discrete).
+    """
+    t = as_tensor(tensor, op="one_hot")
+    if t.dtype.kind not in "iu" or t.dtype.itemsize != 8:
+        raise DTypeError(f"one_hot: expected an int64 tensor of class indices, got dtype "
+                         f"{t.dtype}")
+    if not isinstance(num_classes, numbers.Integral) or num_classes < -1:
+        raise ValueError(f"one_hot: num_classes must be -1 (inferred) or a non-negative int, "
+                         f"got {num_classes!r}")
+    idx = t._data
+    if num_classes == -1:
+        if idx.size == 0:
+            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor")
+        num_classes = int(idx.max()) + 1
+    if idx.size and int(idx.min()) < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {int(idx.min())}")
+    if idx.size and int(idx.max()) >= num_classes:
+        raise ValueError(f"one_hot: class values must be smaller than num_classes "
+                         f"({num_classes}), got {int(idx.max())}")
+    xp = xp_of(t)
+    out = idx[..., None] == xp.arange(int(num_classes), dtype=idx.dtype)
+    return Tensor._make(out.astype(xp.int64), None)

@@ -1,7 +1,8 @@
-"""Activation layers: thin modules over :mod:`fovea.nn.functional` (shapes (*) -> (*)).
+"""Activation layers: thin modules over :mod:`fovea.nn.functional` (shapes (*) -> (*),
+except ``GLU``, which halves its axis).
 
-``inplace`` arguments are accepted for PyTorch compatibility; outputs are always new
-tensors.
+``inplace=True`` (where PyTorch has it) writes the result into the input tensor, as
+PyTorch does; ``repr`` shows the same settings as PyTorch's layers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ def _checked(x, name: str):
     return x
 
 
+def _inplace_str(inplace: bool, first: bool = False) -> str:
+    return ("inplace=True" if first else ", inplace=True") if inplace else ""
+
+
 class ReLU(Module):
     """max(x, 0)."""
 
@@ -27,7 +32,10 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        return F.relu(_checked(x, "ReLU"))
+        return F.relu(_checked(x, "ReLU"), self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_str(self.inplace, first=True)
 
 
 class LeakyReLU(Module):
@@ -38,10 +46,10 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = float(negative_slope), inplace
 
     def forward(self, x):
-        return F.leaky_relu(_checked(x, "LeakyReLU"), self.negative_slope)
+        return F.leaky_relu(_checked(x, "LeakyReLU"), self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}{_inplace_str(self.inplace)}"
 
 
 class PReLU(Module):
@@ -79,10 +87,26 @@ class ELU(Module):
         self.alpha, self.inplace = float(alpha), inplace
 
     def forward(self, x):
-        return F.elu(_checked(x, "ELU"), self.alpha)
+        return F.elu(_checked(x, "ELU"), self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}{_inplace_str(self.inplace)}"
+
+
+class CELU(Module):
+    """max(0, x) + min(0, α(e^{x/α} - 1))."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        if alpha == 0:
+            raise ValueError("CELU: alpha must be non-zero")
+        self.alpha, self.inplace = float(alpha), inplace
+
+    def forward(self, x):
+        return F.celu(_checked(x, "CELU"), self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{_inplace_str(self.inplace)}"
 
 
 class SELU(Module):
@@ -93,7 +117,10 @@ class SELU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        return F.selu(_checked(x, "SELU"))
+        return F.selu(_checked(x, "SELU"), self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_str(self.inplace, first=True)
 
 
 class GELU(Module):
@@ -134,7 +161,46 @@ class SiLU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        return F.silu(_checked(x, "SiLU"))
+        return F.silu(_checked(x, "SiLU"), self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_str(self.inplace, first=True)
+
+
+class Mish(Module):
+    """x · tanh(softplus(x))."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.mish(_checked(x, "Mish"), self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_str(self.inplace, first=True)
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3) / 6."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.hardsigmoid(_checked(x, "Hardsigmoid"), self.inplace)
+
+
+class Hardswish(Module):
+    """x · relu6(x + 3) / 6."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.hardswish(_checked(x, "Hardswish"), self.inplace)
 
 
 class Hardtanh(Module):
@@ -148,10 +214,100 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = float(min_val), float(max_val), inplace
 
     def forward(self, x):
-        return F.hardtanh(_checked(x, "Hardtanh"), self.min_val, self.max_val)
+        return F.hardtanh(_checked(x, type(self).__name__), self.min_val, self.max_val,
+                          self.inplace)
 
     def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_str(self.inplace)}"
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6): ``Hardtanh(0, 6)``."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_str(self.inplace, first=True)
+
+
+class Threshold(Module):
+    """x where x > threshold, else value."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, x):
+        return F.threshold(_checked(x, "Threshold"), self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}{_inplace_str(self.inplace)}"
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, x):
+        return F.softsign(_checked(x, "Softsign"))
+
+
+class LogSigmoid(Module):
+    """log σ(x), computed stably."""
+
+    def forward(self, x):
+        return F.logsigmoid(_checked(x, "LogSigmoid"))
+
+
+class Tanhshrink(Module):
+    """x - tanh(x)."""
+
+    def forward(self, x):
+        return F.tanhshrink(_checked(x, "Tanhshrink"))
+
+
+class Hardshrink(Module):
+    """x where |x| > λ, else 0."""
+
+    def __init__(self, lambd: float = 0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        return F.hardshrink(_checked(x, "Hardshrink"), self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(Module):
+    """x - λ above λ, x + λ below -λ, else 0."""
+
+    def __init__(self, lambd: float = 0.5):
+        super().__init__()
+        if lambd < 0:
+            raise ValueError(f"Softshrink: lambd must be at least 0, got {lambd}")
+        self.lambd = lambd
+
+    def forward(self, x):
+        return F.softshrink(_checked(x, "Softshrink"), self.lambd)
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class GLU(Module):
+    """a ⊙ σ(b) for the halves a, b of the input along ``dim``: (*, 2M, *) -> (*, M, *)."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.glu(_checked(x, "GLU"), self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
 
 
 class Softplus(Module):
@@ -204,6 +360,20 @@ class Softmax(Module):
 
     def forward(self, x):
         return F.softmax(_checked(x, "Softmax"), self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmin(Module):
+    """softmax(-x) along ``dim``."""
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmin(_checked(x, "Softmin"), self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -45,3 +45,49 @@ def test_svm_loss_errors():
         F.svm_loss(x, fovea.randn(4))
     with pytest.raises(ValueError, match="delta must be positive"):
         F.svm_loss(x, fovea.tensor([0, 1, 2, 0]), delta=0)
+
+
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("p", [2.0, 1.0])
+def test_triplet_margin_loss_matches_torch(swap, reduction, p):
+    rng = np.random.default_rng(21)
+    a, pos, neg = (rng.standard_normal((6, 4)) for _ in range(3))
+    check_op(lambda x, y, z: F.triplet_margin_loss(x, y, z, margin=1.5, p=p, swap=swap,
+                                                   reduction=reduction),
+             lambda x, y, z: torch.nn.functional.triplet_margin_loss(
+                 x, y, z, margin=1.5, p=p, swap=swap, reduction=reduction),
+             [a, pos, neg])
+
+
+def test_triplet_margin_loss_of_unbatched_vectors_and_legacy_flags_match_torch():
+    rng = np.random.default_rng(22)
+    a, pos, neg = (rng.standard_normal(5) for _ in range(3))
+    check_op(lambda x, y, z: F.triplet_margin_loss(x, y, z, size_average=False),
+             lambda x, y, z: torch.nn.functional.triplet_margin_loss(x, y, z, reduction="sum"),
+             [a, pos, neg])
+
+
+def test_triplet_margin_with_distance_loss_takes_a_distance_function():
+    rng = np.random.default_rng(23)
+    a, pos, neg = (rng.standard_normal((5, 3)) for _ in range(3))
+
+    def fv_dist(x, y):
+        return 1 - F.cosine_similarity(x, y)
+
+    def t_dist(x, y):
+        return 1 - torch.nn.functional.cosine_similarity(x, y)
+    check_op(lambda x, y, z: F.triplet_margin_with_distance_loss(
+                 x, y, z, distance_function=fv_dist, margin=0.5, swap=True),
+             lambda x, y, z: torch.nn.functional.triplet_margin_with_distance_loss(
+                 x, y, z, distance_function=t_dist, margin=0.5, swap=True),
+             [a, pos, neg])
+
+
+def test_triplet_margin_loss_errors():
+    x = fovea.randn(3, 4)
+    with pytest.raises(ValueError, match="margin must be greater than 0"):
+        F.triplet_margin_loss(x, x, x, margin=0.0)
+    with pytest.raises(RuntimeError, match="same number of dimensions, but got: anchor 2D, "
+                                           "positive 1D, and negative 2D inputs"):
+        F.triplet_margin_loss(x, fovea.randn(4), x)

@@ -1,10 +1,13 @@
-"""The multiclass SVM (hinge) loss of the lectures, ``svm_loss``."""
+"""Margin losses: the lectures' multiclass SVM (hinge) loss, ``svm_loss``, and the triplet
+losses ``triplet_margin_loss`` / ``triplet_margin_with_distance_loss``."""
 
 from __future__ import annotations
 
-from fovea.nn.functional.loss.reduction import check_reduction, reduce_loss
+from fovea.errors import ShapeError
+from fovea.nn.functional.distance import pairwise_distance
+from fovea.nn.functional.loss.reduction import check_reduction, legacy_reduction, reduce_loss
 from fovea.ops._util import as_tensor, require_float, xp_of
-from fovea.ops.arithmetic import where
+from fovea.ops.arithmetic import clamp, minimum, where
 from fovea.ops.index import take_along_axis
 from fovea.tensor import Tensor
 
@@ -49,3 +52,52 @@ def svm_loss(scores: Tensor, y: Tensor, delta: float = 1.0, squared: bool = Fals
     if squared:
         margins = margins * margins
     return reduce_loss(margins.sum(1), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function=None, margin: float = 1.0,
+                                      swap: bool = False, reduction: str = "mean") -> Tensor:
+    """Triplet loss with any distance d: max(d(a, p) - d(a, n) + margin, 0).
+
+    Args:
+        anchor, positive, negative: (N, D) or (D,), all of one rank.
+        distance_function: d(x1, x2) -> (N,) (default :func:`pairwise_distance`).
+        margin: the required gap (> 0) between the negative and the positive distance.
+        swap: use min(d(a, n), d(p, n)) as the negative distance (Balntas et al., 2016).
+        reduction: 'mean', 'sum' or 'none' ((N,)).
+    """
+    op = "triplet_margin_loss"
+    check_reduction(reduction, op)
+    if margin <= 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    anchor, positive, negative = (as_tensor(t, op=op) for t in (anchor, positive, negative))
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise ShapeError(f"{op}: the anchor, positive, and negative tensors are expected to have "
+                         f"the same number of dimensions, but got: anchor {anchor.ndim}D, "
+                         f"positive {positive.ndim}D, and negative {negative.ndim}D inputs")
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        d_neg = minimum(d_neg, dist(positive, negative))
+    return reduce_loss(clamp(margin + d_pos - d_neg, min=0.0), reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
+                        margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                        swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    """Triplet loss (Schroff et al., 2015) with the p-norm distance ‖x1 - x2 + eps‖_p:
+    max(d(a, p) - d(a, n) + margin, 0) per triplet.
+
+    Args:
+        anchor, positive, negative: (N, D) or (D,), all of one rank.
+        margin, swap, reduction: as in :func:`triplet_margin_with_distance_loss`.
+        p, eps: the distance's norm and the eps added to each difference.
+        size_average, reduce: PyTorch's deprecated reduction flags.
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return triplet_margin_with_distance_loss(
+        anchor, positive, negative,
+        distance_function=lambda x1, x2: pairwise_distance(x1, x2, p, eps),
+        margin=margin, swap=swap, reduction=reduction)

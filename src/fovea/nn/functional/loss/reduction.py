@@ -35,3 +35,13 @@ def pair(input, target, reduction: str, op: str):
     if input.dtype != target.dtype:
         raise TypeError(f"{op}: input has dtype {input.dtype} but target has {target.dtype}")
     return input, target
+
+
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """PyTorch's deprecated ``size_average`` / ``reduce`` flags as a ``reduction`` string
+    (``reduce=False`` -> 'none'; else ``size_average=False`` -> 'sum'; else 'mean')."""
+    if size_average is None and reduce is None:
+        return reduction
+    if reduce is not None and not reduce:
+        return "none"
+    return "sum" if size_average is not None and not size_average else "mean"
