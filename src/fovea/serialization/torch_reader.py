@@ -111,6 +111,7 @@ class _Unpickler(pickle.Unpickler):
             return _StorageType(name)
         if module == "torch" and name == "Size":
             return _size
+        module = "builtins" if module == "__builtin__" else module  # protocol-2 spelling
         raise UnsafeLoadError(f"fovea.load: refusing to load '{module}.{name}' from "
                               f"{self._where}: only tensors, storages, dicts and plain values "
                               "are allowed")
