@@ -132,9 +132,9 @@ double = float64
 
 __version__ = "0.1.0"
 
+from fovea import distributions  # noqa: E402,F401  (fovea.distributions, as torch's)
 from fovea.serialization import *  # noqa: E402,F403
 
 __all__ = [name for name in dir() if not name.startswith("_")]
 
 from fovea import optim  # noqa: E402,F401  (fovea.optim after `import fovea`, as torch.optim)
-from fovea import distributions  # noqa: E402,F401  (as torch.distributions)

@@ -13,10 +13,10 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-from backends import standin
 
 import fovea
 import fovea.nn as nn
+from backends import standin
 from fovea.serialization import SerializationError
 
 

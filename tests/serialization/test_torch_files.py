@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 import torch_cases
 from _files import tensor_pickle, torch_zip
-from backends import standin
-from oracle import needs_torch, torch
 
 import fovea
 import fovea.nn as nn
+from backends import standin
 from fovea.serialization import SerializationError, UnsafeLoadError
+from oracle import needs_torch, torch
 
 FIXTURE = torch_cases.DATA / "torch_small.pt"
 
