@@ -32,8 +32,10 @@ class Constraint:
     def check(self, value) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.check")
 
+    label: str | None = None  # the public name (``positive``, ``unit_interval`` ...)
+
     def __repr__(self) -> str:
-        return type(self).__name__.lstrip("_")
+        return self.label or type(self).__name__.lstrip("_").lower()
 
 
 class _Dependent(Constraint):
@@ -77,6 +79,8 @@ class _Interval(Constraint):
         return ok & (v % 1 == 0) if self.is_discrete else ok
 
     def __repr__(self) -> str:
+        if self.label:
+            return self.label
         kind = "integer_interval" if self.is_discrete else (
             "interval" if self.closed_high else "half_open_interval")
         return f"{kind}({self.low}, {self.high})" if not isinstance(self.low, Tensor) else kind
@@ -151,6 +155,7 @@ real_vector = _Independent(real, 1)
 positive = _GreaterThan(0.0)
 nonnegative_integer = _GreaterThan(0, strict=False, discrete=True)
 unit_interval = _Interval(0.0, 1.0)
+unit_interval.label = "unit_interval"
 simplex = _Simplex()
 boolean = _Boolean()
 lower_cholesky = _LowerCholesky()
