@@ -25,10 +25,9 @@ if BACKEND == "torch":
     from torch import nn
     from torch.distributions import Categorical
 else:
-    from fovea.distributions import Categorical
-
     import fovea as torch
     from fovea import nn
+    from fovea.distributions import Categorical
 
 
 def discounted_returns(rewards, gamma):

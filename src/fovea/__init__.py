@@ -228,6 +228,9 @@ from fovea.ops.diagonal import *  # noqa: F403,E402
 from fovea.ops.rearrange import *  # noqa: F403,E402
 from fovea.ops.scatter import *  # noqa: F403,E402
 from fovea.ops.sort import *  # noqa: F403,E402
+from fovea import distributions  # noqa: E402,F401  (fovea.distributions, as torch's)
+from fovea.serialization import *  # noqa: E402,F403
+import fovea.utils.data  # noqa: E402,F401  (fovea.utils.data, as torch.utils.data)
 
 __all__ = [name for name in dir() if not name.startswith("_")]
 

@@ -40,6 +40,8 @@ __all__ = [
     "SequentialLR",
     "ChainedScheduler",
     "ReduceLROnPlateau",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
 ]
 
 
@@ -771,3 +773,211 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    r"""Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter, 2017).
+
+    .. math::
+
+        \eta_t = \eta_{min} + \tfrac12 (\eta_{base} - \eta_{min})
+            \left(1 + \cos\left(\pi \frac{T_{cur}}{T_i}\right)\right)
+
+    :math:`T_{cur}` counts the epochs since the last restart; a restart happens when it
+    reaches :math:`T_i`, which starts at ``T_0`` and is multiplied by ``T_mult`` at each
+    restart. ``step(epoch)`` accepts a fractional epoch (``epoch + i / iters_per_epoch``), to
+    anneal within an epoch, and jumps there; ``step()`` advances by one.
+
+    Args:
+        optimizer: the optimizer.
+        T_0: epochs until the first restart (a positive integer).
+        T_mult: growth factor of the period after each restart (an integer >= 1).
+        eta_min: the lowest learning rate.
+        last_epoch: see :class:`LRScheduler`.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803
+                 eta_min: float = 0.0, last_epoch: int = -1):
+        owner = "CosineAnnealingWarmRestarts"
+        self.T_0 = _int(owner, "T_0", T_0, 1)  # noqa: N815 - PyTorch's attribute names
+        self.T_i = self.T_0  # noqa: N815
+        self.T_mult = _int(owner, "T_mult", T_mult, 1)  # noqa: N815
+        self.eta_min = _real(owner, "eta_min", eta_min)
+        self.T_cur = last_epoch  # noqa: N815
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [self.eta_min + (base_lr - self.eta_min)
+                * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
+        """Advance one epoch, or jump to ``epoch`` (an int or a fractional epoch >= 0)."""
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            _real("CosineAnnealingWarmRestarts.step", "epoch", epoch, ">= 0")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:  # the restart that epoch falls after: T_0 (T_mult^n - 1)/(T_mult - 1)
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._current_lrs()
+
+
+class CyclicLR(LRScheduler):
+    r"""Cyclical learning rates (Smith, 2017): the rate goes back and forth between
+    ``base_lr`` and ``max_lr``; stepped once per batch.
+
+    One cycle lasts ``step_size_up + step_size_down`` iterations; with :math:`c` the cycle
+    number (from 1) and :math:`x \in [0, 1)` the position in it,
+
+    .. math::
+
+        s = x / r \ \text{ if } x \le r \text{ else } (x - 1)/(r - 1), \quad
+        r = \frac{\text{step\_size\_up}}{\text{step\_size\_up} + \text{step\_size\_down}} \\
+        \eta = \eta_{base} + (\eta_{max} - \eta_{base}) \, s \, f(\cdot)
+
+    where the amplitude scale :math:`f` is ``1`` (``'triangular'``), :math:`1/2^{c-1}`
+    (``'triangular2'``) or :math:`\gamma^{\text{iteration}}` (``'exp_range'``), or your
+    ``scale_fn`` applied to the cycle number (``scale_mode='cycle'``) or to the iteration
+    (``'iterations'``). With ``cycle_momentum`` the momentum (SGD's ``momentum``, Adam's
+    ``beta1``) moves the opposite way, :math:`m = m_{max} - (m_{max} - m_{base}) s f`.
+
+    Args:
+        optimizer: the optimizer.
+        base_lr, max_lr: the cycle's bounds (one value, or one per group).
+        step_size_up: iterations from ``base_lr`` up to ``max_lr``.
+        step_size_down: iterations back down (default: ``step_size_up``).
+        mode: ``'triangular'``, ``'triangular2'`` or ``'exp_range'`` (ignored with
+            ``scale_fn``).
+        gamma: the base of ``'exp_range'``'s decay.
+        scale_fn: a custom amplitude scale, a function of one number into [0, 1].
+        scale_mode: ``'cycle'`` or ``'iterations'``: what ``scale_fn`` receives.
+        cycle_momentum: cycle the momentum too (the optimizer needs ``momentum`` or
+            ``betas``).
+        base_momentum, max_momentum: the momentum's bounds (one value, or one per group).
+        last_epoch: see :class:`LRScheduler` (here it counts batches).
+    """
+
+    _MODES = ("triangular", "triangular2", "exp_range")
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | list[float],
+                 max_lr: float | list[float], step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None,
+                 scale_mode: str = "cycle", cycle_momentum: bool = True,
+                 base_momentum: float | list[float] = 0.8,
+                 max_momentum: float | list[float] = 0.9, last_epoch: int = -1):
+        owner = "CyclicLR"
+        _check_optimizer(owner, optimizer)
+        self.optimizer = optimizer
+        base_lrs = _per_group(owner, "base_lr", optimizer, base_lr)
+        for v in base_lrs:
+            _real(owner, "base_lr", v, ">= 0")
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = _per_group(owner, "max_lr", optimizer, max_lr)
+        for v in self.max_lrs:
+            _real(owner, "max_lr", v, ">= 0")
+        up = float(_real(owner, "step_size_up", step_size_up, "> 0"))
+        down = up if step_size_down is None else \
+            float(_real(owner, "step_size_down", step_size_down, ">= 0"))
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if scale_fn is None and mode not in self._MODES:
+            raise ValueError(f"CyclicLR: invalid mode {mode!r}: use 'triangular', "
+                             "'triangular2' or 'exp_range', or pass scale_fn")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"CyclicLR: scale_fn must be callable, got {scale_fn!r}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: invalid scale_mode {scale_mode!r}: use 'cycle' or "
+                             "'iterations'")
+        self.mode = mode
+        self.gamma = _real(owner, "gamma", gamma)
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else \
+            ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = bool(cycle_momentum)
+        if self.cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"CyclicLR: {type(optimizer).__name__} has neither momentum "
+                                 "nor betas; pass cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group(owner, "base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group(owner, "max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for m_max, m_base, group in zip(self.max_momentums, self.base_momentums,
+                                                optimizer.param_groups):
+                    if self.use_beta1:
+                        group["betas"] = (m_max, *group["betas"][1:])
+                    else:
+                        group["momentum"] = m_max
+                    group["max_momentum"] = m_max
+                    group["base_momentum"] = m_base
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude scale at cycle (or iteration) ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * scale_factor * scale
+               for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, m_base, m_max in zip(self.optimizer.param_groups, self.base_momentums,
+                                            self.max_momentums):
+                momentum = m_max - (m_max - m_base) * scale_factor * scale
+                if self.use_beta1:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        """As :meth:`LRScheduler.state_dict`; a custom ``scale_fn`` is kept only when it is a
+        callable object (its attributes), not a function or lambda, as in PyTorch."""
+        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_scale_fn_custom")}
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = None
+        if fn is not None and not isinstance(fn, types.FunctionType):
+            state["_scale_fn_custom"] = copy.deepcopy(fn.__dict__)
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        fn_state = state.pop("_scale_fn_custom", None)
+        super().load_state_dict(state)
+        if fn_state is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(fn_state)
