@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fovea.data import transforms as T
+from fovea.data import batch_transforms as T
 
 
 def _batch(n=4, c=3, h=6, w=7, seed=0, dtype=np.float32):
