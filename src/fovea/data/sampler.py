@@ -27,16 +27,16 @@ def _pass_rng(generator, op: str) -> np.random.Generator:
     return as_rng(generator, op)
 
 
-def _check_bool(value, what: str) -> bool:
+def _check_bool(value, what: str, exc=ValueError) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"{what} should be a boolean value, but got {what}={value!r}")
+        raise exc(f"{what} should be a boolean value, but got {what}={value}")
     return value
 
 
 def _check_positive_int(value, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{what} should be a positive integer value, but got "
-                         f"{what}={value!r}")
+                         f"{what}={value}")
     return int(value)
 
 
@@ -77,7 +77,7 @@ class RandomSampler(Sampler):
     def __init__(self, data_source, replacement: bool = False, num_samples: int | None = None,
                  generator=None):
         self.data_source = data_source
-        self.replacement = _check_bool(replacement, "replacement")
+        self.replacement = _check_bool(replacement, "replacement", TypeError)
         self._num_samples = num_samples
         self.generator = generator
         _check_positive_int(self.num_samples, "num_samples")
