@@ -5,10 +5,10 @@ import collections
 
 import numpy as np
 import pytest
-from oracle import needs_torch, torch
 
 import fovea
 from fovea.utils.data import default_collate, default_convert
+from oracle import needs_torch, torch
 
 Point = collections.namedtuple("Point", "x y")
 

@@ -164,7 +164,7 @@ def test_workers_overlap_loading_with_compute():
     ds = _SlowDataset(n, delay)
     start = time.perf_counter()
     pids = set()
-    for x, pid in DataLoader(ds, batch_size=1, num_workers=2):
+    for _x, pid in DataLoader(ds, batch_size=1, num_workers=2):
         pids.update(pid.tolist())
         time.sleep(delay)                        # the "training step"
     parallel = time.perf_counter() - start

@@ -3,7 +3,6 @@ messages; compared with torch.utils.data when it is installed)."""
 
 import numpy as np
 import pytest
-from oracle import needs_torch, torch
 
 import fovea
 from fovea.utils.data import (
@@ -13,6 +12,7 @@ from fovea.utils.data import (
     SubsetRandomSampler,
     WeightedRandomSampler,
 )
+from oracle import needs_torch
 
 DATA = list(range(10))
 
@@ -96,8 +96,9 @@ def test_bad_arguments_raise_pytorchs_errors(k):
 @needs_torch
 @pytest.mark.parametrize("k", range(len(BAD)))
 def test_bad_arguments_raise_the_same_error_type_as_torch(k):
-    import fovea.utils.data as fud
     import torch.utils.data as tud
+
+    import fovea.utils.data as fud
 
     with pytest.raises(Exception) as theirs:
         BAD[k][1](tud)

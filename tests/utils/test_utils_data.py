@@ -4,7 +4,6 @@ without a batch path, ConcatDataset and random_split."""
 
 import numpy as np
 import pytest
-from oracle import needs_torch, torch
 from PIL import Image
 
 import fovea
@@ -18,6 +17,7 @@ from fovea.utils.data import (
     TensorDataset,
     random_split,
 )
+from oracle import needs_torch, torch
 
 
 def test_torch_import_paths_exist():
@@ -79,7 +79,6 @@ def test_dataloader_rejects_what_torch_rejects(k):
 @needs_torch
 @pytest.mark.parametrize("k", range(len(BAD)))
 def test_dataloader_errors_match_torch(k):
-    import fovea.utils.data as fud
     import torch.utils.data as tud
 
     make, message = BAD[k]
@@ -150,3 +149,16 @@ def test_a_pytorch_style_dataset_with_per_image_transforms_trains_through_the_lo
         x, y = batches[0]
         assert x.shape == (4, 1, 10, 10) and x.dtype == np.float32 and y.dtype == np.int64
         assert sum(len(b[1]) for b in batches) == 10
+
+
+def test_stack_dataset_zips_datasets():
+    from fovea.utils.data import StackDataset
+
+    s = StackDataset(range(3), ["a", "b", "c"])
+    assert len(s) == 3 and s[1] == (1, "b")
+    d = StackDataset(x=range(3), y=range(10, 13))
+    assert d[2] == {"x": 2, "y": 12}
+    batch = next(iter(DataLoader(d, batch_size=3)))
+    assert batch["y"].tolist() == [10, 11, 12]
+    with pytest.raises(ValueError, match="size mismatch"):
+        StackDataset(range(3), range(4))

@@ -26,6 +26,7 @@ from fovea.data.dataset import (  # noqa: F401
     ConcatDataset,
     Dataset,
     IterableDataset,
+    StackDataset,
     Subset,
     TensorDataset,
     random_split,

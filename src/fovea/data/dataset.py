@@ -353,3 +353,28 @@ class ConcatDataset(Dataset):
         k = int(np.searchsorted(self.cumulative_sizes, idx, side="right"))
         start = self.cumulative_sizes[k - 1] if k > 0 else 0
         return self.datasets[k][idx - start]
+
+
+class StackDataset(Dataset):
+    """Datasets of equal length side by side: ``StackDataset(a, b)[i] == (a[i], b[i])``,
+    ``StackDataset(img=a, label=b)[i] == {"img": a[i], "label": b[i]}``."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset: supported either tuple-like (positional) or "
+                             "dict-like (keyword) input, but both types are given")
+        datasets = args or tuple(kwargs.values())
+        if not datasets:
+            raise ValueError("StackDataset: at least one dataset should be passed")
+        self._length = len(datasets[0])
+        if any(len(d) != self._length for d in datasets):
+            raise ValueError("StackDataset: size mismatch between datasets")
+        self.datasets = kwargs if kwargs else tuple(args)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
