@@ -15,6 +15,7 @@ import fovea
 from fovea.data import batch_transforms as B
 from fovea.data import transforms as T
 from fovea.data.transforms import functional as F
+from oracle import needs_torch, torch
 
 
 def _rgb(h=5, w=6, seed=0):
@@ -364,3 +365,64 @@ def test_angles_in_degrees_are_not_radians():
     np.testing.assert_array_equal(F.rotate(a, 360.0), a)
     assert math.isclose(F._array.inverse_affine_matrix([0, 0], 90, [0, 0], 1.0, [0, 0])[1], 1.0,
                         abs_tol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("size", [(3, 5), (7, 4), (12, 20), (5, 9)])
+@pytest.mark.parametrize("mode, antialias", [("bilinear", True), ("bilinear", False),
+                                             ("nearest", False), ("nearest-exact", False)])
+def test_resize_of_tensors_matches_torch_interpolate(size, mode, antialias):
+    # torchvision's tensor Resize is F.interpolate(align_corners=False) with these modes
+    x = np.random.default_rng(0).random((2, 3, 8, 10))
+    interp = T.InterpolationMode(mode)
+    ours = T.Resize(size, interp, antialias=antialias)(x)
+    kw = {"align_corners": False, "antialias": antialias} if mode == "bilinear" else {}
+    theirs = torch.nn.functional.interpolate(torch.from_numpy(x), size=size, mode=mode, **kw)
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def _torch_warp(x, matrix, out_hw, mode):
+    """torchvision's tensor affine: an affine_grid on pixel centres + grid_sample (zeros)."""
+    h, w = x.shape[-2:]
+    oh, ow = out_hw
+    theta = torch.tensor(matrix, dtype=torch.float64).reshape(1, 2, 3)
+    xs = torch.linspace(-ow * 0.5 + 0.5, ow * 0.5 - 0.5, ow, dtype=torch.float64)
+    ys = torch.linspace(-oh * 0.5 + 0.5, oh * 0.5 - 0.5, oh, dtype=torch.float64)
+    base = torch.stack([xs.expand(oh, ow), ys[:, None].expand(oh, ow),
+                        torch.ones(oh, ow, dtype=torch.float64)], -1).reshape(1, -1, 3)
+    scaled = theta.transpose(1, 2) / torch.tensor([0.5 * w, 0.5 * h], dtype=torch.float64)
+    grid = base.bmm(scaled).reshape(1, oh, ow, 2)
+    return torch.nn.functional.grid_sample(torch.from_numpy(x)[None], grid, mode=mode,
+                                           padding_mode="zeros", align_corners=False)[0]
+
+
+@needs_torch
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("angle, translate, scale, shear", [
+    (33.0, [0, 0], 1.0, [0, 0]), (-71.0, [2, -1], 0.8, [10, 0]), (12.0, [1, 3], 1.3, [5, -7])])
+def test_affine_of_tensors_matches_torch_grid_sample(mode, angle, translate, scale, shear):
+    x = np.random.default_rng(1).random((3, 9, 11))
+    interp = T.InterpolationMode(mode)
+    ours = F.affine(x, angle, translate, scale, shear, interpolation=interp)
+    matrix = F._array.inverse_affine_matrix([0.0, 0.0], angle, translate, scale, shear)
+    theirs = _torch_warp(x, matrix, (9, 11), mode).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-10)
+    rot = F.rotate(x, angle, interpolation=interp, expand=True)
+    matrix = F._array.inverse_affine_matrix([0.0, 0.0], -angle, [0, 0], 1.0, [0, 0])
+    np.testing.assert_allclose(rot, _torch_warp(x, matrix, rot.shape[-2:], mode).numpy(),
+                               atol=1e-10)
+
+
+@needs_torch
+def test_fill_blends_like_torchvision():
+    # torchvision: sample [img, ones] together, then img * m + (1 - m) * fill (bilinear) or
+    # fill where m < 0.5 (nearest)
+    x = np.random.default_rng(2).random((2, 7, 8))
+    matrix = F._array.inverse_affine_matrix([0.0, 0.0], -25.0, [0, 0], 1.0, [0, 0])
+    both = np.concatenate([x, np.ones((1, 7, 8))])
+    for mode in ("bilinear", "nearest"):
+        s = _torch_warp(both, matrix, (7, 8), mode).numpy()
+        img, m = s[:2], s[2:]
+        want = img * m + (1 - m) * 0.7 if mode == "bilinear" else np.where(m < 0.5, 0.7, img)
+        ours = F.rotate(x, 25.0, interpolation=T.InterpolationMode(mode), fill=0.7)
+        np.testing.assert_allclose(ours, want, atol=1e-10)

@@ -160,7 +160,8 @@ def warp_affine(a: np.ndarray, matrix, out_hw: tuple[int, int], mode: str, fill)
     Output pixel (i, j) has centred coordinates ``(j + 0.5 - ow/2, i + 0.5 - oh/2)``; the
     matrix gives the centred input point, i.e. input pixel ``x + (W - 1)/2``. ``nearest``
     rounds half to even (as ``grid_sample``), ``bilinear`` weighs the 4 neighbours, reading 0
-    outside; pixels whose sample lies (mostly) outside take ``fill`` (None: 0).
+    outside. With a ``fill``, nearest pixels whose sample lies outside take it and bilinear
+    ones blend towards it by the part of their footprint outside (torchvision's rule).
     """
     h, w = a.shape[-2:]
     oh, ow = out_hw
@@ -197,8 +198,11 @@ def warp_affine(a: np.ndarray, matrix, out_hw: tuple[int, int], mode: str, fill)
         f = f.reshape(-1, 1, 1) if f.ndim else f
         if mode == "nearest":
             out = np.where(coverage < 0.5, f, out)
-        else:  # blend towards fill where the sample left the image, as torchvision does
-            out = out + (1 - coverage) * f
+        else:
+            # NOTE: torchvision samples a ones-channel alongside the image and computes
+            # img * mask + (1 - mask) * fill with the (already zero-padded) sample: the
+            # coverage weighs the edge pixels twice. Kept so results match.
+            out = out * coverage + (1 - coverage) * f
     return cast_like(out, a.dtype)
 
 
