@@ -156,6 +156,8 @@ def worker_loop(kind, dataset, options, index_queue, result_queue, base_seed: in
     """The body of worker ``worker_id`` (a module-level function, so 'spawn' can import it)."""
     global _worker_info
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # the parent blocked it around the start
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     seed = base_seed + worker_id
     seed_all(seed)
     _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)

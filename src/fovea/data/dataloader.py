@@ -45,6 +45,8 @@ import multiprocessing as mp
 import numbers
 import os
 import queue
+import signal
+import threading
 import warnings
 from collections.abc import Iterator
 
@@ -97,6 +99,19 @@ def _context(multiprocessing_context):
                         f"string specifying the start method, but got "
                         f"multiprocessing_context={multiprocessing_context!r}")
     return multiprocessing_context
+
+
+def _block_sigint():
+    """Block SIGINT in this (main) thread; returns the previous mask, or None if not done."""
+    if not hasattr(signal, "pthread_sigmask") or \
+            threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _restore_sigmask(previous) -> None:
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class DataLoader:
@@ -359,7 +374,7 @@ class DataLoader:
     def __del__(self):
         pool = self.__dict__.get("_pool")
         if pool is not None:
-            pool.shutdown()
+            pool.shutdown(wait=False)
 
     def __repr__(self) -> str:
         name = type(self.dataset).__name__
@@ -399,7 +414,7 @@ class _LoaderIter:
         self._source.close()
 
     def __del__(self):
-        self.close()
+        self._source.close(wait=False)
 
 
 class _SingleProcessIter:
@@ -410,7 +425,7 @@ class _SingleProcessIter:
     def __next__(self):
         return self._fetcher.fetch(next(self._payloads))
 
-    def close(self):
+    def close(self, wait: bool = True):
         pass
 
 
@@ -424,6 +439,12 @@ class _WorkerPool:
         self.iteration = 0
         self.closed = False
         kind = loader._kind
+        # NOTE: a Ctrl-C that lands inside os.fork's at-fork callbacks is swallowed by Python
+        # ("Exception ignored in _releaseLock"), and one that reaches a child before it
+        # ignores SIGINT kills it noisily. So SIGINT stays blocked while the workers start:
+        # a pending one is delivered, as a KeyboardInterrupt, right after; the children
+        # inherit the mask and drop it once they ignore SIGINT.
+        blocked = _block_sigint()
         try:
             for w in range(loader.num_workers):
                 iq = ctx.Queue()
@@ -437,6 +458,8 @@ class _WorkerPool:
         except BaseException:
             self.shutdown()
             raise
+        finally:
+            _restore_sigmask(blocked)
 
     def alive(self) -> bool:
         return not self.closed and all(p.is_alive() for p in self.workers)
@@ -450,7 +473,13 @@ class _WorkerPool:
     def dead_workers(self) -> list:
         return [p for p in self.workers if not p.is_alive()]
 
-    def shutdown(self):
+    def shutdown(self, wait: bool = True):
+        """Tell the workers to stop; with ``wait``, join them (terminating any that hang).
+
+        Without ``wait`` (from ``__del__``) nothing blocks: a Ctrl-C that arrived during a
+        join inside ``__del__`` would be swallowed by Python. The workers exit on their own
+        and are reaped by multiprocessing later.
+        """
         if self.closed:
             return
         self.closed = True
@@ -459,7 +488,7 @@ class _WorkerPool:
                 iq.put(None)
             except (OSError, ValueError):
                 pass
-        for p in self.workers:
+        for p in self.workers if wait else ():
             p.join(timeout=_JOIN_TIMEOUT)
             if p.is_alive():
                 p.terminate()
@@ -561,11 +590,11 @@ class _MultiProcessIter:
             if it_id == self._it:  # else a result of an abandoned epoch (persistent workers)
                 self._buffer[task_id] = data
 
-    def close(self, error: bool = False):
+    def close(self, error: bool = False, wait: bool = True):
         if self._done:
             return
         self._done = True
         if self._owns_pool or error:
-            self._pool.shutdown()
+            self._pool.shutdown(wait)
             if error and self._loader._pool is self._pool:
                 object.__setattr__(self._loader, "_pool", None)
