@@ -267,3 +267,10 @@ def test_seeding_leaves_the_main_process_generator_alone():
     loader = DataLoader(Seeds(), batch_size=4, num_workers=2, seed=0)
     list(loader)
     assert float(default_rng().random()) == expected
+
+
+def test_persistent_workers_restart_an_iterable_stream_every_epoch():
+    loader = DataLoader(Stream(), batch_size=3, num_workers=2, persistent_workers=True)
+    first = [b.tolist() for b in loader]
+    second = [b.tolist() for b in loader]
+    assert first == second == [[0, 2, 4], [1, 3, 5], [6, 8], [7, 9]]
