@@ -31,11 +31,10 @@ if BACKEND == "torch":
     from torch.utils.data import DataLoader, Dataset
     from torchvision import transforms as T
 else:
-    from fovea.utils.data import DataLoader, Dataset
-
     import fovea as torch
     from fovea import nn
     from fovea.data import transforms as T
+    from fovea.utils.data import DataLoader, Dataset
 
 
 class Digits(Dataset):

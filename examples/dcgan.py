@@ -25,10 +25,9 @@ if BACKEND == "torch":
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
 else:
-    from fovea.utils.data import DataLoader, TensorDataset
-
     import fovea as torch
     from fovea import nn
+    from fovea.utils.data import DataLoader, TensorDataset
 
 Z = 16
 

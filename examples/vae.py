@@ -28,12 +28,11 @@ if BACKEND == "torch":
     from torch.distributions import Normal, kl_divergence
     from torch.utils.data import DataLoader, TensorDataset
 else:
-    from fovea.utils.data import DataLoader, TensorDataset
-
     import fovea as torch
     import fovea.nn.functional as F
     from fovea import nn
     from fovea.distributions import Normal, kl_divergence
+    from fovea.utils.data import DataLoader, TensorDataset
 
 
 class VAE(nn.Module):

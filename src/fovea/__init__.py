@@ -209,29 +209,29 @@ long = int64
 float = float32  # noqa: A001 - PyTorch's alias
 double = float64
 
-from fovea import linalg  # noqa: E402,F401  (fovea.linalg, as torch.linalg)
-from fovea.ops.binary import *  # noqa: F403,E402
-from fovea.ops.elementwise import *  # noqa: F403,E402
-from fovea.ops.norms import *  # noqa: F403,E402
-from fovea.ops.rounding import *  # noqa: F403,E402
-from fovea.ops.scan import *  # noqa: F403,E402
-from fovea.ops.selection import *  # noqa: F403,E402
-from fovea import cuda  # noqa: E402,F401  (fovea.cuda, as torch.cuda)
+# Families added as star imports (each module's __all__), and the torch-style subpackages.
+from fovea import cuda, distributions, linalg  # noqa: E402,F401  (as torch.cuda, ...)
+from fovea.ops.binary import *  # noqa: E402,F403
+from fovea.ops.diagonal import *  # noqa: E402,F403
+from fovea.ops.elementwise import *  # noqa: E402,F403
+from fovea.ops.norms import *  # noqa: E402,F403
+from fovea.ops.rearrange import *  # noqa: E402,F403
+from fovea.ops.rounding import *  # noqa: E402,F403
+from fovea.ops.scan import *  # noqa: E402,F403
+from fovea.ops.scatter import *  # noqa: E402,F403
+from fovea.ops.selection import *  # noqa: E402,F403
+from fovea.ops.sort import *  # noqa: E402,F403
 from fovea.random import *  # noqa: E402,F403
 from fovea.sampling import *  # noqa: E402,F403
+from fovea.serialization import *  # noqa: E402,F403
 from fovea.size import *  # noqa: E402,F403
 from fovea.tensor_api import *  # noqa: E402,F403
 
 __version__ = "0.1.0"
 
-from fovea.ops.diagonal import *  # noqa: F403,E402
-from fovea.ops.rearrange import *  # noqa: F403,E402
-from fovea.ops.scatter import *  # noqa: F403,E402
-from fovea.ops.sort import *  # noqa: F403,E402
-from fovea import distributions  # noqa: E402,F401  (fovea.distributions, as torch's)
-from fovea.serialization import *  # noqa: E402,F403
-import fovea.utils.data  # noqa: E402,F401  (fovea.utils.data, as torch.utils.data)
-
 __all__ = [name for name in dir() if not name.startswith("_")]
 
-from fovea import optim  # noqa: E402,F401  (fovea.optim after `import fovea`, as torch.optim)
+# isort: split
+# After `import fovea`: fovea.optim and fovea.utils.data, as torch.optim and torch.utils.data.
+from fovea import optim  # noqa: E402,F401
+from fovea.utils import data as _utils_data  # noqa: E402,F401

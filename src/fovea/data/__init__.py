@@ -6,6 +6,9 @@
   :func:`random_split`, :class:`ImageFolder`;
 - :class:`DataLoader` (seeded, resumable, threaded prefetch);
 - :mod:`fovea.data.transforms` (batch transforms ``t(x, rng)``);
+- per-image transforms with torchvision's interface in :mod:`fovea.data.transforms`, batch
+  transforms in :mod:`fovea.data.batch_transforms`; samplers, ``default_collate``,
+  ``IterableDataset``, ``ConcatDataset``, worker processes (also as :mod:`fovea.utils.data`);
 - the loaders behind ``load_dataset``: :func:`fovea.data.cifar.cifar10` / ``cifar100``,
   :func:`fovea.data.mnist.mnist` / ``fashion_mnist`` (not re-exported here, so that the
   submodule ``fovea.data.mnist`` is not shadowed by its function).
@@ -13,15 +16,29 @@
 See docs/data.md.
 """
 
-from fovea.data import transforms  # noqa: F401
+from fovea.data import batch_transforms, transforms  # noqa: F401
+from fovea.data._worker import WorkerInfo, get_worker_info  # noqa: F401
+from fovea.data.collate import default_collate, default_convert  # noqa: F401
 from fovea.data.dataloader import DataLoader  # noqa: F401
 from fovea.data.dataset import (  # noqa: F401
     ArrayDataset,
+    ChainDataset,
+    ConcatDataset,
     Dataset,
+    IterableDataset,
+    StackDataset,
     Subset,
     TensorDataset,
     random_split,
 )
 from fovea.data.download import DatasetError  # noqa: F401
 from fovea.data.image_folder import ImageFolder, image_folder_splits  # noqa: F401
+from fovea.data.sampler import (  # noqa: F401
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from fovea.data.splits import DatasetSplits, digits, load_dataset, split_indices  # noqa: F401

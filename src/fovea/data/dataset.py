@@ -54,6 +54,9 @@ class Dataset:
     def __getitem__(self, index: int):
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
 
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
     def get_batch(self, indices: np.ndarray, rng: np.random.Generator | None = None) -> tuple:
         """The examples at ``indices`` stacked field by field.
 
@@ -85,8 +88,9 @@ def _as_field(value):
 class TensorDataset(Dataset):
     """Arrays (or fovea Tensors) that share their first dimension; ``ds[i]`` is a tuple.
 
-    Like ``torch.utils.data.TensorDataset``: dtypes are kept as given and no transform is
-    applied. Tensors are stored as their (detached) arrays without copying.
+    Like ``torch.utils.data.TensorDataset``: dtypes are kept as given, no transform is
+    applied, and ``ds[i]`` is a tuple of Tensors (``tensors[k][i]``). The data are stored as
+    their (detached) arrays without copying (``arrays``; ``tensors`` views them as Tensors).
 
     Args:
         *arrays: arrays of shape (N, ...), at least one.
@@ -106,8 +110,17 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return len(self.arrays[0])
 
+    @property
+    def tensors(self) -> tuple:
+        """The stored arrays as fovea Tensors (sharing memory)."""
+        from fovea.creation import from_numpy
+
+        return tuple(from_numpy(a) for a in self.arrays)
+
     def __getitem__(self, index: int) -> tuple:
-        return tuple(a[index] for a in self.arrays)
+        from fovea.creation import from_numpy
+
+        return tuple(from_numpy(np.asarray(a[index])) for a in self.arrays)
 
     def get_batch(self, indices, rng=None) -> tuple:
         """One fancy index per array: ``tuple(a[indices] for a in arrays)``."""
@@ -211,19 +224,23 @@ def get_batch(dataset, indices: np.ndarray, rng: np.random.Generator | None) -> 
     return Dataset.get_batch(dataset, indices, rng)
 
 
-def random_split(dataset: Dataset, lengths: Sequence[int | float],
-                 seed: int = 0) -> list[Subset]:
-    """Split ``dataset`` into non-overlapping random subsets.
+def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=None, *,
+                 seed: int | None = None) -> list[Subset]:
+    """Split ``dataset`` into non-overlapping random subsets (``torch.utils.data.random_split``).
 
     Args:
         dataset: the dataset to split.
         lengths: subset sizes summing to ``len(dataset)``, or fractions summing to 1 (the
             remainder after flooring goes round-robin to the first subsets, as in PyTorch).
-        seed: seeds the permutation (``numpy.random.default_rng(seed)``).
+        generator: draws the permutation (a ``fovea.Generator`` / ``numpy.random.Generator``;
+            None: fovea's default generator, which ``fovea.manual_seed`` fixes).
+        seed: instead of ``generator``, the permutation of ``numpy.random.default_rng(seed)``.
 
     Returns:
         One :class:`Subset` per entry of ``lengths``.
     """
+    from fovea.data._random import as_rng
+
     n = len(dataset)
     lengths = list(lengths)
     if not lengths:
@@ -231,8 +248,8 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
     if all(isinstance(v, numbers.Integral) for v in lengths):
         sizes = [int(v) for v in lengths]
         if any(v < 0 for v in sizes) or sum(sizes) != n:
-            raise ValueError(f"random_split: lengths {sizes} must be non-negative and sum to "
-                             f"the dataset length {n}")
+            raise ValueError(f"random_split: sum of input lengths {sizes} does not equal the "
+                             f"length of the input dataset ({n})")
     else:
         fracs = [float(v) for v in lengths]
         if any(not 0 <= f <= 1 for f in fracs) or not math.isclose(sum(fracs), 1.0,
@@ -241,8 +258,123 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
         sizes = [int(math.floor(n * f)) for f in fracs]
         for k in range(n - sum(sizes)):
             sizes[k % len(sizes)] += 1
-    if not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"random_split: seed must be a non-negative integer, got {seed!r}")
-    perm = np.random.default_rng(int(seed)).permutation(n)
+    if seed is not None:
+        if generator is not None:
+            raise ValueError("random_split: pass either generator= or seed=, not both")
+        if not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"random_split: seed must be a non-negative integer, got {seed!r}")
+        rng = np.random.default_rng(int(seed))
+    else:
+        rng = as_rng(generator, "random_split")
+    perm = rng.permutation(n)
     bounds = np.cumsum([0] + sizes)
     return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def has_batch_path(dataset) -> bool:
+    """Whether ``dataset`` gathers whole batches itself (a ``get_batch`` of its own, not the
+    per-example loop of :class:`Dataset`): then the DataLoader uses it instead of collating."""
+    fn = getattr(type(dataset), "get_batch", None)
+    if fn is None or fn is Dataset.get_batch:
+        return False
+    if isinstance(dataset, Subset):
+        return has_batch_path(dataset.dataset)
+    return True
+
+
+class IterableDataset(Dataset):
+    """A stream of examples: define ``__iter__`` (``__len__`` is optional).
+
+    With ``num_workers > 0`` every worker iterates its own copy; use
+    :func:`~fovea.utils.data.get_worker_info` in ``__iter__`` to split the stream between them,
+    or every example comes once per worker (as in PyTorch).
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __len__(self) -> int:
+        raise TypeError(f"object of type '{type(self).__name__}' has no len()")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate it, do not "
+                        f"index it")
+
+    def __add__(self, other: IterableDataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after another."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError("ChainDataset only supports IterableDataset")
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
+class ConcatDataset(Dataset):
+    """Map-style datasets one after another: index i falls in the first dataset whose
+    cumulative size exceeds it.
+
+    Args:
+        datasets: datasets with ``len`` and indexing (no IterableDataset).
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx: int):
+        n = len(self)
+        if idx < 0:
+            if -idx > n:
+                raise ValueError("ConcatDataset: absolute value of index should not exceed "
+                                 "dataset length")
+            idx = n + idx
+        if idx >= n:
+            raise IndexError(f"ConcatDataset: index {idx} is out of range for length {n}")
+        k = int(np.searchsorted(self.cumulative_sizes, idx, side="right"))
+        start = self.cumulative_sizes[k - 1] if k > 0 else 0
+        return self.datasets[k][idx - start]
+
+
+class StackDataset(Dataset):
+    """Datasets of equal length side by side: ``StackDataset(a, b)[i] == (a[i], b[i])``,
+    ``StackDataset(img=a, label=b)[i] == {"img": a[i], "label": b[i]}``."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset: supported either tuple-like (positional) or "
+                             "dict-like (keyword) input, but both types are given")
+        datasets = args or tuple(kwargs.values())
+        if not datasets:
+            raise ValueError("StackDataset: at least one dataset should be passed")
+        self._length = len(datasets[0])
+        if any(len(d) != self._length for d in datasets):
+            raise ValueError("StackDataset: size mismatch between datasets")
+        self.datasets = kwargs if kwargs else tuple(args)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)

@@ -1,5 +1,10 @@
 """Batch transforms for images: preprocessing (Lecture 6) and data augmentation.
 
+These work on whole float (N, C, H, W) batches with one vectorised pass and an explicit
+generator; ``fovea train`` and :class:`~fovea.data.ArrayDataset` use them. The per-image
+transforms with torchvision's interface live in :mod:`fovea.data.transforms` (whose
+same-named classes, called as ``t(batch, rng)``, run the batch versions defined here).
+
 API. A transform is a callable ``t(x, rng) -> x`` on a float (N, C, H, W) NumPy batch; ``rng``
 is a ``numpy.random.Generator`` (deterministic transforms ignore it, random ones require
 it). The :class:`~fovea.data.DataLoader` passes each batch its own generator derived from
