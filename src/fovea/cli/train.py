@@ -19,9 +19,13 @@ def register(sub) -> None:
         description="Train an image classifier and write a run directory with the weights "
                     "(model.safetensors), metrics.json, a report (PNG figures) and a checkpoint.")
     p.add_argument("--dataset", default=None,
-                   help="digits (bundled, default), cifar10, cifar100, mnist, fashion_mnist or "
-                        "folder:PATH")
+                   help="digits (bundled, default), mnist5k, fashion_mnist, mnist, cifar10, "
+                        "cifar100 or folder:PATH (`fovea datasets` lists what is installed)")
     p.add_argument("--data-dir", default=None, help="where downloaded data sets are cached")
+    p.add_argument("--image-size", type=int, default=None, metavar="N",
+                   help="folder data sets: resize every image to NxN")
+    p.add_argument("--channels", type=int, default=None, choices=(1, 3),
+                   help="folder data sets: convert every image to 1 (grayscale) or 3 (RGB)")
     p.add_argument("--model", default=None, choices=sorted(MODELS),
                    help=f"architecture (default {d.model})")
     p.add_argument("--epochs", type=int, default=None, help=f"epochs (default {d.epochs})")

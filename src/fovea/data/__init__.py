@@ -23,5 +23,7 @@ from fovea.data.dataset import (  # noqa: F401
     random_split,
 )
 from fovea.data.download import DatasetError  # noqa: F401
+from fovea.data.idx_datasets import MNIST, FashionMNIST  # noqa: F401
 from fovea.data.image_folder import ImageFolder, image_folder_splits  # noqa: F401
+from fovea.data.samples import available_sample_images, sample_images  # noqa: F401
 from fovea.data.splits import DatasetSplits, digits, load_dataset, split_indices  # noqa: F401
