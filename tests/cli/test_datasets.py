@@ -115,3 +115,31 @@ def test_a_decompression_bomb_in_a_training_folder_is_one_line(tmp_path, capsys)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bomb.png: image too large to decode safely" in err
     assert "Traceback" not in err
+
+
+def _config(*argv):
+    from fovea.cli import build_parser
+    from fovea.cli.train import config_from_args
+
+    return config_from_args(build_parser().parse_args(["train", *argv]))
+
+
+def test_data_set_training_defaults_fill_only_the_options_not_given(tmp_path):
+    from fovea.data.catalog import TRAIN_DEFAULTS
+    from fovea.train.run import TrainConfig
+
+    assert TRAIN_DEFAULTS["fashion_mnist"] == {"epochs": 3}
+    assert _config("--dataset", "fashion_mnist").epochs == 3
+    assert _config("--dataset", "fashion_mnist", "--epochs", "12").epochs == 12
+    assert _config("--dataset", "digits").epochs == TrainConfig().epochs == 12
+    assert _config("--dataset", "mnist5k").epochs == 12
+    toml = tmp_path / "c.toml"
+    toml.write_text('dataset = "fashion_mnist"\nlr = 0.001\n')
+    cfg = _config("--config", str(toml))
+    assert (cfg.epochs, cfg.lr) == (3, 0.001)
+    toml.write_text('dataset = "fashion_mnist"\nepochs = 5\n')
+    assert _config("--config", str(toml)).epochs == 5
+    # in Python, a TrainConfig keeps its values unless asked for the data set's defaults
+    assert TrainConfig(dataset="fashion_mnist").epochs == 12
+    assert TrainConfig(dataset="fashion_mnist").with_dataset_defaults().epochs == 3
+    assert TrainConfig(dataset="fashion_mnist").with_dataset_defaults({"epochs"}).epochs == 12

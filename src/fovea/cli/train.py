@@ -10,6 +10,7 @@ from fovea.errors import UserError
 
 def register(sub) -> None:
     """Add ``fovea train`` to the ``fovea`` parser."""
+    from fovea.data.catalog import TRAIN_DEFAULTS
     from fovea.models import MODELS
     from fovea.train.run import OPTIMIZERS, SCHEDULES, TrainConfig
 
@@ -28,7 +29,10 @@ def register(sub) -> None:
                    help="folder data sets: convert every image to 1 (grayscale) or 3 (RGB)")
     p.add_argument("--model", default=None, choices=sorted(MODELS),
                    help=f"architecture (default {d.model})")
-    p.add_argument("--epochs", type=int, default=None, help=f"epochs (default {d.epochs})")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"epochs (default {d.epochs}" + "".join(
+                       f"; {v['epochs']} for {k}" for k, v in TRAIN_DEFAULTS.items()
+                       if "epochs" in v) + ")")
     p.add_argument("--batch-size", type=int, default=None, help=f"default {d.batch_size}")
     p.add_argument("--lr", type=float, default=None, help=f"learning rate (default {d.lr})")
     p.add_argument("--optimizer", default=None, choices=OPTIMIZERS,
@@ -60,18 +64,22 @@ def register(sub) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    """The run's TrainConfig: defaults, then the ``--config`` file, then the options given."""
+    """The run's TrainConfig: defaults, then the ``--config`` file, then the options given;
+    the data set's own defaults (fovea.data.catalog) fill the options given in neither."""
     from fovea.train.run import TrainConfig
 
     cfg = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+    given = {f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(TrainConfig(),
+                                                                            f.name)}
     for f in fields(cfg):
         value = getattr(args, f.name, None)
         if value is not None and f.name not in ("progress", "overfit_small"):
             setattr(cfg, f.name, value)
+            given.add(f.name)
     if args.overfit_small:
         cfg.overfit_small = True
     cfg.progress = not args.no_progress
-    return cfg
+    return cfg.with_dataset_defaults(given)
 
 
 def run(args) -> int:

@@ -151,8 +151,9 @@ def dataset_status(data_dir: str | os.PathLike | None = None) -> list[dict]:
 
 # Options of `fovea train` per data set, used when the user does not give them (measured in
 # docs/training.md): Fashion-MNIST's 54,000 training images make an epoch of the default
-# model ~60 s on 2 cores, so it trains for fewer epochs than the digits' default 12.
-TRAIN_DEFAULTS: dict[str, dict] = {}
+# model over a minute on 2 cores, so it trains for 3 epochs instead of the default 12
+# (0.92 test accuracy, within the 5-minute budget). Other sets keep TrainConfig's defaults.
+TRAIN_DEFAULTS: dict[str, dict] = {"fashion_mnist": {"epochs": 3}}
 
 
 def train_defaults(dataset: str) -> dict:

@@ -89,6 +89,16 @@ class TrainConfig:
             bad("--weight-decay", self.weight_decay, "a number >= 0")
         return self
 
+    def with_dataset_defaults(self, given=()) -> TrainConfig:
+        """Take the data set's recommended options (``fovea.data.catalog.TRAIN_DEFAULTS``,
+        e.g. fewer epochs for Fashion-MNIST) for every option not named in ``given``."""
+        from fovea.data.catalog import train_defaults
+
+        for name, value in train_defaults(self.dataset).items():
+            if name not in given:
+                setattr(self, name, value)
+        return self
+
     @property
     def augmentations(self) -> list[str]:
         a = (self.augment or "none").strip()
