@@ -249,3 +249,10 @@ def test_the_real_fashion_mnist_from_the_debian_package(monkeypatch):
     # the published test set starts with an ankle boot, a pullover and two trousers
     assert s.y_test[:4].tolist() == [9, 2, 1, 1]
     assert s.x_test.min() == 0.0 and s.x_test.max() == 1.0
+
+
+def test_the_other_data_set_under_the_same_names_is_recognised(tmp_path, formats, monkeypatch):
+    _serve(monkeypatch, tmp_path, formats, "FASHION_MNIST", n_train=6, n_test=2)
+    formats.write_mnist(tmp_path / "both", n_train=6, n_test=2, seed=9)  # "MNIST" files
+    with pytest.raises(DatasetError, match="checksum mismatch .*is it the other data set"):
+        mnist.fashion_mnist(tmp_path / "both", download=False)

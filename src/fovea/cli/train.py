@@ -11,6 +11,7 @@ from fovea.errors import UserError
 def register(sub) -> None:
     """Add ``fovea train`` to the ``fovea`` parser."""
     from fovea.data.catalog import TRAIN_DEFAULTS
+    from fovea.data.splits import DATASET_NAMES
     from fovea.models import MODELS
     from fovea.train.run import OPTIMIZERS, SCHEDULES, TrainConfig
 
@@ -20,8 +21,8 @@ def register(sub) -> None:
         description="Train an image classifier and write a run directory with the weights "
                     "(model.safetensors), metrics.json, a report (PNG figures) and a checkpoint.")
     p.add_argument("--dataset", default=None,
-                   help="digits (bundled, default), mnist5k, fashion_mnist, mnist, cifar10, "
-                        "cifar100 or folder:PATH (`fovea datasets` lists what is installed)")
+                   help=", ".join(DATASET_NAMES) + " or folder:PATH (default digits; "
+                        "`fovea datasets` lists what is installed here)")
     p.add_argument("--data-dir", default=None, help="where downloaded data sets are cached")
     p.add_argument("--image-size", type=int, default=None, metavar="N",
                    help="folder data sets: resize every image to NxN")

@@ -2,6 +2,9 @@
 
 - :func:`load_dataset` -> :class:`DatasetSplits` (``digits``, ``cifar10``, ``cifar100``,
   ``mnist``, ``fashion_mnist``, ``folder:PATH``);
+  ``mnist5k`` too; where each comes from and its licence: docs/datasets.md;
+- :class:`MNIST`, :class:`FashionMNIST` (torchvision-style datasets), :func:`sample_images`
+  (photos bundled in scikit-image and scikit-learn);
 - :class:`Dataset`, :class:`ArrayDataset`, :class:`TensorDataset`, :class:`Subset`,
   :func:`random_split`, :class:`ImageFolder`;
 - :class:`DataLoader` (seeded, resumable, threaded prefetch);

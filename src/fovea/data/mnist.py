@@ -157,7 +157,9 @@ def read_verified_idx(path: str | os.PathLike, resource: Resource | None,
                     f", or {resource.raw_md5} for the decompressed data (got {raw_got})"
                     if resource.raw_md5 else "")
                 raise DatasetError(f"{path}: checksum mismatch (MD5 {got}, expected the "
-                                   f"{expected}); delete or replace the file")
+                                   f"{expected}); delete or replace the file (MNIST and "
+                                   f"Fashion-MNIST files have the same names: is it the "
+                                   f"other data set?)")
     return parse_idx(raw, path, expected_magic)
 
 
