@@ -16,7 +16,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Every subcommand a user can type, nested ones included.
 COMMANDS = [["train"], ["evaluate"], ["predict"], ["classic"], ["classic", "knn"],
             ["classic", "svm"], ["classic", "softmax"], ["classic", "two-layer"], ["bench"],
-            ["graph"], ["info"]]
+            ["graph"], ["info"], ["datasets"]]
 
 
 def _fovea(*argv, **kwargs):
@@ -39,7 +39,8 @@ def test_no_command_prints_help_listing_every_subcommand(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: fovea")
-    for name in ("train", "evaluate", "predict", "classic", "bench", "graph", "info"):
+    for name in ("train", "evaluate", "predict", "classic", "bench", "graph", "info",
+                 "datasets"):
         assert f"\n    {name} " in out, name
 
 

@@ -1,11 +1,13 @@
 """CIFAR parsing on generated archives; the restricted unpickler refuses code."""
 
+import hashlib
 import os
 import pickle
 
 import numpy as np
 import pytest
 
+import fovea.data.download as download
 from fovea.data import DatasetError, cifar
 from fovea.data.cifar import load_pickle, read_cifar10, read_cifar100
 from fovea.data.download import Resource
@@ -183,3 +185,108 @@ def test_python3_pickles_with_bytes_keys_are_read_like_the_official_ones():
     meta = load_pickle(blob, "meta")
     assert set(meta) == {"label_names", "data"}
     assert cifar._names(meta, "meta", "label_names") == ["cat"]
+
+
+def _extract(archive, dest):
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+
+
+def _member_md5s(directory):
+    return {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in directory.iterdir()}
+
+
+def test_an_extracted_cifar10_directory_is_used_rather_than_downloading(tmp_path, formats,
+                                                                        monkeypatch):
+    expect = formats.write_cifar10(tmp_path / "c10.tar.gz", n_per_batch=10)
+    root = tmp_path / "data"
+    _extract(tmp_path / "c10.tar.gz", root)  # torchvision leaves root/cifar-10-batches-py/
+    monkeypatch.setattr(cifar, "CIFAR10_MEMBER_MD5",
+                        _member_md5s(root / "cifar-10-batches-py"))
+
+    def refuse(*a, **k):
+        raise AssertionError("a download was attempted")
+    monkeypatch.setattr(download, "download_file", refuse)
+    s = load_dataset("cifar10", data_dir=str(root), seed=0)
+    np.testing.assert_allclose(s.x_test, expect["x_test"] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(s.y_test, expect["y_test"])
+    assert len(s.y_train) + len(s.y_val) == 50 and s.classes[0] == "airplane"
+    # the directory read equals the archive read
+    for a, b in zip(read_cifar10(root / "cifar-10-batches-py"),
+                    read_cifar10(tmp_path / "c10.tar.gz")):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # ... and in root/cifar10/ too
+    nested = tmp_path / "nested"
+    _extract(tmp_path / "c10.tar.gz", nested / "cifar10")
+    assert cifar.find_cifar(nested, "cifar10", "cifar-10-batches-py", cifar.CIFAR10) == (
+        nested / "cifar10" / "cifar-10-batches-py")
+
+
+def test_an_extracted_directory_is_checked_file_by_file(tmp_path, formats, monkeypatch):
+    formats.write_cifar10(tmp_path / "c10.tar.gz", n_per_batch=3)
+    _extract(tmp_path / "c10.tar.gz", tmp_path)
+    top = tmp_path / "cifar-10-batches-py"
+    md5s = _member_md5s(top)
+    monkeypatch.setattr(cifar, "CIFAR10_MEMBER_MD5", md5s)
+    batch = top / "data_batch_3"
+    batch.write_bytes(batch.read_bytes()[:-1] + b"!")
+    with pytest.raises(DatasetError, match="data_batch_3: checksum mismatch"):
+        read_cifar10(top)
+    batch.unlink()
+    with pytest.raises(DatasetError, match="data_batch_3: missing from the extracted"):
+        read_cifar10(top)
+    # the published per-file checksums are torchvision's
+    assert cifar.CIFAR10_MEMBER_MD5 is md5s
+    monkeypatch.undo()
+    assert cifar.CIFAR10_MEMBER_MD5["data_batch_1"] == "c99cafc152244af753f735de768cd75f"
+    assert cifar.CIFAR100_MEMBER_MD5["train"] == "16019d7e3df5f24257cddd939b257f8d"
+
+
+def test_an_extracted_cifar100_directory_is_read(tmp_path, formats, monkeypatch):
+    expect = formats.write_cifar100(tmp_path / "c100.tar.gz", n_train=12, n_test=4)
+    _extract(tmp_path / "c100.tar.gz", tmp_path / "data")
+    top = tmp_path / "data" / "cifar-100-python"
+    monkeypatch.setattr(cifar, "CIFAR100_MEMBER_MD5", _member_md5s(top))
+    s = cifar.cifar100(tmp_path / "data", download=False)
+    np.testing.assert_array_equal(s.y_test, expect["fine_test"])
+
+
+def _shared_reference_pickle(depth: int) -> bytes:
+    """A list holding the previous list twice, ``depth`` times: 2**depth paths, depth lists."""
+    obj: list = []
+    for _ in range(depth):
+        obj = [obj, obj]
+    return pickle.dumps({"data": obj, "labels": (obj, {"k": obj})}, protocol=2)
+
+
+def test_the_object_array_check_is_linear_in_the_file_size():
+    import signal
+
+    payload = _shared_reference_pickle(64)
+    assert len(payload) < 600  # a tiny file ...
+    # ... whose naive walk visits 2**64 lists: a regression hangs, so stop it after 10 s
+    def timeout(*_):
+        raise AssertionError("the object-array check did not finish in 10 s")
+    old = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(10)
+    try:
+        obj = load_pickle(payload, "shared")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert obj["data"][0] is obj["data"][1]
+    # an object array hidden at the bottom of the shared structure is still found
+    inner = [np.array([1, "x"], dtype=object)]
+    for _ in range(40):
+        inner = [inner, inner]
+    with pytest.raises(DatasetError, match="deep: refusing an array of dtype object"):
+        load_pickle(pickle.dumps({"data": inner}, protocol=4), "deep")
+
+
+def test_a_self_referencing_pickle_is_read_without_looping():
+    loop: list = [1]
+    loop.append(loop)
+    obj = load_pickle(pickle.dumps({"data": loop}, protocol=2), "loop")
+    assert obj["data"][1] is obj["data"]

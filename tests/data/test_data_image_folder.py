@@ -1,10 +1,14 @@
 """ImageFolder on generated PNG and JPEG files."""
 
+import struct
+import zlib
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from fovea.data import DataLoader, DatasetError, ImageFolder, image_folder_splits
+from fovea.data.image_folder import load_images
 from fovea.data.splits import load_dataset
 
 
@@ -123,3 +127,56 @@ def test_train_test_layout_uses_the_given_test_folder(tmp_path):
 def test_folder_prefix_needs_a_path():
     with pytest.raises(ValueError, match="'folder:' needs a path"):
         load_dataset("folder:")
+
+
+def _png_header_only(path, width, height):
+    """A valid PNG that declares width x height pixels of 1-bit grey: a few dozen bytes that
+    would decode to width * height pixels (a decompression bomb, as Pillow calls it)."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    idat = zlib.compress(b"\0" * (1 + (width + 7) // 8))  # one row; the rest is missing
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
+                     + chunk(b"IEND", b""))
+
+
+def test_a_decompression_bomb_is_a_one_line_error_naming_the_file(tmp_path):
+    _tree(tmp_path)
+    _png_header_only(tmp_path / "dog" / "bomb.png", 30000, 30000)
+    with pytest.raises(DatasetError, match="bomb.png: image too large to decode safely") as e:
+        ImageFolder(tmp_path)
+    assert "\n" not in str(e.value)
+
+
+def test_images_between_pillows_warning_and_error_sizes_are_refused_too(tmp_path, monkeypatch):
+    # Pillow only warns from MAX_IMAGE_PIXELS to twice that; those are refused as well
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    _save(tmp_path / "a" / "ok.png", np.zeros((10, 10), np.uint8))
+    assert ImageFolder(tmp_path).images.shape == (1, 1, 10, 10)
+    _save(tmp_path / "a" / "big.png", np.zeros((12, 12), np.uint8))  # 144 > 100 pixels
+    with pytest.raises(DatasetError, match="big.png: image too large to decode safely"):
+        ImageFolder(tmp_path)
+
+
+def test_mismatch_messages_name_the_command_line_options(tmp_path):
+    _tree(tmp_path, size=(6, 5))
+    _save(tmp_path / "dog" / "big.png", np.zeros((7, 5, 3), np.uint8))
+    with pytest.raises(DatasetError, match="pass --image-size / image_size= to resize"):
+        ImageFolder(tmp_path)
+    with pytest.raises(DatasetError, match="\\(pass --resize\\)"):
+        load_images(sorted((tmp_path / "dog").iterdir()), hint="pass --resize")
+    with pytest.raises(ValueError, match="image_size \\(--image-size\\) must be a positive"):
+        ImageFolder(tmp_path, image_size=0)
+
+
+def test_load_dataset_passes_size_and_channels_to_folders_only(tmp_path):
+    _tree(tmp_path, n=10, size=(6, 5), rgb=True)
+    _save(tmp_path / "dog" / "odd.png", np.zeros((9, 9), np.uint8))
+    s = load_dataset(f"folder:{tmp_path}", image_size=8, channels=1)
+    assert s.image_shape == (1, 8, 8) and len(s.y_train) + len(s.y_val) + len(s.y_test) == 21
+    with pytest.raises(ValueError, match="--image-size applies to folder:PATH data sets only"):
+        load_dataset("digits", image_size=8)
+    with pytest.raises(ValueError, match="--channels applies to folder:PATH data sets only"):
+        load_dataset("digits", channels=3)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fovea.data import load_dataset
-from fovea.data.splits import _LOADERS, to_splits, uint8_to_float
+from fovea.data.splits import _LOADERS, DATASET_NAMES, to_splits, uint8_to_float
 
 
 def test_digits_split_is_unchanged():
@@ -19,7 +19,9 @@ def test_digits_split_is_unchanged():
 
 
 def test_all_published_data_sets_are_registered():
-    assert {"digits", "cifar10", "cifar100", "mnist", "fashion_mnist"} <= set(_LOADERS)
+    assert {"digits", "cifar10", "cifar100", "mnist", "fashion_mnist", "mnist5k"} <= set(_LOADERS)
+    # the names the help and `fovea datasets` list are exactly the registered ones
+    assert sorted(DATASET_NAMES) == sorted(_LOADERS)
 
 
 def test_unknown_names_list_the_choices():

@@ -10,6 +10,8 @@ from fovea.errors import UserError
 
 def register(sub) -> None:
     """Add ``fovea train`` to the ``fovea`` parser."""
+    from fovea.data.catalog import TRAIN_DEFAULTS
+    from fovea.data.splits import DATASET_NAMES
     from fovea.models import MODELS
     from fovea.train.run import OPTIMIZERS, SCHEDULES, TrainConfig
 
@@ -19,12 +21,19 @@ def register(sub) -> None:
         description="Train an image classifier and write a run directory with the weights "
                     "(model.safetensors), metrics.json, a report (PNG figures) and a checkpoint.")
     p.add_argument("--dataset", default=None,
-                   help="digits (bundled, default), cifar10, cifar100, mnist, fashion_mnist or "
-                        "folder:PATH")
+                   help=", ".join(DATASET_NAMES) + " or folder:PATH (default digits; "
+                        "`fovea datasets` lists what is installed here)")
     p.add_argument("--data-dir", default=None, help="where downloaded data sets are cached")
+    p.add_argument("--image-size", type=int, default=None, metavar="N",
+                   help="folder data sets: resize every image to NxN")
+    p.add_argument("--channels", type=int, default=None, choices=(1, 3),
+                   help="folder data sets: convert every image to 1 (grayscale) or 3 (RGB)")
     p.add_argument("--model", default=None, choices=sorted(MODELS),
                    help=f"architecture (default {d.model})")
-    p.add_argument("--epochs", type=int, default=None, help=f"epochs (default {d.epochs})")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"epochs (default {d.epochs}" + "".join(
+                       f"; {v['epochs']} for {k}" for k, v in TRAIN_DEFAULTS.items()
+                       if "epochs" in v) + ")")
     p.add_argument("--batch-size", type=int, default=None, help=f"default {d.batch_size}")
     p.add_argument("--lr", type=float, default=None, help=f"learning rate (default {d.lr})")
     p.add_argument("--optimizer", default=None, choices=OPTIMIZERS,
@@ -56,18 +65,22 @@ def register(sub) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    """The run's TrainConfig: defaults, then the ``--config`` file, then the options given."""
+    """The run's TrainConfig: defaults, then the ``--config`` file, then the options given;
+    the data set's own defaults (fovea.data.catalog) fill the options given in neither."""
     from fovea.train.run import TrainConfig
 
     cfg = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+    given = {f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(TrainConfig(),
+                                                                            f.name)}
     for f in fields(cfg):
         value = getattr(args, f.name, None)
         if value is not None and f.name not in ("progress", "overfit_small"):
             setattr(cfg, f.name, value)
+            given.add(f.name)
     if args.overfit_small:
         cfg.overfit_small = True
     cfg.progress = not args.no_progress
-    return cfg
+    return cfg.with_dataset_defaults(given)
 
 
 def run(args) -> int:

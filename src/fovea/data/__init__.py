@@ -2,6 +2,9 @@
 
 - :func:`load_dataset` -> :class:`DatasetSplits` (``digits``, ``cifar10``, ``cifar100``,
   ``mnist``, ``fashion_mnist``, ``folder:PATH``);
+  ``mnist5k`` too; where each comes from and its licence: docs/datasets.md;
+- :class:`MNIST`, :class:`FashionMNIST` (torchvision-style datasets), :func:`sample_images`
+  (photos bundled in scikit-image and scikit-learn);
 - :class:`Dataset`, :class:`ArrayDataset`, :class:`TensorDataset`, :class:`Subset`,
   :func:`random_split`, :class:`ImageFolder`;
 - :class:`DataLoader` (seeded, resumable, threaded prefetch);
@@ -32,6 +35,7 @@ from fovea.data.dataset import (  # noqa: F401
     random_split,
 )
 from fovea.data.download import DatasetError  # noqa: F401
+from fovea.data.idx_datasets import MNIST, FashionMNIST  # noqa: F401
 from fovea.data.image_folder import ImageFolder, image_folder_splits  # noqa: F401
 from fovea.data.sampler import (  # noqa: F401
     BatchSampler,
@@ -41,4 +45,5 @@ from fovea.data.sampler import (  # noqa: F401
     SubsetRandomSampler,
     WeightedRandomSampler,
 )
+from fovea.data.samples import available_sample_images, sample_images  # noqa: F401
 from fovea.data.splits import DatasetSplits, digits, load_dataset, split_indices  # noqa: F401

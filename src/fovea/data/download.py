@@ -35,11 +35,15 @@ class Resource:
         filename: the file's name inside the cache directory.
         urls: full URLs to try in order (official site first, then mirrors).
         md5: the published MD5 hex digest.
+        raw_md5: for a ``.gz`` file, the published MD5 of its decompressed content, or None.
+            Repackaged copies (Debian's ``dataset-fashion-mnist`` rewrites gzip headers for
+            reproducible builds) hold the same data under a different file MD5.
     """
 
     filename: str
     urls: tuple[str, ...]
     md5: str
+    raw_md5: str | None = None
 
 
 def default_data_dir() -> Path:

@@ -15,6 +15,7 @@ differs from the first raises a :class:`DatasetError` naming it.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,8 +37,8 @@ def _size(image_size) -> tuple[int, int] | None:
     if (isinstance(image_size, Sequence) and len(image_size) == 2
             and all(isinstance(v, int) and v > 0 for v in image_size)):
         return int(image_size[0]), int(image_size[1])
-    raise ValueError(f"ImageFolder: image_size must be a positive int or (height, width), got "
-                     f"{image_size!r}")
+    raise ValueError(f"ImageFolder: image_size (--image-size) must be a positive int or "
+                     f"(height, width), got {image_size!r}")
 
 
 def find_images(root: str | os.PathLike,
@@ -78,23 +79,33 @@ def _decode(path: Path, channels: int | None, size: tuple[int, int] | None) -> n
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        # NOTE: Pillow refuses images over 2 * MAX_IMAGE_PIXELS (~179 megapixels) and only
+        # warns between 1x and 2x; the warning is made an error too, so that a small file
+        # that expands to gigabytes (a "decompression bomb") is never decoded.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
             im.load()
             if channels is not None:
                 im = im.convert("L" if channels == 1 else "RGB")
             elif im.mode not in _MODE_CHANNELS:
                 raise DatasetError(f"{path}: unsupported image mode {im.mode!r}; expected "
-                                   f"grayscale (L) or RGB, or pass channels=1 or 3 to convert")
+                                   f"grayscale (L) or RGB, or pass --channels 1 or 3 "
+                                   f"(channels=) to convert")
             if size is not None and im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             arr = np.asarray(im, dtype=np.uint8)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DatasetError(f"{path}: image too large to decode safely ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise DatasetError(f"{path}: cannot decode image ({type(exc).__name__}: {exc})") from exc
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
 def load_images(files: Sequence[Path], image_size=None, channels: int | None = None,
-                expect: tuple[int, int, int] | None = None) -> np.ndarray:
+                expect: tuple[int, int, int] | None = None,
+                hint: str | None = None) -> np.ndarray:
     """Decode ``files`` into one uint8 (N, C, H, W) array.
 
     Args:
@@ -105,6 +116,9 @@ def load_images(files: Sequence[Path], image_size=None, channels: int | None = N
             must then all agree.
         expect: a required (C, H, W) (e.g. the training folder's), or None for the first
             image's.
+        hint: what a mismatched file's message tells the user to do (default: the
+            ``--image-size`` / ``--channels`` options of ``fovea train``; ``fovea predict``
+            says ``--resize``).
 
     Raises:
         DatasetError: an undecodable file, or one whose size or channel count differs
@@ -112,7 +126,8 @@ def load_images(files: Sequence[Path], image_size=None, channels: int | None = N
     """
     size = _size(image_size)
     if channels not in (None, 1, 3):
-        raise ValueError(f"ImageFolder: channels must be None, 1 or 3, got {channels!r}")
+        raise ValueError(f"ImageFolder: channels (--channels) must be None, 1 or 3, got "
+                         f"{channels!r}")
     out = None
     for i, path in enumerate(files):
         img = _decode(path, channels, size)
@@ -122,8 +137,10 @@ def load_images(files: Sequence[Path], image_size=None, channels: int | None = N
         if img.shape != out.shape[1:]:
             c, h, w = img.shape
             ec, eh, ew = out.shape[1:]
-            what = (f"{c} channels but expected {ec} (pass channels= to convert)" if c != ec
-                    else f"size {h}x{w} but expected {eh}x{ew} (pass image_size= to resize)")
+            what = (f"{c} channels but expected {ec} ("
+                    + (hint or "pass --channels / channels= to convert") + ")" if c != ec
+                    else f"size {h}x{w} but expected {eh}x{ew} ("
+                    + (hint or "pass --image-size / image_size= to resize") + ")")
             raise DatasetError(f"{path}: image has {what}")
         out[i] = img
     if out is None:

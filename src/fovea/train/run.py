@@ -44,6 +44,8 @@ class TrainConfig:
 
     dataset: str = "digits"
     data_dir: str | None = None
+    image_size: int | None = None  # folder data sets: resize to image_size x image_size
+    channels: int | None = None  # folder data sets: convert to 1 or 3 channels
     model: str = "small_cnn"
     epochs: int = 12
     batch_size: int = 64
@@ -85,6 +87,16 @@ class TrainConfig:
             bad("--lr", self.lr, "a positive number")
         if self.weight_decay < 0:
             bad("--weight-decay", self.weight_decay, "a number >= 0")
+        return self
+
+    def with_dataset_defaults(self, given=()) -> TrainConfig:
+        """Take the data set's recommended options (``fovea.data.catalog.TRAIN_DEFAULTS``,
+        e.g. fewer epochs for Fashion-MNIST) for every option not named in ``given``."""
+        from fovea.data.catalog import train_defaults
+
+        for name, value in train_defaults(self.dataset).items():
+            if name not in given:
+                setattr(self, name, value)
         return self
 
     @property
@@ -233,7 +245,8 @@ def train(cfg: TrainConfig, resume_dir=None, log=print) -> dict:
     cfg.validate()
     t0 = time.perf_counter()
     fovea.manual_seed(cfg.seed)
-    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
+    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed,
+                        image_size=cfg.image_size, channels=cfg.channels)
     x_train, y_train = data.x_train, data.y_train
     if cfg.overfit_small:
         # Lecture 6: a model that cannot overfit 20 examples without regularisation is broken.
@@ -346,8 +359,11 @@ def evaluate(run_dir, dataset: str | None = None, data_dir=None, split: str = "t
 
     model, info = load_run(run_dir)
     cfg = info["config"]
-    data = load_dataset(dataset or cfg["dataset"], data_dir=data_dir or cfg["data_dir"],
-                        seed=cfg["seed"])
+    name = dataset or cfg["dataset"]
+    # A folder is read at the size and channel count the run was trained on.
+    folder = ({"image_size": cfg.get("image_size"), "channels": cfg.get("channels")}
+              if name.startswith("folder:") else {})
+    data = load_dataset(name, data_dir=data_dir or cfg["data_dir"], seed=cfg["seed"], **folder)
     if list(data.image_shape) != list(info["image_shape"]):
         raise ValueError(f"evaluate: the run was trained on images {tuple(info['image_shape'])}"
                          f" but {data.name} has {data.image_shape}")
