@@ -648,8 +648,8 @@ def read_image(path, shape: tuple[int, int, int], resize: bool = False) -> np.nd
             with Image.open(path) as im:
                 iw, ih = im.size
                 if iw * ih > _max_pixels():
-                    raise ValueError(f"{path}: image is {iw}x{ih} pixels, more than the "
-                                     f"{_max_pixels():,} fovea decodes (a decompression bomb?)")
+                    raise ValueError(f"{path}: image too large to decode ({iw}x{ih} pixels, "
+                                     f"more than {_max_pixels():,}; a decompression bomb?)")
                 im.load()
                 mode = "L" if c == 1 else "RGB"
                 if im.mode != mode:

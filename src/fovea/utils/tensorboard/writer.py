@@ -78,6 +78,8 @@ class SummaryWriter:
                                     max_queue=max_queue, flush_secs=flush_secs,
                                     filename_suffix=suffix)
         self.log_dir = self._w.logdir
+        self._args = dict(max_queue=max_queue, flush_secs=flush_secs)
+        self._scalars_writers: dict[str, SummaryWriter] = {}  # add_scalars' runs
 
     def get_logdir(self) -> str:
         """The directory the event files are written to."""
@@ -94,9 +96,14 @@ class SummaryWriter:
 
     def add_scalars(self, main_tag: str, tag_scalar_dict: dict, global_step: int | None = None,
                     walltime: float | None = None) -> None:
-        """Several curves in one chart: each ``main_tag_<key>`` is its own run directory."""
+        """Several curves in one chart: as in PyTorch, each key is a run of its own, the
+        directory ``<log_dir>/<main_tag>_<key>``, holding the scalar ``main_tag``."""
         values = {k: _scalar(v, "add_scalars") for k, v in tag_scalar_dict.items()}
-        self._w.add_scalars(main_tag, values, global_step, walltime)
+        for key, value in values.items():
+            logdir = os.path.join(self.log_dir, main_tag.replace("/", "_") + "_" + key)
+            if logdir not in self._scalars_writers:
+                self._scalars_writers[logdir] = SummaryWriter(logdir, **self._args)
+            self._scalars_writers[logdir].add_scalar(main_tag, value, global_step, walltime)
 
     # --- distributions, images, text ------------------------------------------------------
     def add_histogram(self, tag: str, values, global_step: int | None = None,
@@ -187,11 +194,16 @@ class SummaryWriter:
 
     # --- lifetime ------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write pending events to disk."""
-        self._w.flush()
+        """Write every pending event to disk."""
+        for w in self._scalars_writers.values():
+            w.flush()
+        for fw in (self._w.all_writers or {}).values():
+            _drain(fw.event_writer)
 
     def close(self) -> None:
         """Flush and close the event files."""
+        for w in self._scalars_writers.values():
+            w.close()
         self._w.close()
 
     def __enter__(self) -> SummaryWriter:
@@ -216,3 +228,20 @@ def _with_discrete_domains(exp, domains: dict):
         info.domain_discrete.extend(values)
     meta.content = data.SerializeToString()
     return exp
+
+
+def _drain(ev) -> None:
+    """Write the events queued in a tensorboardX ``EventFileWriter``, then flush the file.
+
+    tensorboardX's own ``flush`` flushes the file but not its queue, whose events a thread
+    writes later; PyTorch's ``flush`` writes every pending event. Stopping the thread (it
+    writes what was queued before its stop signal) and starting a new one on the same queue
+    and file does that.
+    """
+    worker = getattr(ev, "_worker", None)
+    if getattr(ev, "_closed", True) or worker is None:
+        return
+    worker.stop()
+    ev._worker = type(worker)(ev._event_queue, ev._ev_writer, ev._flush_secs)
+    ev._worker.start()
+    ev._ev_writer.flush()
