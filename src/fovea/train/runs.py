@@ -165,7 +165,7 @@ def plot_compare(run_dirs, path) -> Path:
 
     import numpy as np
 
-    from fovea.train.report import _figure
+    from fovea.train.report import _figure, _integer_epochs
 
     histories = [(Path(d), load_history(d)) for d in run_dirs]
     names = _short_names([d for d, _ in histories])
@@ -183,6 +183,7 @@ def plot_compare(run_dirs, path) -> Path:
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
+        _integer_epochs(ax)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
