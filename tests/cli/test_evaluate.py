@@ -20,3 +20,29 @@ def test_weights_of_a_different_model_are_refused_clearly(run_dir, tmp_path, cap
     assert main(["evaluate", str(copy)]) == 2
     err = capsys.readouterr().err
     assert "does not fit this model" in err and "missing keys" in err
+
+
+def poisoned_copy(run_dir, tmp_path):
+    """A copy of the run whose first weight holds a NaN and an inf (a diverged run)."""
+    import shutil
+
+    import numpy as np
+
+    from fovea.train.checkpoint import load_weights, save_weights
+
+    copy = tmp_path / "poisoned"
+    shutil.copytree(run_dir, copy)
+    w = load_weights(copy / "model.safetensors")
+    w["0.weight"] = w["0.weight"].copy()
+    w["0.weight"].flat[0] = np.nan
+    w["0.weight"].flat[1] = np.inf
+    save_weights(w, copy / "model.safetensors")
+    return copy
+
+
+def test_evaluate_refuses_non_finite_weights_naming_the_parameter(run_dir, tmp_path, capsys):
+    copy = poisoned_copy(run_dir, tmp_path)
+    assert main(["evaluate", str(copy)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "parameter '0.weight' has non-finite values (1 NaN, 1 inf" in captured.err

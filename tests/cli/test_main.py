@@ -14,7 +14,7 @@ from fovea.cli import build_parser, main
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Every subcommand a user can type, nested ones included.
-COMMANDS = [["train"], ["evaluate"], ["predict"], ["classic"], ["classic", "knn"],
+COMMANDS = [["train"], ["evaluate"], ["predict"], ["runs"], ["classic"], ["classic", "knn"],
             ["classic", "svm"], ["classic", "softmax"], ["classic", "two-layer"], ["bench"],
             ["graph"], ["info"], ["datasets"]]
 

@@ -113,3 +113,57 @@ def test_run_directory_has_weights_metrics_report_and_checkpoint(tmp_path):
 def test_default_main_job_reaches_98_percent_on_digits(tmp_path):
     m = train(TrainConfig(out=str(tmp_path / "default"), progress=False), log=lambda *a: None)
     assert m["test_accuracy"] >= 0.98, m
+
+
+def test_history_keeps_the_update_ratio_of_every_parameter_per_epoch():
+    batches, c = tiny_problem()
+    model = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3))
+    t = make_trainer(model, 1e-2, batches, c)
+    before = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
+    h = t.fit(2)
+    assert list(h.layer_ratio) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert all(len(v) == 2 and all(0 < r < 1 for r in v) for v in h.layer_ratio.values())
+    # With one batch an epoch measured, the ratio of epoch 1 is that of the first update:
+    # SGD's update is lr * grad, so recompute it by hand for the first layer's weight.
+    one = make_trainer(nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)), 1e-2,
+                       batches[:1], c)
+    m = one.model
+    with fovea.no_grad():
+        for n, p in m.named_parameters():
+            p.copy_(fovea.tensor(before[n]))
+    m.zero_grad()
+    nn.functional.cross_entropy(m(batches[0][0]), batches[0][1]).backward()
+    g = m[0].weight.grad.numpy()
+    expected = np.linalg.norm(1e-2 * g) / np.linalg.norm(before["0.weight"])
+    h1 = one.fit(1)
+    assert h1.layer_ratio["0.weight"][0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_report_adds_the_learning_rate_and_update_ratio_figures(tmp_path):
+    train(quick(tmp_path, "run", epochs=2, model="two_layer", schedule="step"),
+          log=lambda *a: None)
+    run = tmp_path / "run"
+    for png in ("lr.png", "update_ratio.png"):
+        assert (run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    from fovea.train.checkpoint import load_checkpoint
+
+    h = load_checkpoint(run)["state"]["history"]
+    assert len(h["lr"]) == 2 and set(h["layer_ratio"]) == {"1.weight", "1.bias", "3.weight",
+                                                           "3.bias"}
+    assert h["seconds"] > 0
+
+
+def test_the_report_draws_the_history_it_is_given(tmp_path, monkeypatch):
+    from fovea.train import report
+    from fovea.train.trainer import History
+
+    drawn = {}
+    monkeypatch.setattr(report, "plot_lr", lambda lr, path: drawn.setdefault("lr", lr))
+    monkeypatch.setattr(report, "plot_update_ratios",
+                        lambda layers, total, path: drawn.setdefault("ratio", (layers, total)))
+    h = History(loss=[2.0, 1.0], train_acc=[0.5, 0.6], val_acc=[0.5, 0.6], lr=[0.1, 0.01],
+                update_ratio=[1e-3, 2e-3], layer_ratio={"w": [1e-3, 3e-3]})
+    model = nn.Linear(4, 2)
+    report.write_report(tmp_path, h, model, np.zeros((2, 1, 2, 2), np.float32), [0, 1], [0, 0],
+                        ["a", "b"])
+    assert drawn == {"lr": [0.1, 0.01], "ratio": ({"w": [1e-3, 3e-3]}, [1e-3, 2e-3])}

@@ -52,9 +52,16 @@ def register(sub) -> None:
                    help="stop after this many epochs without a better validation accuracy")
     p.add_argument("--num-workers", type=int, default=None, help="data loading threads")
     p.add_argument("--out", default=None, help="the run directory (default runs/<dataset>-"
-                   "<model>-<time>)")
+                   "<model>-<time>, with -2, -3, ... if taken); an existing one is refused")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in an existing --out (kept until the new run has "
+                        "its first checkpoint)")
     p.add_argument("--resume", metavar="DIR", default=None,
-                   help="continue the run in DIR up to --epochs")
+                   help="continue the run in DIR up to its planned epochs (or --epochs); its "
+                        "other options are fixed by the run")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="log losses, accuracies, learning rate, histograms, update/weight "
+                        "ratios and sample predictions to RUN/tensorboard (needs tensorboardX)")
     p.add_argument("--config", metavar="FILE", default=None,
                    help="a TOML file with the same keys (command-line options override it)")
     p.add_argument("--overfit-small", action="store_true",
@@ -65,31 +72,46 @@ def register(sub) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    """The run's TrainConfig: defaults, then the ``--config`` file, then the options given;
-    the data set's own defaults (fovea.data.catalog) fill the options given in neither."""
+    """The run's TrainConfig: defaults, then the ``--config`` file, then the options given."""
+    return config_and_given(args)[0]
+
+
+def config_and_given(args: argparse.Namespace):
+    """The run's TrainConfig and the names of the options given (on the command line or in
+    the ``--config`` file): ``--resume`` names those that the run fixes and ignores."""
     from fovea.train.run import TrainConfig
 
-    cfg = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
-    given = {f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(TrainConfig(),
-                                                                            f.name)}
+    given: set[str] = set()
+    if args.config:
+        cfg = TrainConfig.from_toml(args.config)
+        given |= {f.name for f in fields(cfg)
+                  if getattr(cfg, f.name) != getattr(TrainConfig(), f.name)}
+    else:
+        cfg = TrainConfig()
+    flags = ("progress", "overfit_small", "tensorboard")
     for f in fields(cfg):
         value = getattr(args, f.name, None)
-        if value is not None and f.name not in ("progress", "overfit_small"):
+        if value is not None and f.name not in flags:
             setattr(cfg, f.name, value)
             given.add(f.name)
-    if args.overfit_small:
-        cfg.overfit_small = True
+    for name in ("overfit_small", "tensorboard"):
+        if getattr(args, name, False):
+            setattr(cfg, name, True)
+            given.add(name)
     cfg.progress = not args.no_progress
-    return cfg.with_dataset_defaults(given)
+    return cfg.with_dataset_defaults(given), given
 
 
 def run(args) -> int:
     from fovea.train.run import train
     from fovea.train.trainer import TrainingDiverged
 
-    cfg = config_from_args(args)
+    cfg, given = config_and_given(args)
+    if args.resume and args.overwrite:
+        raise ValueError("train: --overwrite replaces an existing --out; it cannot be used "
+                         "with --resume, which continues a run")
     try:
-        m = train(cfg, resume_dir=args.resume)
+        m = train(cfg, resume_dir=args.resume, given=given, overwrite=args.overwrite)
     except TrainingDiverged as exc:
         raise UserError(f"training diverged: {exc}") from None
     print(f"test accuracy {m['test_accuracy']:.4f} (val {m['val_accuracy']:.4f}, train "

@@ -15,10 +15,11 @@ removed only afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,21 +31,78 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, truncated or belongs to a different model."""
 
 
+def _temporary(parent: Path, prefix: str, make) -> Path:
+    """Create a new uniquely named temporary entry in ``parent`` with ``make(path)``.
+
+    ``make`` creates with ``O_EXCL`` / ``mkdir`` (which fail if the name exists), so the name
+    is claimed atomically even across processes, and with mode 0o666 / 0o777: the kernel
+    applies the user's umask, unlike ``tempfile`` (which forces 0600 / 0700).
+    """
+    for _ in range(100):
+        path = parent / f"{prefix}{os.getpid()}-{secrets.token_hex(4)}.tmp"
+        try:
+            return make(path)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{parent}: cannot create a temporary name for {prefix!r}")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory + rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same directory + rename.
+
+    The file gets the permissions of a plain ``open(path, "w")`` (0o666 less the umask). An
+    ``OSError`` while writing (disk full: ``ENOSPC``) names ``path`` and leaves the previous
+    content of ``path`` untouched.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fds: list[int] = []
+
+        def make(p: Path) -> Path:
+            fds.append(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return p
+
+        tmp = _temporary(path.parent, f".{path.name}.", make)
+    except OSError as exc:
+        raise _naming(exc, path) from None
+    try:
+        try:
+            _write_all(fds[0], data)
+            os.fsync(fds[0])
+        finally:
+            os.close(fds[0])
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _naming(exc, path) from None
         raise
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """``exc`` with ``path`` as its file name: "[Errno 28] No space left on device: 'p'"."""
+    if exc.errno is None:
+        return OSError(f"{path}: {exc}")
+    return type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
+
+
+def make_temporary_dir(parent, prefix: str) -> Path:
+    """A new, uniquely named directory in ``parent`` (mode 0o777 less the umask)."""
+    parent = _mkdir(Path(parent))
+
+    def make(p: Path) -> Path:
+        os.mkdir(p, 0o777)
+        return p
+
+    return _temporary(parent, prefix, make)
 
 
 def atomic_write_text(path, text: str) -> None:
@@ -115,7 +173,7 @@ def save_checkpoint(run_dir, epoch: int, model, optimizer, best_state: dict | No
     """Write the checkpoint after ``epoch`` and point ``LATEST`` at it (then drop the older)."""
     root = Path(run_dir) / "checkpoints"
     name = f"epoch-{epoch:04d}"
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=_mkdir(root)))
+    tmp_dir = make_temporary_dir(root, f".{name}.")
     try:
         save_weights(model.state_dict(), tmp_dir / "model.safetensors")
         if best_state is not None:

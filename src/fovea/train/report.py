@@ -1,7 +1,9 @@
 """The run report: PNG figures drawn with matplotlib and ``metrics.json``.
 
 Figures: ``loss.png`` (per-iteration loss, with a moving average), ``accuracy.png``
-(train/validation accuracy per epoch), ``confusion.png`` (test confusion matrix),
+(train/validation accuracy per epoch), ``lr.png`` (the learning rate of each epoch),
+``update_ratio.png`` (‖Δw‖/‖w‖ per parameter and epoch, against the lectures' 1e-3),
+``confusion.png`` (test confusion matrix),
 ``filters.png`` (first-layer filters as images), ``misclassified.png`` (a grid of test
 images the model got wrong, with true → predicted labels). Every file is written atomically.
 """
@@ -62,6 +64,55 @@ def plot_accuracy(train_acc, val_acc, path) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     ax.set_title("Accuracy per epoch (a widening gap means overfitting)")
+    _save(fig, path)
+
+
+def _integer_epochs(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def plot_lr(lr, path) -> None:
+    """The learning rate used in each epoch (what the schedule did)."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(np.arange(1, len(lr) + 1), lr, "o-")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("learning rate")
+    if len(lr) and min(lr) > 0 and max(lr) / min(lr) > 20:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    _integer_epochs(ax)
+    ax.set_title("Learning rate per epoch")
+    _save(fig, path)
+
+
+def plot_update_ratios(layer_ratio: dict, total, path, max_lines: int = 12) -> None:
+    """‖Δw‖/‖w‖ per parameter per epoch (log scale) with the ~1e-3 rule of thumb.
+
+    With many parameters, only weights (not biases or norm parameters) are drawn, at most
+    ``max_lines`` of them; the whole model's ratio is always drawn.
+    """
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    names = list(layer_ratio)
+    if len(names) > max_lines:
+        names = [n for n in names if n.endswith("weight")][:max_lines]
+    for name in names:
+        values = np.asarray(layer_ratio[name], dtype=np.float64)
+        ax.plot(np.arange(1, len(values) + 1), values, ".-", lw=1, label=name)
+    ax.plot(np.arange(1, len(total) + 1), total, "k-", lw=2, label="whole model")
+    ax.axhline(1e-3, color="gray", ls="--", lw=1)
+    ax.text(0.99, 1e-3, "1e-3", transform=ax.get_yaxis_transform(), ha="right", va="bottom",
+            color="gray", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("update / weight")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=6, ncol=2, loc="best")
+    _integer_epochs(ax)
+    ax.set_title("Update-to-weight ratio per parameter (~1e-3 is healthy)")
     _save(fig, path)
 
 
@@ -162,6 +213,12 @@ def write_report(run_dir, history, model, test_images, test_true, test_pred, cla
     plot_accuracy(history.train_acc, history.val_acc, paths[1])
     plot_confusion(confusion_matrix(test_true, test_pred, len(classes)), classes, paths[2])
     plot_misclassified(test_images, test_true, test_pred, classes, paths[3])
+    if history.lr:
+        paths.append(run_dir / "lr.png")
+        plot_lr(history.lr, paths[-1])
+    if any(np.isfinite(history.update_ratio)):
+        paths.append(run_dir / "update_ratio.png")
+        plot_update_ratios(history.layer_ratio, history.update_ratio, paths[-1])
     filters = first_layer_filters(model, test_images.shape[1:])
     if filters is not None:
         paths.append(run_dir / "filters.png")

@@ -6,16 +6,27 @@ per-channel statistics, builds the model, optimizer and schedule, runs the
 split and writes the run directory::
 
     RUN/model.safetensors   best-validation weights (PyTorch key names)
-    RUN/run.json            the configuration, normalisation and class names (for evaluate/predict)
+    RUN/run.json            the configuration, normalisation and class names (for evaluate/predict),
+                            and the run's status (running / complete / interrupted / failed)
     RUN/metrics.json        test/val/train accuracy, epochs, seconds, ...
-    RUN/*.png               the report (loss, accuracy, confusion, filters, misclassified)
+    RUN/*.png               the report (loss, accuracy, learning rate, update ratios, ...)
     RUN/checkpoints/        the last complete checkpoint (for --resume)
+    RUN/tensorboard/        event files (with ``tensorboard=True``)
+
+A run directory is never overwritten: a default name that exists gets a suffix (-2, -3, ...)
+claimed atomically with ``os.mkdir``; an existing ``out`` is refused unless ``overwrite``.
+Everything is checked before the directory is created, and a start that fails before its
+first checkpoint removes the directory it created.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import secrets
+import shutil
+import socket
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -62,12 +73,20 @@ class TrainConfig:
     overfit_small: bool = False
     num_workers: int = 1
     progress: bool = True
+    tensorboard: bool = False
 
     def validate(self) -> TrainConfig:
+        """Check every option; raises ValueError naming the option as the command line does."""
         from fovea.models import MODELS
 
         def bad(name, value, expected):
             raise ValueError(f"train: invalid {name} {value!r}: expected {expected}")
+
+        def integer(v) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        def number(v) -> bool:
+            return integer(v) or (isinstance(v, float) and math.isfinite(v))
 
         if self.model not in MODELS:
             bad("--model", self.model, "one of " + ", ".join(sorted(MODELS)))
@@ -79,14 +98,27 @@ class TrainConfig:
             if a not in AUGMENTATIONS:
                 bad("--augment", a, "a comma-separated list of " + ", ".join(AUGMENTATIONS)
                     + " (or none)")
-        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+        if not (integer(self.epochs) and self.epochs >= 1):
             bad("--epochs", self.epochs, "an integer >= 1")
-        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+        if not (integer(self.batch_size) and self.batch_size >= 1):
             bad("--batch-size", self.batch_size, "an integer >= 1")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            bad("--lr", self.lr, "a positive number")
-        if self.weight_decay < 0:
-            bad("--weight-decay", self.weight_decay, "a number >= 0")
+        if not (number(self.lr) and self.lr > 0):
+            bad("--lr", self.lr, "a positive finite number")
+        if not (number(self.momentum) and 0 <= self.momentum < 1):
+            bad("--momentum", self.momentum, "a number in [0, 1)")
+        if not (number(self.weight_decay) and self.weight_decay >= 0):
+            bad("--weight-decay", self.weight_decay, "a finite number >= 0")
+        if not (integer(self.seed) and 0 <= self.seed < 2**32):
+            bad("--seed", self.seed, "an integer in [0, 2**32)")
+        if self.grad_clip is not None and not (number(self.grad_clip) and self.grad_clip > 0):
+            bad("--grad-clip", self.grad_clip, "a positive finite number (the largest gradient "
+                "norm)")
+        if self.early_stopping is not None and not (integer(self.early_stopping)
+                                                    and self.early_stopping >= 1):
+            bad("--early-stopping", self.early_stopping, "an integer >= 1 (epochs without a "
+                "better validation accuracy)")
+        if not (integer(self.num_workers) and self.num_workers >= 0):
+            bad("--num-workers", self.num_workers, "an integer >= 0")
         return self
 
     def with_dataset_defaults(self, given=()) -> TrainConfig:
@@ -213,36 +245,183 @@ def _loaders(cfg, x_train, y_train, x_val, y_val, image_shape):
     return train, train_eval, val
 
 
-def default_run_dir(cfg: TrainConfig) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path("runs") / f"{cfg.dataset.replace(':', '_').replace('/', '_')}-{cfg.model}-{stamp}"
-    path, k = base, 1
-    while path.exists():
-        k += 1
-        path = Path(f"{base}-{k}")
-    return path
+def _run_name(cfg: TrainConfig) -> str:
+    dataset = cfg.dataset
+    if dataset.startswith("folder:"):
+        dataset = "folder-" + Path(dataset[len("folder:"):]).name
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in dataset)
+    return f"{safe}-{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def default_run_dir(cfg: TrainConfig, root="runs") -> Path:
+    """Create and return a new run directory ``root/<dataset>-<model>-<time>[-k]``.
+
+    The name is claimed with ``os.mkdir``, which fails when the name exists, so runs started
+    in the same second (a sweep, several processes) get -2, -3, ... and never share one.
+    """
+    base = Path(root) / _run_name(cfg)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    k = 1
+    while True:
+        path = base if k == 1 else Path(f"{base}-{k}")
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            k += 1
+
+
+class _RunDir:
+    """The run directory of a new run: where it is, and how to undo its creation.
+
+    ``abandon()`` removes what this start created (never a directory that existed before: an
+    empty one given as ``out`` is emptied again, a replaced run is put back); ``keep()``
+    makes the new run final (and deletes the run it replaced).
+    """
+
+    def __init__(self, cfg: TrainConfig, overwrite: bool):
+        self.out = Path(cfg.out) if cfg.out else None
+        self.overwrite, self.cfg = overwrite, cfg
+        self.path: Path | None = None
+        self.existed = False      # an empty directory given as out
+        self.aside: Path | None = None  # the run being replaced, moved out of the way
+        if self.out is not None:
+            self._check_out()
+
+    def _check_out(self) -> str | None:
+        out = self.out
+        if not (out.exists() or out.is_symlink()):
+            return None
+        if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
+            return "empty"
+        if not self.overwrite:
+            raise FileExistsError(f"train: --out {out} already exists; choose a new directory "
+                                  f"or pass --overwrite to replace the run in it")
+        if not (out.is_dir() and not out.is_symlink() and (out / "run.json").is_file()):
+            raise FileExistsError(f"train: --overwrite replaces only a fovea run directory "
+                                  f"(one holding run.json); {out} is not one")
+        return "run"
+
+    def create(self) -> Path:
+        if self.out is None:
+            self.path = default_run_dir(self.cfg)
+            return self.path
+        state = self._check_out()  # again: it may have changed while the data loaded
+        if state == "empty":
+            self.existed = True
+        elif state == "run":
+            self.aside = self.out.parent / f".{self.out.name}.replaced-{secrets.token_hex(4)}"
+            os.rename(self.out, self.aside)
+        if not self.existed:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.mkdir(self.out)
+            except FileExistsError:  # another process took it since the check
+                raise FileExistsError(f"train: --out {self.out} was created by another process "
+                                      f"meanwhile; choose a new directory") from None
+        self.path = self.out
+        return self.path
+
+    def abandon(self) -> None:
+        if self.path is None:
+            return
+        if self.existed:
+            for child in self.path.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() \
+                    else child.unlink()
+        else:
+            shutil.rmtree(self.path, ignore_errors=True)
+        if self.aside is not None:
+            os.rename(self.aside, self.path)
+            self.aside = None
+
+    def keep(self) -> None:
+        if self.aside is not None:
+            shutil.rmtree(self.aside, ignore_errors=True)
+            self.aside = None
+
+
+def _absolute_data_paths(cfg: TrainConfig) -> None:
+    """Make the data paths of ``cfg`` absolute, so that the run works from any directory."""
+    if cfg.data_dir:
+        cfg.data_dir = os.path.abspath(os.path.expanduser(cfg.data_dir))
+    if cfg.dataset.startswith("folder:"):
+        cfg.dataset = "folder:" + os.path.abspath(os.path.expanduser(cfg.dataset[7:]))
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+# Options a resumed run may change: they do not change what it computes (--epochs moves the
+# end, which the schedule follows). Every other option is fixed by the run.
+RESUMABLE = ("epochs", "progress", "num_workers", "tensorboard")
+
+
+def _given_fields(cfg: TrainConfig) -> set[str]:
+    """Fields of ``cfg`` that differ from the defaults (what a Python caller set)."""
+    d = TrainConfig()
+    return {f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(d, f.name)}
+
+
+def _resume_config(cfg: TrainConfig, saved: TrainConfig, given, run_dir: Path, log):
+    """The resumed run's configuration: the saved one, with the options of :data:`RESUMABLE`
+    that were given; says which other given options are ignored."""
+    ignored = []
+    for f in fields(TrainConfig):
+        if f.name not in given:
+            continue
+        mine, theirs = getattr(cfg, f.name), getattr(saved, f.name)
+        if f.name in RESUMABLE or f.name == "progress":
+            setattr(saved, f.name, mine)
+        elif mine != theirs:
+            flag = "--" + f.name.replace("_", "-")
+            ignored.append(f"{flag} {mine}" if not isinstance(mine, bool) else flag)
+    saved.progress = cfg.progress
+    if ignored:
+        log(f"--resume: ignoring {', '.join(ignored)}: fixed by the run {run_dir} "
+            f"(only {', '.join('--' + n.replace('_', '-') for n in RESUMABLE if n != 'progress')}"
+            f" may change)")
+    return saved
 
 
 # --- the job -----------------------------------------------------------------------------
 
-def train(cfg: TrainConfig, resume_dir=None, log=print) -> dict:
-    """Run the main job; returns the metrics (also written to ``RUN/metrics.json``)."""
+def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
+          overwrite: bool = False) -> dict:
+    """Run the main job; returns the metrics (also written to ``RUN/metrics.json``).
+
+    Args:
+        cfg: the options.
+        resume_dir: continue this run from its last checkpoint instead of starting a new one.
+            Only the options of :data:`RESUMABLE` that are *given* apply; the run keeps its
+            planned ``epochs`` unless ``epochs`` is given.
+        given: the names of the options the user gave (the command line's); default: those
+            that differ from :class:`TrainConfig`'s defaults.
+        overwrite: replace the run in an existing ``cfg.out`` (refused otherwise).
+    """
     from fovea.data import load_dataset
     from fovea.models import build_model
-    from fovea.train.report import write_metrics, write_report
-    from fovea.train.trainer import Trainer, accuracy
+    from fovea.train.trainer import Trainer
 
+    given = _given_fields(cfg) if given is None else set(given)
+    cfg.validate()
+    claim = None
     if resume_dir is not None:
         run_dir = Path(resume_dir)
         saved = _read_run_json(run_dir)
-        epochs, progress = cfg.epochs, cfg.progress
-        cfg = TrainConfig(**saved["config"])
-        cfg.epochs, cfg.progress = epochs, progress
-        if read_latest(run_dir) is None:
+        latest = read_latest(run_dir)
+        if latest is None:
             raise CheckpointError(f"{run_dir}: no complete checkpoint to resume from")
+        cfg = _resume_config(cfg, TrainConfig(**saved["config"]), given, run_dir, log)
+        done = int(latest.name.split("-")[1])
+        if cfg.epochs < done:
+            raise ValueError(f"train: invalid --epochs {cfg.epochs}: {run_dir} has already "
+                             f"done {done} epochs")
+        cfg.validate()
     else:
-        run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg)
-    cfg.validate()
+        claim = _RunDir(cfg, overwrite)  # refuses an existing --out before the slow work
+        _absolute_data_paths(cfg)
     t0 = time.perf_counter()
     fovea.manual_seed(cfg.seed)
     data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed,
@@ -262,26 +441,96 @@ def train(cfg: TrainConfig, resume_dir=None, log=print) -> dict:
         model.apply(lambda m: setattr(m, "p", 0.0) if isinstance(m, nn.Dropout) else None)
     optimizer = build_optimizer(cfg, model.parameters())
     scheduler = build_scheduler(cfg, optimizer, len(train_loader))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run_info = {"config": asdict(cfg), "mean": mean, "std": std, "classes": data.classes,
-                "image_shape": list(data.image_shape), "num_classes": data.num_classes}
-    atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2) + "\n")
-    trainer = Trainer(model, nn.functional.cross_entropy, optimizer, train_loader, val_loader,
-                      scheduler, num_classes=data.num_classes, train_eval_loader=train_eval,
-                      grad_clip=cfg.grad_clip, early_stopping=cfg.early_stopping,
-                      run_dir=run_dir, config=asdict(cfg), progress=cfg.progress, log=log)
-    if resume_dir is not None:
-        trainer.resume()
-        trainer.scheduler = _replay_schedule(cfg, optimizer, trainer, len(train_loader))
-        log(f"resuming {run_dir} at epoch {trainer.epoch} of {cfg.epochs}")
+    if cfg.tensorboard:
+        from fovea.utils.tensorboard import require_tensorboardx
+
+        require_tensorboardx()  # a missing extra is refused before the run exists
+    if resume_dir is None:
+        run_dir = claim.create()
+        run_info = {"config": asdict(cfg), "mean": mean, "std": std, "classes": data.classes,
+                    "image_shape": list(data.image_shape), "num_classes": data.num_classes,
+                    "started": _now(), "seconds": 0.0}
+    else:
+        run_info = saved
+        run_info["config"] = asdict(cfg)
+    progress, tb = _Progress(run_dir, run_info, t0), None
+    try:
+        trainer = Trainer(model, nn.functional.cross_entropy, optimizer, train_loader,
+                          val_loader, scheduler, num_classes=data.num_classes,
+                          train_eval_loader=train_eval, grad_clip=cfg.grad_clip,
+                          early_stopping=cfg.early_stopping, run_dir=run_dir,
+                          config=asdict(cfg), progress=cfg.progress, log=log,
+                          callbacks=[progress])
+        if resume_dir is not None:
+            trainer.resume()
+            trainer.scheduler = _replay_schedule(cfg, optimizer, trainer, len(train_loader))
+            log(f"resuming {run_dir} at epoch {trainer.epoch} of {cfg.epochs}")
+        progress.write("running")
+        if cfg.tensorboard:
+            from fovea.train.tensorboard_log import TensorBoardLogger
+
+            tb = TensorBoardLogger(run_dir / "tensorboard", xs[1] if len(data.y_val) else xs[0],
+                                   data.y_val if len(data.y_val) else y_train, data.classes,
+                                   purge_step=len(trainer.history.loss) or None)
+            trainer.callbacks.append(tb)
+        metrics = _finish(cfg, trainer, model, data, xs, run_dir, t0, resume_dir is not None)
+        if cfg.tensorboard:
+            tb.close(metrics, cfg)
+    except BaseException as exc:
+        if tb is not None:
+            tb.close()
+        keep = resume_dir is not None or read_latest(run_dir) is not None
+        if not keep and claim is not None:
+            claim.abandon()
+            log(f"removed {run_dir}: the run stopped before its first checkpoint")
+        elif progress.started:
+            progress.write("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                           error=f"{type(exc).__name__}: {exc}")
+            if claim is not None:
+                claim.keep()
+        raise
+    if claim is not None:
+        claim.keep()
+    progress.write("complete", test_accuracy=metrics["test_accuracy"])
+    metrics["run_dir"] = str(run_dir)
+    return metrics
+
+
+class _Progress:
+    """Keeps ``run.json``'s status, epochs done, best accuracy and wall time up to date."""
+
+    def __init__(self, run_dir: Path, info: dict, t0: float):
+        self.run_dir, self.info, self.t0 = run_dir, info, t0
+        self.before = float(info.get("seconds") or 0.0)  # earlier sessions' wall time
+        self.started = False
+
+    def write(self, status: str, **extra) -> None:
+        self.started = True
+        self.info.update(status=status, updated=_now(), pid=os.getpid(),
+                         host=socket.gethostname(),
+                         seconds=round(self.before + time.perf_counter() - self.t0, 2), **extra)
+        if status != "failed":
+            self.info.pop("error", None)
+        atomic_write_text(self.run_dir / "run.json", json.dumps(self.info, indent=2) + "\n")
+
+    def on_epoch_end(self, trainer) -> None:
+        h = trainer.history
+        self.write("running", epochs_done=trainer.epoch, best_val_accuracy=h.best_val_acc,
+                   best_epoch=h.best_epoch)
+
+
+def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed) -> dict:
+    """Train to the end, evaluate the best weights on the test split, write the outputs."""
+    from fovea.data import ArrayDataset, DataLoader
+    from fovea.train.report import write_metrics, write_report
+    from fovea.train.trainer import accuracy
+
     history = trainer.fit(cfg.epochs)
     final_state = {k: v._data.copy() for k, v in model.state_dict().items()}
     if trainer.best_state is not None:
         model.load_state_dict(trainer.best_state)
     save_weights(model.state_dict(), run_dir / "model.safetensors",
                  metadata={"model": cfg.model, "dataset": cfg.dataset})
-    from fovea.data import ArrayDataset, DataLoader
-
     test_loader = DataLoader(ArrayDataset(xs[2], data.y_test), batch_size=256)
     test_acc, pred, true = accuracy(model, test_loader) if len(data.y_test) else (0.0, [], [])
     metrics = {
@@ -300,12 +549,11 @@ def train(cfg: TrainConfig, resume_dir=None, log=print) -> dict:
         "dataset": cfg.dataset,
         "parameters": model.num_parameters(),
     }
-    if resume_dir is not None:
+    if resumed:
         metrics["resumed"] = True
     write_metrics(run_dir / "metrics.json", metrics)
     if len(data.y_test):
         write_report(run_dir, history, model, data.x_test, true, pred, data.classes)
-    metrics["run_dir"] = str(run_dir)
     metrics["_final_state"] = final_state
     return metrics
 
@@ -339,6 +587,17 @@ def _read_run_json(run_dir: Path) -> dict:
         raise CheckpointError(f"{path}: corrupt run description ({exc})") from None
 
 
+def check_finite(state: dict, path) -> None:
+    """Refuse weights with NaN/inf values (a diverged run), naming the first such parameter."""
+    for name, a in state.items():
+        a = np.asarray(a)
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            nan, inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
+            raise ValueError(f"{path}: parameter {name!r} has non-finite values ({nan} NaN, "
+                             f"{inf} inf of {a.size}); the run diverged, so its weights cannot "
+                             f"be used")
+
+
 def load_run(run_dir):
     """The trained model of a run directory and its run description."""
     from fovea.models import build_model
@@ -348,6 +607,8 @@ def load_run(run_dir):
     c, h, w = info["image_shape"]
     model = build_model(info["config"]["model"], c, (h, w), info["num_classes"])
     load_model_weights(model, run_dir / "model.safetensors")
+    check_finite({k: v._data for k, v in model.state_dict().items()},
+                 run_dir / "model.safetensors")
     model.eval()
     return model, info
 
@@ -374,20 +635,91 @@ def evaluate(run_dir, dataset: str | None = None, data_dir=None, split: str = "t
     return {"accuracy": acc, "split": split, "dataset": data.name, "examples": int(len(y))}
 
 
-def predict(run_dir, image_paths, top: int = 5, resize: bool = False) -> list[list[tuple]]:
-    """Top-``top`` (class, probability) pairs for each image file."""
-    from fovea.data.image_folder import load_images
+# Images above this many pixels are refused before decoding (Pillow's own bomb limit; a
+# 30,000 x 30,000 PNG of 100 KB would otherwise take 900 MB to decode).
+def _max_pixels() -> int:
+    from PIL import Image
 
+    return int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+
+
+def read_image(path, shape: tuple[int, int, int], resize: bool = False) -> np.ndarray:
+    """One image file as uint8 (C, H, W) of ``shape``, for ``predict``.
+
+    Without ``resize`` an image of another size or channel count is refused; with it, it is
+    converted (grayscale/RGB) and resized. Raises ValueError (one line naming the file) for a
+    missing, undecodable, oversized or mismatched file.
+    """
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    c, h, w = shape
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such image file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                iw, ih = im.size
+                if iw * ih > _max_pixels():
+                    raise ValueError(f"{path}: image too large to decode ({iw}x{ih} pixels, "
+                                     f"more than {_max_pixels():,}; a decompression bomb?)")
+                im.load()
+                mode = "L" if c == 1 else "RGB"
+                if im.mode != mode:
+                    if not resize:
+                        have = {"L": 1, "RGB": 3}.get(im.mode)
+                        what = f"{have} channels" if have else f"mode {im.mode}"
+                        raise ValueError(f"{path}: image has {what} but the model expects {c} "
+                                         f"(pass --resize to convert)")
+                    im = im.convert(mode)
+                if im.size != (w, h):
+                    if not resize:
+                        raise ValueError(f"{path}: image is {ih}x{iw} but the model expects "
+                                         f"{h}x{w} (pass --resize to resize)")
+                    im = im.resize((w, h), Image.Resampling.BILINEAR)
+                a = np.asarray(im, dtype=np.uint8)
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"{path}: image too large to decode ({exc})") from None
+    except (UnidentifiedImageError, SyntaxError) as exc:
+        raise ValueError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") \
+            from None
+    except OSError as exc:
+        raise OSError(f"{path}: cannot read image ({exc})") from None
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+def predict(run_dir, image_paths, top: int = 5, resize: bool = False,
+            errors: list | None = None) -> list[list[tuple] | None]:
+    """Top-``top`` (class, probability) pairs for each image file.
+
+    With ``errors`` a list, a file that cannot be used (missing, not an image, oversized, of
+    the wrong shape without ``resize``) gives None in its place and ``(path, message)`` is
+    appended to ``errors``; the other files are still classified. Without it, the first
+    such file raises.
+    """
+    if not (isinstance(top, int) and top >= 1):
+        raise ValueError(f"predict: invalid --top {top!r}: expected an integer >= 1")
     model, info = load_run(run_dir)
-    c, h, w = info["image_shape"]
-    # Without resize, an image of another size or channel count is refused (naming the file).
-    images = load_images([Path(p) for p in image_paths], image_size=(h, w) if resize else None,
-                         channels=c if resize else None, expect=(c, h, w))
-    x = normalize(images.astype(np.float32) / 255.0, info["mean"], info["std"])
+    shape = tuple(info["image_shape"])
+    images, good = [], []
+    for i, p in enumerate(image_paths):
+        try:
+            images.append(read_image(p, shape, resize))
+            good.append(i)
+        except (ValueError, OSError) as exc:
+            if errors is None:
+                raise
+            errors.append((str(p), str(exc)))
+    out: list[list[tuple] | None] = [None] * len(image_paths)
+    if not images:
+        return out
+    x = normalize(np.stack(images).astype(np.float32) / 255.0, info["mean"], info["std"])
     with fovea.no_grad():
         probs = nn.functional.softmax(model(fovea.tensor(x)), dim=1).numpy()
-    out = []
-    for p in probs:
+    for i, p in zip(good, probs):
         order = np.argsort(-p)[:top]
-        out.append([(info["classes"][k], float(p[k])) for k in order])
+        out[i] = [(info["classes"][k], float(p[k])) for k in order]
     return out

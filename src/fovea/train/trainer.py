@@ -3,8 +3,11 @@
 * Before training, the initial loss is compared with its expected value (log C for softmax,
   C − 1 for the SVM loss at small weights) and a warning is given when it is far off.
 * Training stops with :class:`TrainingDiverged` when the loss becomes NaN/inf or exceeds 3×
-  its initial value ("explosion").
-* The ratio of update magnitude to weight magnitude is logged (~1e-3 is healthy).
+  its initial value ("explosion"), before that loss reaches the weights, naming the step and
+  the last good checkpoint (which stays as it was); a checkpoint is never written from
+  non-finite weights.
+* The ratio of update magnitude to weight magnitude is logged, for the whole model and per
+  parameter (~1e-3 is healthy).
 * Per-iteration loss history, per-epoch train/validation accuracy, best-validation weights,
   early stopping, gradient clipping, a checkpoint every epoch, exact resume.
 """
@@ -12,6 +15,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -37,6 +41,9 @@ class History:
     epoch_loss: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     update_ratio: list[float] = field(default_factory=list)
+    # Per parameter name, one mean ‖Δw‖/‖w‖ per epoch (the report's per-layer curves).
+    layer_ratio: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0  # wall time spent in training epochs, over every session
     initial_loss: float | None = None
     best_val_acc: float = -1.0
     best_epoch: int = 0
@@ -93,8 +100,12 @@ class Trainer:
         early_stopping: stop after this many epochs without a better validation accuracy.
         run_dir: where checkpoints go (None: no checkpoints).
         config: saved in each checkpoint (what the run was started with).
-        progress: show a progress bar.
+        progress: show a progress bar (only when standard error is a terminal, so that logs
+            get one line per epoch rather than every frame of the bar).
         explosion_factor: the loss may not exceed this multiple of its initial value.
+        callbacks: objects with optional methods ``on_step(trainer, loss)`` (after each
+            update) and ``on_epoch_end(trainer)`` (after each epoch's checkpoint), e.g. the
+            TensorBoard logger of :mod:`fovea.train.tensorboard`.
     """
 
     def __init__(self, model, loss_fn: Callable, optimizer, train_loader: Iterable,
@@ -102,7 +113,8 @@ class Trainer:
                  train_eval_loader: Iterable | None = None,
                  loss_kind: str | None = "softmax", grad_clip: float | None = None,
                  early_stopping: int | None = None, run_dir=None, config: dict | None = None,
-                 progress: bool = True, explosion_factor: float = 3.0, log=print):
+                 progress: bool = True, explosion_factor: float = 3.0, log=print,
+                 callbacks: Iterable = ()):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.train_loader, self.val_loader, self.scheduler = train_loader, val_loader, scheduler
         self.train_eval_loader = train_eval_loader or train_loader
@@ -113,7 +125,12 @@ class Trainer:
         self.history = History()
         self.epoch = 0
         self.best_state: dict | None = None
-        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.named_params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        self.params = [p for _, p in self.named_params]
+        self.callbacks = list(callbacks)
+        self.step = 0  # updates done so far (the global step of logs)
+        # The last measured ‖Δw‖/‖w‖ per parameter name (empty until measured).
+        self.last_ratios: dict[str, float] = {}
 
     # --- babysitting ---------------------------------------------------------------------
     def check_initial_loss(self) -> float:
@@ -138,12 +155,28 @@ class Trainer:
     def _check_loss(self, loss: float) -> None:
         initial = self.history.initial_loss
         if not math.isfinite(loss):
-            raise TrainingDiverged(f"loss became {loss} at epoch {self.epoch + 1} (iteration "
-                                   f"{len(self.history.loss)}): lower the learning rate")
+            self._diverged(f"loss became {loss}")
         if initial is not None and loss > self.explosion_factor * max(initial, 1e-8):
-            raise TrainingDiverged(
-                f"loss exploded to {loss:.4g} (more than {self.explosion_factor:g}x the initial "
-                f"{initial:.4g}) at epoch {self.epoch + 1}: lower the learning rate")
+            self._diverged(f"loss exploded to {loss:.4g} (more than "
+                           f"{self.explosion_factor:g}x the initial {initial:.4g})")
+
+    def _diverged(self, what: str):
+        where = f"at step {self.step + 1} (epoch {self.epoch + 1})"
+        raise TrainingDiverged(f"{what} {where}; {self._last_good()}: lower the learning rate")
+
+    def _last_good(self) -> str:
+        from fovea.train.checkpoint import read_latest
+
+        latest = read_latest(self.run_dir) if self.run_dir is not None else None
+        if latest is None:
+            return "no checkpoint was written"
+        return f"the last good checkpoint is {latest} (epoch {int(latest.name.split('-')[1])})"
+
+    def _check_weights(self) -> None:
+        """Refuse to end an epoch (and checkpoint) with NaN/inf weights."""
+        for name, p in self.named_params:
+            if not np.isfinite(p._data).all():
+                self._diverged(f"parameter {name!r} became non-finite")
 
     # --- the loop ------------------------------------------------------------------------
     def train_step(self, x, y) -> tuple[float, float]:
@@ -151,18 +184,23 @@ class Trainer:
         self.model.train()
         self.optimizer.zero_grad()
         loss = self.loss_fn(self.model(x), y)
+        value = float(loss.item())
+        self._check_loss(value)  # before the update: a NaN never reaches the weights
         loss.backward()
         if self.grad_clip is not None:
             fovea.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
         before = [p._data.copy() for p in self.params] if self._measure_ratio else None
         self.optimizer.step()
+        self.step += 1
         ratio = float("nan")
         if before is not None:
-            upd = math.sqrt(sum(float(np.sum((p._data - b) ** 2))
-                                for p, b in zip(self.params, before)))
-            w = math.sqrt(sum(float(np.sum(b.astype(np.float64) ** 2)) for b in before))
-            ratio = upd / max(w, 1e-12)
-        return float(loss.item()), ratio
+            upd = [float(np.sum((p._data - b).astype(np.float64) ** 2))
+                   for p, b in zip(self.params, before)]
+            w = [float(np.sum(b.astype(np.float64) ** 2)) for b in before]
+            ratio = math.sqrt(sum(upd)) / max(math.sqrt(sum(w)), 1e-12)
+            self.last_ratios = {n: math.sqrt(u) / max(math.sqrt(v), 1e-12)
+                                for (n, _), u, v in zip(self.named_params, upd, w)}
+        return value, ratio
 
     def fit(self, epochs: int) -> History:
         """Train until ``epochs`` epochs have run in total (a resumed run continues)."""
@@ -170,26 +208,39 @@ class Trainer:
 
         if self.history.initial_loss is None:
             self.history.initial_loss = self.check_initial_loss()
+        self.step = len(self.history.loss)
+        # NOTE: a bar redrawn in place is one line on a terminal, but thousands of lines in a
+        # log file; without a terminal the per-epoch log line is the progress report.
+        show = self.progress and _isatty(sys.stderr)
         while self.epoch < epochs:
             if hasattr(self.train_loader, "set_epoch"):
                 self.train_loader.set_epoch(self.epoch)
-            losses, ratios = [], []
+            losses, ratios, layers = [], [], {}
             bar = tqdm(self.train_loader, desc=f"epoch {self.epoch + 1}/{epochs}",
-                       disable=not self.progress, leave=False, unit="batch")
+                       disable=not show, leave=False, unit="batch")
             start, seen = time.perf_counter(), 0
             for i, (x, y) in enumerate(bar):
                 # The update/weight ratio costs a copy of the weights: measure 4 times an epoch.
                 self._measure_ratio = i % max(1, _len(self.train_loader) // 4) == 0
+                self.last_ratios = {}
                 loss, ratio = self.train_step(x, y)
-                self._check_loss(loss)
                 self.history.loss.append(loss)
                 losses.append(loss)
                 if not math.isnan(ratio):
                     ratios.append(ratio)
+                    for name, r in self.last_ratios.items():
+                        layers.setdefault(name, []).append(r)
                 seen += len(x)
+                for cb in self.callbacks:
+                    if hasattr(cb, "on_step"):
+                        cb.on_step(self, loss)
                 bar.set_postfix(loss=f"{loss:.4f}",
                                 img_s=f"{seen / max(time.perf_counter() - start, 1e-9):.0f}")
-            self._end_epoch(losses, ratios)
+            self.history.seconds += time.perf_counter() - start
+            self._end_epoch(losses, ratios, layers)
+            for cb in self.callbacks:
+                if hasattr(cb, "on_epoch_end"):
+                    cb.on_epoch_end(self)
             if self._should_stop():
                 self.log(f"early stopping: no better validation accuracy for "
                          f"{self.early_stopping} epochs (best {self.history.best_val_acc:.4f} "
@@ -197,7 +248,8 @@ class Trainer:
                 break
         return self.history
 
-    def _end_epoch(self, losses, ratios) -> None:
+    def _end_epoch(self, losses, ratios, layers=None) -> None:
+        self._check_weights()
         h = self.history
         train_acc = accuracy(self.model, self.train_eval_loader)[0]
         val_acc = accuracy(self.model, self.val_loader)[0] if self.val_loader else train_acc
@@ -205,6 +257,11 @@ class Trainer:
         h.val_acc.append(val_acc)
         h.epoch_loss.append(float(np.mean(losses)) if losses else float("nan"))
         h.update_ratio.append(float(np.mean(ratios)) if ratios else float("nan"))
+        for name, _ in self.named_params:
+            # Earlier epochs of a parameter first seen now (cannot happen in one run) stay NaN.
+            series = h.layer_ratio.setdefault(name, [float("nan")] * (len(h.update_ratio) - 1))
+            values = (layers or {}).get(name)
+            series.append(float(np.mean(values)) if values else float("nan"))
         h.lr.append(float(self.optimizer.param_groups[0]["lr"]))
         self.epoch += 1
         if val_acc > h.best_val_acc:
@@ -258,6 +315,13 @@ class Trainer:
         self.epoch = int(st["epoch"])
 
     _measure_ratio = True
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 def _len(loader) -> int:
