@@ -204,3 +204,12 @@ def test_nonzero_and_argwhere_match_torch(shape):
         for got, want in zip(fovea.nonzero(t, as_tuple=True),
                              torch.nonzero(torch.tensor(a), as_tuple=True)):
             np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_where_with_only_a_condition_is_nonzero_as_tuple():
+    import fovea
+    c = fovea.tensor([[True, False], [False, True]])
+    rows, cols = fovea.where(c)
+    assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1]
+    with pytest.raises(TypeError, match="where: pass a condition alone"):
+        fovea.where(c, 1.0)

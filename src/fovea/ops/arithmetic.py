@@ -493,8 +493,19 @@ def minimum(a, b):
     return _binary(Minimum, a, b, "minimum")
 
 
-def where(condition, a, b):
-    """Elements of ``a`` where ``condition`` holds, else of ``b`` (all three broadcast)."""
+_NO_VALUE = object()
+
+
+def where(condition, a=_NO_VALUE, b=_NO_VALUE):
+    """Elements of ``a`` where ``condition`` holds, else of ``b`` (all three broadcast).
+
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``, as in PyTorch.
+    """
+    if a is _NO_VALUE and b is _NO_VALUE:
+        from fovea.ops.index import nonzero  # same layer; index imports this module
+        return nonzero(condition, as_tuple=True)
+    if a is _NO_VALUE or b is _NO_VALUE:
+        raise TypeError("where: pass a condition alone, or a condition and both values")
     a, b = binary_operands(a, b, "where")
     xp = xp_of(a)
     if isinstance(condition, Tensor):
