@@ -81,7 +81,8 @@ def cifar_dir(tmp_path_factory):
 
 @pytest.fixture
 def cifar_files(cifar_dir, monkeypatch):
-    """The generated archive, registered with its own checksum (the real one is official)."""
+    """The generated archive and extracted files, registered with their own checksums (the
+    real ones are the published ones)."""
     import hashlib
 
     from fovea.data import cifar
@@ -90,6 +91,9 @@ def cifar_files(cifar_dir, monkeypatch):
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
     monkeypatch.setattr(cifar, "CIFAR10", cifar.Resource(cifar.CIFAR10.filename,
                                                          cifar.CIFAR10.urls, md5))
+    members = {p.name: hashlib.md5(p.read_bytes()).hexdigest()
+               for p in (cifar_dir / "cifar-10-batches-py").iterdir()}
+    monkeypatch.setattr(cifar, "CIFAR10_MEMBER_MD5", members)
     return cifar_dir
 
 
