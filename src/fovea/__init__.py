@@ -206,7 +206,11 @@ int64 = _np.int64
 uint8 = _np.uint8
 bool_ = _np.bool_
 long = int64
-float = float32  # noqa: A001 - PyTorch's alias
+# PyTorch's aliases (fovea.float is float32, fovea.int is int32, fovea.bool is bool); kept out
+# of __all__ so that ``from fovea import *`` does not shadow Python's builtins.
+float = float32  # noqa: A001
+int = int32  # noqa: A001
+bool = bool_  # noqa: A001
 double = float64
 
 # Families added as star imports (each module's __all__), and the torch-style subpackages.
@@ -229,7 +233,8 @@ from fovea.tensor_api import *  # noqa: E402,F403
 
 __version__ = "0.1.0"
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [name for name in dir()
+           if not name.startswith("_") and name not in ("float", "int", "bool")]
 
 # isort: split
 # After `import fovea`: fovea.optim and fovea.utils.data, as torch.optim and torch.utils.data.

@@ -27,12 +27,17 @@ def as_tensor(x, like=None, op: str = "op"):
         return Tensor._make(xp.asarray(x), None)
     if isinstance(x, numbers.Number):
         integral = isinstance(x, numbers.Integral)
-        if like is not None and (dtypes.is_floating(like.dtype) or integral):
+        if like is not None and (dtypes.is_floating(like.dtype)
+                                 or (integral and like._data.dtype.kind in "iu")):
             dtype = like.dtype
         elif isinstance(x, numbers.Integral):
             dtype = xp.int64
         else:
             dtype = dtypes.get_default_dtype()
+        if integral and xp.dtype(dtype).kind in "iu":
+            # PyTorch wraps an out-of-range integer scalar into the tensor's dtype
+            # (int8 tensor + 1000 adds -24); NumPy would raise OverflowError.
+            return Tensor._make(xp.asarray(int(x)).astype(dtype), None)
         return Tensor._make(xp.asarray(x, dtype=dtype), None)
     if backends.is_array(x) and not isinstance(x, np.generic):  # an array: wrapped, not copied
         dtypes.check_dtype(x.dtype, op)
@@ -43,8 +48,27 @@ def as_tensor(x, like=None, op: str = "op"):
         raise TypeError(f"{op}: expected a Tensor or a number, got {type(x).__name__}") from None
 
 
+def _category(dtype) -> int:
+    """PyTorch's promotion categories: bool 0 < integer 1 < floating 2."""
+    kind = np.dtype(dtype).kind
+    return 0 if kind == "b" else 2 if kind in "fc" else 1
+
+
+def _cast(t: Tensor, dtype) -> Tensor:
+    """``t`` in ``dtype``; differentiable when ``t`` needs a gradient."""
+    if t.requires_grad:
+        return t.to(dtype)
+    return Tensor._make(t._data.astype(dtype), None)
+
+
 def binary_operands(a, b, op: str):
-    """Tensors for a binary op; an integer/bool operand takes the floating operand's dtype."""
+    """Tensors for a binary op, converted by PyTorch's promotion rules.
+
+    A higher category (bool < integer < floating) wins; within one category a 0-d tensor (or
+    a Python scalar) does not widen a tensor with dimensions (float32 tensor * 0-d float64
+    tensor is float32, uint8 tensor + 0-d int64 tensor is uint8), while two tensors of the
+    same rank promote as usual (int8 + uint8 is int16).
+    """
     if isinstance(b, Tensor) and isinstance(a, Tensor) and a._data.dtype == b._data.dtype:
         return a, b  # the common case: nothing to convert
     if not isinstance(a, Tensor):
@@ -52,12 +76,19 @@ def binary_operands(a, b, op: str):
         a = as_tensor(a, b, op)
     else:
         b = as_tensor(b, a, op)
-    fa, fb = dtypes.is_floating(a.dtype), dtypes.is_floating(b.dtype)
-    if fa and not fb:
-        b = Tensor._make(b._data.astype(a.dtype), None)
-    elif fb and not fa:
-        a = Tensor._make(a._data.astype(b.dtype), None)
-    return a, b
+    da, db = a._data.dtype, b._data.dtype
+    if da == db:
+        return a, b
+    ca, cb = _category(da), _category(db)
+    za, zb = a._data.ndim == 0, b._data.ndim == 0
+    if ca == cb and za != zb:
+        # Same category: the tensor with dimensions keeps its dtype.
+        return (_cast(a, db), b) if za else (a, _cast(b, da))
+    if ca > cb:
+        return a, _cast(b, da)
+    if cb > ca:
+        return _cast(a, db), b
+    return a, b  # same category and rank: NumPy's promotion is PyTorch's
 
 
 def broadcast_check(a, b, op: str) -> None:
