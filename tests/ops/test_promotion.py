@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fovea
-from tests.oracle import needs_torch, torch
+from oracle import needs_torch, torch
 
 # (dtype of the tensor with dimensions, dtype of the 0-d tensor, PyTorch's result dtype)
 ZERO_DIM_CASES = [
