@@ -35,6 +35,12 @@ def test_version_prints_the_project_version(capsys):
     assert fovea.__version__ == version
 
 
+def test_python_dash_m_fovea_runs_the_command():
+    out = subprocess.run([sys.executable, "-m", "fovea", "--version"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and out.stdout == f"fovea {fovea.__version__}\n"
+
+
 def test_no_command_prints_help_listing_every_subcommand(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
