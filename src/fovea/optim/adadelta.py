@@ -10,6 +10,8 @@ from fovea.optim.optimizer import (
     _bump,
     _check,
     _check_flag,
+    _decayed_grad,
+    _ema_sq_,
     _grad,
     _increment,
     _new_step,
@@ -71,11 +73,9 @@ class Adadelta(Optimizer):
                 state["acc_delta"] = _zeros_like(p)
             _increment(state["step"])
             g = _grad(p, group["maximize"])
-            if weight_decay != 0:
-                g = g + weight_decay * p._data
+            g = _decayed_grad(p, g, lr, weight_decay)
             square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
-            square_avg *= rho
-            square_avg += (1 - rho) * g * g
+            _ema_sq_(square_avg, g, rho)
             delta = xp.sqrt(acc_delta + eps) / xp.sqrt(square_avg + eps) * g
             acc_delta *= rho
             acc_delta += (1 - rho) * delta * delta

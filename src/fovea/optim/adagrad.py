@@ -10,6 +10,7 @@ from fovea.optim.optimizer import (
     _bump,
     _check,
     _check_flag,
+    _decayed_grad,
     _grad,
     _increment,
     _new_step,
@@ -86,8 +87,7 @@ class Adagrad(Optimizer):
                 state = self._init_state(p, group)
             step = _increment(state["step"])
             g = _grad(p, group["maximize"])
-            if weight_decay != 0:
-                g = g + weight_decay * p._data
+            g = _decayed_grad(p, g, lr, weight_decay)
             clr = lr / (1 + (step - 1) * lr_decay)
             s = state["sum"]._data
             s += g * g

@@ -11,6 +11,8 @@ from fovea.optim.optimizer import (
     _bump,
     _check,
     _check_flag,
+    _decayed_grad,
+    _ema_sq_,
     _grad,
     _increment,
     _lerp_,
@@ -95,16 +97,11 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = _zeros_like(p)
             step = _increment(state["step"])
             g = _grad(p, group["maximize"])
-            if weight_decay != 0:
-                if decoupled:
-                    p._data *= 1 - lr * weight_decay
-                else:
-                    g = g + weight_decay * p._data
+            g = _decayed_grad(p, g, lr, weight_decay, decoupled)
             exp_avg = state["exp_avg"]._data
             exp_avg_sq = state["exp_avg_sq"]._data
             _lerp_(exp_avg, g, 1 - beta1)
-            exp_avg_sq *= beta2
-            exp_avg_sq += (1 - beta2) * g * g
+            _ema_sq_(exp_avg_sq, g, beta2)
             bias_correction1 = 1 - beta1 ** step
             bias_correction2 = 1 - beta2 ** step
             step_size = lr / bias_correction1

@@ -10,6 +10,7 @@ from fovea.optim.optimizer import (
     _bump,
     _check,
     _check_flag,
+    _decayed_grad,
     _grad,
     _increment,
     _lerp_,
@@ -75,8 +76,7 @@ class Adamax(Optimizer):
                 state["exp_inf"] = _zeros_like(p)
             step = _increment(state["step"])
             g = _grad(p, group["maximize"])
-            if weight_decay != 0:
-                g = g + weight_decay * p._data
+            g = _decayed_grad(p, g, lr, weight_decay)
             exp_avg, exp_inf = state["exp_avg"]._data, state["exp_inf"]._data
             _lerp_(exp_avg, g, 1 - beta1)
             exp_inf *= beta2

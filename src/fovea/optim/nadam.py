@@ -12,6 +12,8 @@ from fovea.optim.optimizer import (
     _bump,
     _check,
     _check_flag,
+    _decayed_grad,
+    _ema_sq_,
     _grad,
     _increment,
     _lerp_,
@@ -89,11 +91,7 @@ class NAdam(Optimizer):
                 state["exp_avg_sq"] = _zeros_like(p)
             step = _increment(state["step"])
             g = _grad(p, group["maximize"])
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    p._data *= 1 - lr * weight_decay
-                else:
-                    g = g + weight_decay * p._data
+            g = _decayed_grad(p, g, lr, weight_decay, group["decoupled_weight_decay"])
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
             mu_product = state["mu_product"]._data
@@ -101,8 +99,7 @@ class NAdam(Optimizer):
             mu_prod = float(mu_product)
             exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
             _lerp_(exp_avg, g, 1 - beta1)
-            exp_avg_sq *= beta2
-            exp_avg_sq += (1 - beta2) * g * g
+            _ema_sq_(exp_avg_sq, g, beta2)
             denom = xp.sqrt(exp_avg_sq / (1 - beta2 ** step)) + eps
             p._data -= lr * (1.0 - mu) / (1.0 - mu_prod) * g / denom
             p._data -= lr * mu_next / (1.0 - mu_prod * mu_next) * exp_avg / denom

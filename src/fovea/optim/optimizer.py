@@ -363,6 +363,26 @@ def _grad(p: Tensor, maximize: bool):
     return -g if maximize else g
 
 
+def _decayed_grad(p: Tensor, g, lr: float, weight_decay: float, decoupled: bool = False):
+    """``g`` with weight decay applied, as PyTorch's optimizers apply it.
+
+    L2 (the default) returns ``g + weight_decay * p``; decoupled (AdamW's) shrinks ``p`` in
+    place by ``1 - lr * weight_decay`` and returns ``g`` unchanged.
+    """
+    if weight_decay == 0:
+        return g
+    if decoupled:
+        p._data *= 1 - lr * weight_decay
+        return g
+    return g + weight_decay * p._data
+
+
+def _ema_sq_(avg, g, decay: float) -> None:
+    """In place: ``avg = decay * avg + (1 - decay) * g * g`` (the running mean of g²)."""
+    avg *= decay
+    avg += (1 - decay) * g * g
+
+
 def _bump(p: Tensor) -> None:
     p._version[0] += 1
 

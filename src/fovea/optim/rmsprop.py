@@ -10,6 +10,8 @@ from fovea.optim.optimizer import (
     _bump,
     _check,
     _check_flag,
+    _decayed_grad,
+    _ema_sq_,
     _grad,
     _increment,
     _lerp_,
@@ -91,11 +93,9 @@ class RMSprop(Optimizer):
                 state["grad_avg"] = _zeros_like(p)
             _increment(state["step"])
             g = _grad(p, group["maximize"])
-            if weight_decay != 0:
-                g = g + weight_decay * p._data
+            g = _decayed_grad(p, g, lr, weight_decay)
             square_avg = state["square_avg"]._data
-            square_avg *= alpha
-            square_avg += (1 - alpha) * g * g
+            _ema_sq_(square_avg, g, alpha)
             if centered:
                 grad_avg = state["grad_avg"]._data
                 _lerp_(grad_avg, g, 1 - alpha)
