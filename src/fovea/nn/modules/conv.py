@@ -20,9 +20,18 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
-    """Shared argument handling, initialisation and input checks of the conv layers."""
+    """Shared argument handling, initialisation and input checks of the conv layers.
+
+    Subclasses for other dimensionalities set ``_ndim`` and override ``_tuple`` and
+    ``_check_input`` (see ``conv1d.py``).
+    """
 
     _transposed = False
+    _ndim = 2  # spatial dimensions
+
+    def _tuple(self, value, arg: str, name: str, low: int = 0) -> tuple[int, ...]:
+        """A per-dimension argument (int or tuple) as a tuple of ``_ndim`` ints >= ``low``."""
+        return pair(value, arg, name, low=low)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
                  groups, bias, padding_mode, dtype, generator, output_padding=0):
@@ -42,16 +51,20 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: padding_mode must be one of {tuple(_PADDING_MODES)}, "
                              f"got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = pair(kernel_size, "kernel_size", name, low=1)
-        self.stride = pair(stride, "stride", name, low=1)
-        self.dilation = pair(dilation, "dilation", name, low=1)
+        self.kernel_size = self._tuple(kernel_size, "kernel_size", name, low=1)
+        self.stride = self._tuple(stride, "stride", name, low=1)
+        self.dilation = self._tuple(dilation, "dilation", name, low=1)
         if isinstance(padding, str):
-            # Validates 'same'/'valid' (and 'same' with a stride) now, not at the first call.
-            conv_padding(padding, self.kernel_size, self.stride, self.dilation, name)
+            # Validates 'same'/'valid' (and 'same' with a stride) now, not at the first call;
+            # a 1-D layer is checked as a height-1 plane.
+            def plane(t):
+                return (1,) * (2 - len(t)) + t
+            conv_padding(padding, plane(self.kernel_size), plane(self.stride),
+                         plane(self.dilation), name)
             self.padding = padding
         else:
-            self.padding = pair(padding, "padding", name)
-        self.output_padding = pair(output_padding, "output_padding", name)
+            self.padding = self._tuple(padding, "padding", name)
+        self.output_padding = self._tuple(output_padding, "output_padding", name)
         self.padding_mode = padding_mode
         dtype = dtypes.get_default_dtype() if dtype is None else dtypes.check_dtype(dtype)
         if self._transposed:
@@ -71,10 +84,11 @@ class _ConvNd(Module):
         U(-1/√fan_in, 1/√fan_in), and the same bound for the bias.
 
         fan_in = weight.shape[1] · kH · kW (for ConvTranspose2d that is out/groups · kH · kW,
-        as in PyTorch). ``generator`` defaults to ``fovea.default_generator()``.
+        as in PyTorch; a 1-D layer's is weight.shape[1] · k). ``generator`` defaults to
+        ``fovea.default_generator()``.
         """
         w = self.weight
-        fan_in = w.shape[1] * w.shape[2] * w.shape[3]
+        fan_in = math.prod(w.shape[1:])
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         gen = default_generator() if generator is None else generator
         for p in (w, self.bias):
@@ -103,11 +117,11 @@ class _ConvNd(Module):
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \
             f"stride={self.stride}"
-        if self.padding != (0, 0):
+        if self.padding != (0,) * self._ndim:
             s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * self._ndim:
             s += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
+        if self.output_padding != (0,) * self._ndim:
             s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
