@@ -82,3 +82,14 @@ def test_existing_out_and_missing_checkpoint_are_refused(tmp_path, capsys):
         "model": "ppo", "dataset": "CartPole-v1", "seed": 0, "epochs": 10, "options": {}}}))
     assert main(["rl", "train", "--resume", str(run)]) == 2
     assert "no complete checkpoint" in capsys.readouterr().err
+
+
+def test_env_arguments_reach_gymnasium_and_are_kept_by_the_run(tmp_path, capsys):
+    out = tmp_path / "vi8"
+    assert main(["rl", "train", "value-iteration", "--env", "FrozenLake-v1", "--env-arg",
+                 "map_name=8x8", "--out", str(out), "--eval-episodes", "0"]) == 0
+    assert round(json.loads((out / "metrics.json").read_text())["V_start"], 3) == 0.415
+    assert json.loads((out / "run.json").read_text())["config"]["env_kwargs"] == {
+        "map_name": "8x8"}
+    assert main(["rl", "play", str(out)]) == 0
+    assert "FFFHFFFF" in capsys.readouterr().out  # a row of the 8x8 map

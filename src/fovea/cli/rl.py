@@ -34,6 +34,9 @@ def register(sub) -> None:
     t.add_argument("algo", nargs="?", choices=ALGOS, metavar="ALGO",
                    help=", ".join(ALGOS) + " (not with --resume)")
     t.add_argument("--env", default="CartPole-v1", help="a gymnasium id (default CartPole-v1)")
+    t.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="an argument of gymnasium.make (e.g. map_name=8x8, is_slippery=false); "
+                        "repeatable; values are read as JSON, else as text")
     t.add_argument("--seed", type=int, default=0, help="fixes networks, exploration and "
                    "environments (default 0)")
     t.add_argument("--steps", type=int, default=None,
@@ -103,7 +106,7 @@ def run_train(args) -> int:
         m = train_run(args.algo, args.env, args.seed, steps, options, out=args.out,
                       resume=args.resume, overwrite=args.overwrite,
                       eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, env_kwargs=_env_kwargs(args.env_arg))
     except TrainingDiverged as exc:
         raise UserError(f"training diverged: {exc}") from None
     if "V_start" in m:
@@ -117,6 +120,19 @@ def run_train(args) -> int:
     print("; ".join(parts))
     print(f"run written to {m['run_dir']}")
     return 0
+
+
+def _env_kwargs(pairs) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"rl: invalid --env-arg {pair!r}: expected KEY=VALUE")
+        try:
+            out[key.strip()] = json.loads(text)
+        except ValueError:
+            out[key.strip()] = text
+    return out
 
 
 def _tabular_options(pairs) -> dict:

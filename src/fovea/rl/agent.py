@@ -71,7 +71,7 @@ class Algorithm:
     name = "algorithm"
     Config: type = object
 
-    def __init__(self, env_id: str, seed: int = 0, **config):
+    def __init__(self, env_id: str, seed: int = 0, env_kwargs: dict | None = None, **config):
         names = {f.name for f in fields(self.Config)}
         unknown = sorted(set(config) - names)
         if unknown:
@@ -79,7 +79,8 @@ class Algorithm:
                              f"{', '.join(sorted(names))}")
         self.config = self.Config(**config)
         self.env_id, self.seed = env_id, int(seed)
-        probe = make_env(env_id)
+        self.env_kwargs = dict(env_kwargs or {})  # for gymnasium.make (map_name="8x8")
+        probe = make_env(env_id, **self.env_kwargs)
         self.n_actions = discrete_actions(probe.action_space, self.name, env_id)
         self.encode = ObservationEncoder(probe.observation_space, self.name, env_id)
         probe.close()

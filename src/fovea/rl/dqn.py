@@ -98,7 +98,7 @@ class DQN(Algorithm):
         self.model = QNetworks([self.encode.size, *c.hidden, self.n_actions])
         self.optimizer = fovea.optim.Adam(self.model.q.parameters(), lr=c.lr)
         self.buffer = ReplayBuffer(c.buffer_size, (self.encode.size,))
-        self.env = make_env(self.env_id)
+        self.env = make_env(self.env_id, **self.env_kwargs)
         self.env.action_space.seed(self.env_seed)
         self._obs = None
         self._planned = None

@@ -39,14 +39,16 @@ def make_env(env_id: str, **kwargs):
     return gym().make(env_id, **kwargs)
 
 
-def make_vec_env(env_id: str, num_envs: int, seed: int | None = None):
+def make_vec_env(env_id: str, num_envs: int, seed: int | None = None, **kwargs):
     """``num_envs`` synchronous copies of ``env_id`` that reset themselves in the same step
     (gymnasium's ``AutoresetMode.SAME_STEP``): when an episode ends, ``step`` returns the
-    first observation of the next one and the last one in ``info["final_obs"]``."""
+    first observation of the next one and the last one in ``info["final_obs"]``. ``kwargs``
+    go to each environment (``map_name="8x8"``)."""
     g = gym()
     check_env_id(env_id)
     envs = g.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
-                      vector_kwargs={"autoreset_mode": g.vector.AutoresetMode.SAME_STEP})
+                      vector_kwargs={"autoreset_mode": g.vector.AutoresetMode.SAME_STEP},
+                      **kwargs)
     if seed is not None:
         envs.action_space.seed(seed)
     return envs

@@ -30,7 +30,7 @@ def evaluate_agent(agent, episodes: int = 100, seed: int = 10_000, env=None) -> 
     seed + 1, ...), on a fresh copy of its environment unless ``env`` is given."""
     from fovea.rl.envs import make_env
 
-    env = env if env is not None else make_env(agent.env_id)
+    env = env if env is not None else make_env(agent.env_id, **agent.env_kwargs)
     try:
         return play_episodes(env, lambda obs: int(agent.act(obs[None])[0]),
                              range(seed, seed + int(episodes)))

@@ -103,7 +103,7 @@ class REINFORCE(_PolicyGradient):
             raise ValueError(f"reinforce: invalid baseline {self.config.baseline!r}: expected "
                              f"value, mean or none")
         super()._build()
-        self.env = make_env(self.env_id)
+        self.env = make_env(self.env_id, **self.env_kwargs)
         self.env.action_space.seed(self.env_seed)
         self._episodes = 0
 
@@ -180,7 +180,8 @@ class _Rollouts(_PolicyGradient):
 
     def _build(self) -> None:
         super()._build()
-        self.envs = make_vec_env(self.env_id, self.config.n_envs, seed=self.env_seed)
+        self.envs = make_vec_env(self.env_id, self.config.n_envs, seed=self.env_seed,
+                                 **self.env_kwargs)
         self._obs = None
 
     def _rollout(self):

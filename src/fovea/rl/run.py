@@ -130,7 +130,7 @@ class _Info:
 def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int = 50_000,
               options: dict | None = None, out=None, resume=None, overwrite: bool = False,
               eval_episodes: int = 100, checkpoint_every: int | None = None,
-              progress: bool = True, log=print) -> dict:
+              progress: bool = True, log=print, env_kwargs: dict | None = None) -> dict:
     """Train ``algo`` on ``env_id`` and write a run directory; returns the metrics.
 
     Args:
@@ -144,6 +144,7 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
             options are fixed by the run.
         eval_episodes: evaluate the final policy greedily over this many episodes (0: skip).
         checkpoint_every: environment steps between checkpoints (default steps / 10).
+        env_kwargs: keyword arguments of ``gymnasium.make`` (``{"map_name": "8x8"}``).
     """
     if resume is None and algo not in ALGOS:
         raise ValueError(f"rl: unknown algorithm {algo!r}: expected one of {', '.join(ALGOS)}")
@@ -153,6 +154,7 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
         cfg = info["config"]
         algo, env_id, seed, options = cfg["model"], cfg["dataset"], cfg["seed"], \
             cfg["options"]
+        env_kwargs = cfg.get("env_kwargs") or {}
         steps = int(steps) if steps is not None else int(cfg["epochs"])
         if read_latest(run_dir) is None:
             raise CheckpointError(f"{run_dir}: no complete checkpoint to resume from")
@@ -161,6 +163,7 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
 
         check_env_id(env_id)
         options = dict(options or {})
+        env_kwargs = dict(env_kwargs or {})
     if steps is None or int(steps) < 1:
         raise ValueError(f"rl: invalid --steps {steps!r}: expected an integer >= 1")
     if algo in TABULAR:
@@ -168,14 +171,16 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
             raise ValueError(f"rl: {algo} runs finish in one go; --resume is for "
                              f"{', '.join(DEEP)}")
         return _tabular_run(algo, env_id, seed, int(steps), options, out, overwrite,
-                            eval_episodes, log)
+                            eval_episodes, env_kwargs)
     from fovea.rl import ALGORITHMS
 
-    agent = ALGORITHMS[algo](env_id, seed=seed, **options)  # bad options fail before disk
+    agent = ALGORITHMS[algo](env_id, seed=seed, env_kwargs=env_kwargs, **options)  # fails
+    # here on bad options, before anything is written
     if resume is None:
         run_dir = _new_run_dir(out, algo, env_id, overwrite)
         info = {"kind": "rl", "config": {"dataset": env_id, "model": algo, "seed": seed,
-                                         "epochs": int(steps), "lr": agent.config.lr,
+                                         "env_kwargs": env_kwargs, "epochs": int(steps),
+                                         "lr": agent.config.lr,
                                          "optimizer": "adam", "options": options,
                                          "batch_size": getattr(agent.config, "batch_size",
                                                                None), "schedule": "-",
@@ -288,12 +293,13 @@ def _read_run(run_dir: Path) -> dict:
 
 # --- tabular runs ------------------------------------------------------------------------
 
-def _tabular_run(algo, env_id, seed, steps, options, out, overwrite, eval_episodes, log):
+def _tabular_run(algo, env_id, seed, steps, options, out, overwrite, eval_episodes,
+                 env_kwargs):
     from fovea.rl import tabular
     from fovea.rl.envs import make_env
     from fovea.rl.evaluation import evaluate_tabular
 
-    env = make_env(env_id)
+    env = make_env(env_id, **env_kwargs)
     allowed = {"gamma", "tol"} if algo.endswith("iteration") else \
         {"gamma", "alpha", "eps_start", "eps_end", "eps_decay"}
     bad = sorted(set(options) - allowed)
@@ -324,7 +330,8 @@ def _tabular_run(algo, env_id, seed, steps, options, out, overwrite, eval_episod
     seconds = time.perf_counter() - t0
     run_dir = _new_run_dir(out, algo, env_id, overwrite)
     info = {"kind": "rl", "config": {"dataset": env_id, "model": algo, "seed": seed,
-                                     "epochs": steps_done, "lr": options.get("alpha"),
+                                     "env_kwargs": env_kwargs, "epochs": steps_done,
+                                     "lr": options.get("alpha"),
                                      "options": options},
             "started": _now(), "seconds": round(seconds, 2)}
     save_weights(arrays, run_dir / "model.safetensors", metadata={"algo": algo, "env": env_id})
@@ -343,37 +350,43 @@ def _tabular_run(algo, env_id, seed, steps, options, out, overwrite, eval_episod
 # --- reading a run back ------------------------------------------------------------------
 
 def load_policy(run_dir):
-    """``(act, env_id, info)`` of a finished (or checkpointed) RL run: ``act(obs) -> int``
-    is its greedy policy."""
+    """``(act, make, info)`` of a finished (or checkpointed) RL run: ``act(obs) -> int`` is
+    its greedy policy, ``make(**kwargs)`` makes its environment (with the run's options)."""
     run_dir = Path(run_dir)
     info = _read_run(run_dir)
     cfg = info["config"]
-    algo, env_id = cfg["model"], cfg["dataset"]
+    algo, env_id, env_kwargs = cfg["model"], cfg["dataset"], cfg.get("env_kwargs") or {}
     weights = run_dir / "model.safetensors"
+
+    def make(**kwargs):
+        from fovea.rl.envs import make_env
+
+        return make_env(env_id, **env_kwargs, **kwargs)
+
     if algo in TABULAR:
         policy = load_weights(weights)["policy"]
-        return (lambda obs: int(policy[int(obs)])), env_id, info
+        return (lambda obs: int(policy[int(obs)])), make, info
     from fovea.rl import ALGORITHMS
 
-    agent = ALGORITHMS[algo](env_id, seed=cfg["seed"], **cfg["options"])
+    agent = ALGORITHMS[algo](env_id, seed=cfg["seed"], env_kwargs=env_kwargs, **cfg["options"])
     if weights.is_file():
         state = load_weights(weights)
     else:  # not finished: its latest checkpoint
         state = load_checkpoint(run_dir)["model"]
     agent.model.load_state_dict(state)
-    return (lambda obs: int(agent.act(np.asarray(obs)[None])[0])), env_id, info
+    return (lambda obs: int(agent.act(np.asarray(obs)[None])[0])), make, info
 
 
 def evaluate_run(run_dir, episodes: int = 100, seed: int = 10_000) -> dict:
     """Mean and standard deviation of the greedy policy's return over ``episodes``."""
-    from fovea.rl.envs import make_env
     from fovea.rl.evaluation import play_episodes
 
     if int(episodes) < 1:
         raise ValueError(f"rl evaluate: invalid --episodes {episodes!r}: expected an integer "
                          f">= 1")
-    act, env_id, _ = load_policy(run_dir)
-    env = make_env(env_id)
+    act, make, info = load_policy(run_dir)
+    env_id = info["config"]["dataset"]
+    env = make()
     t = time.perf_counter()
     r = play_episodes(env, act, range(seed, seed + int(episodes)))
     env.close()
@@ -386,23 +399,22 @@ def play_run(run_dir, seed: int = 10_000, gif=None, out=print) -> float:
     """Play one episode of the run's greedy policy, printing every step (the board, for
     text environments); with ``gif`` also write the frames as an animated GIF (needs the
     environment's renderer, e.g. pygame for classic control). Returns the episode's return."""
-    from fovea.rl.envs import make_env
-
-    act, env_id, _ = load_policy(run_dir)
-    modes = make_env(env_id).metadata.get("render_modes", [])
+    act, make, info = load_policy(run_dir)
+    env_id = info["config"]["dataset"]
+    modes = make().metadata.get("render_modes", [])
     frames = []
     if gif is not None:
         if "rgb_array" not in modes:
             raise ValueError(f"rl play: {env_id} cannot render images (render modes: "
                              f"{', '.join(modes) or 'none'})")
         try:
-            env = make_env(env_id, render_mode="rgb_array")
+            env = make(render_mode="rgb_array")
             env.reset(seed=seed)
             env.render()
         except Exception as exc:  # gymnasium's DependencyNotInstalled and friends
             raise ValueError(f"rl play: cannot render {env_id} to a GIF: {exc}") from None
     else:
-        env = make_env(env_id, render_mode="ansi") if "ansi" in modes else make_env(env_id)
+        env = make(render_mode="ansi") if "ansi" in modes else make()
     obs, _ = env.reset(seed=seed)
     total, t, done = 0.0, 0, False
     while not done:
