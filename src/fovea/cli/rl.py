@@ -57,6 +57,7 @@ def register(sub) -> None:
     t.add_argument("--resume", metavar="DIR", default=None,
                    help="continue the run in DIR from its latest checkpoint up to --steps")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _threads_option(t)
     t.set_defaults(func=run_train)
 
     e = rl.add_parser("evaluate", help="mean and standard deviation of a run's return",
@@ -66,6 +67,7 @@ def register(sub) -> None:
     e.add_argument("--episodes", type=int, default=100, help="default 100")
     e.add_argument("--seed", type=int, default=10_000, help="seed of the first episode")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
+    _threads_option(e)
     e.set_defaults(func=run_evaluate)
 
     pl = p_play = rl.add_parser("play", help="play one episode of a run and print it",
@@ -76,7 +78,23 @@ def register(sub) -> None:
     p_play.add_argument("--gif", default=None, metavar="FILE",
                         help="also write the episode as an animated GIF (needs the "
                              "environment's renderer, e.g. pygame for CartPole)")
+    _threads_option(pl)
     pl.set_defaults(func=run_play)
+
+
+def _threads_option(parser) -> None:
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads (default 1: the networks of RL are small, and more "
+                             "threads only wait on each other, by 10x or worse on a busy "
+                             "machine)")
+
+
+def _set_threads(n: int) -> None:
+    from fovea.backends.cpu import blas
+
+    if n < 1:
+        raise ValueError(f"rl: invalid --threads {n}: expected an integer >= 1")
+    blas.set_num_threads(n)
 
 
 def run_train(args) -> int:
@@ -84,6 +102,7 @@ def run_train(args) -> int:
     from fovea.rl.run import TABULAR, parse_options, train_run
     from fovea.train.trainer import TrainingDiverged
 
+    _set_threads(args.threads)
     if args.resume is None and args.algo is None:
         raise ValueError("rl train: name an algorithm (ALGO) or --resume a run")
     if args.resume is not None and args.overwrite:
@@ -152,6 +171,7 @@ def _tabular_options(pairs) -> dict:
 def run_evaluate(args) -> int:
     from fovea.rl.run import evaluate_run
 
+    _set_threads(args.threads)
     r = evaluate_run(args.run_dir, args.episodes, args.seed)
     if args.json:
         print(json.dumps(r, indent=2))
@@ -164,5 +184,6 @@ def run_evaluate(args) -> int:
 def run_play(args) -> int:
     from fovea.rl.run import play_run
 
+    _set_threads(args.threads)
     play_run(args.run_dir, seed=args.seed, gif=args.gif)
     return 0
