@@ -43,3 +43,15 @@ for name, kwargs in (("Loop-v0", {}), ("LoopGoal-v0", {"goal": True})):
                      max_episode_steps=10)
 if "FoveaTest/DictObs-v0" not in gym.registry:
     gym.register("FoveaTest/DictObs-v0", entry_point=DictObsEnv)
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """RL's networks are small: one BLAS thread is fastest (what `fovea rl` uses)."""
+    from fovea.backends.cpu import blas
+
+    before = blas.get_num_threads()
+    blas.set_num_threads(1)
+    yield
+    if before is not None:
+        blas.set_num_threads(before)

@@ -106,3 +106,12 @@ def test_non_finite_loss_stops_with_one_line_error():
         agent.model.q[0].weight.fill_(float("nan"))
     with pytest.raises(TrainingDiverged, match="dqn: the loss became nan"):
         agent.learn(64)
+
+
+def test_dqn_learns_on_one_hot_observations():
+    # FrozenLake's states are Discrete: the greedy actions during training must be taken on
+    # the one-hot inputs (encoded once), and the buffer holds one-hot rows.
+    agent = DQN("FrozenLake-v1", seed=0, hidden=(8,), learning_starts=16, train_freq=16,
+                gradient_steps=2, eps_start=0.0, eps_end=0.0).learn(64)
+    rows = agent.buffer.obs[:len(agent.buffer)]
+    assert agent.updates == 4 and np.all(rows.sum(1) == 1) and rows.shape[1] == 16

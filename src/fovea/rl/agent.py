@@ -117,9 +117,12 @@ class Algorithm:
 
     def act(self, obs) -> np.ndarray:
         """The greedy actions (N,) int64 for raw observations (N, ...) of the environment."""
-        x = fovea.tensor(self.encode(obs).reshape(-1, self.encode.size))
+        return self.greedy(self.encode(obs).reshape(-1, self.encode.size))
+
+    def greedy(self, x: np.ndarray) -> np.ndarray:
+        """The greedy actions (N,) for encoded network inputs x (N, features)."""
         with fovea.no_grad():
-            scores = self.policy_logits(x)
+            scores = self.policy_logits(fovea.tensor(x))
         return scores.numpy().argmax(-1)
 
     # --- what a checkpoint holds -----------------------------------------------------------

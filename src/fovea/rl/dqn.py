@@ -122,7 +122,7 @@ class DQN(Algorithm):
             if self.steps < c.learning_starts or self.rng.random() < eps:
                 action = int(self.rng.integers(self.n_actions))
             else:
-                action = int(self.act(self._obs[None])[0])
+                action = int(self.greedy(self._obs[None])[0])  # _obs is encoded already
             obs, reward, terminated, truncated, _ = self.env.step(action)
             nxt = self.encode(obs)
             self.buffer.add(self._obs, action, reward, nxt, terminated)
