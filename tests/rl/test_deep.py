@@ -16,7 +16,7 @@ from fovea.train import TrainingDiverged  # noqa: E402
 FAST = {
     "ppo": (PPO, dict(n_envs=4, n_steps=64, n_epochs=4, batch_size=128, hidden=(32,)), 6000),
     "dqn": (DQN, dict(hidden=(64,), learning_starts=500, train_freq=32, gradient_steps=16,
-                      target_update=128, eps_fraction=0.3, lr=2e-3), 5000),
+                      target_update=128, eps_fraction=0.3, lr=2e-3, double=True), 5000),
     "reinforce": (REINFORCE, dict(hidden=(32,), batch_episodes=4, lr=1e-2), 6000),
     "a2c": (A2C, dict(hidden=(32,), n_envs=4, n_steps=8, lr=3e-3), 8000),
 }

@@ -3,7 +3,7 @@
 Examples::
 
     fovea rl train ppo --env CartPole-v1 --seed 0 --steps 100000
-    fovea rl train dqn --env CartPole-v1 --steps 60000 --set double=false --set tau=0.005
+    fovea rl train dqn --env CartPole-v1 --steps 50000 --set double=true --set tau=0.005
     fovea rl train value-iteration --env FrozenLake-v1
     fovea rl train q-learning --env Taxi-v4 --steps 5000      # --steps: episodes here
     fovea rl train --resume runs/CartPole-v1-ppo-20260101-120000 --steps 200000
@@ -45,7 +45,7 @@ def register(sub) -> None:
     t.add_argument("--lr", type=float, default=None, help="learning rate (deep algorithms)")
     t.add_argument("--gamma", type=float, default=None, help="discount factor")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="any option of the algorithm (e.g. double=false, tau=0.005, "
+                   help="any option of the algorithm (e.g. double=true, tau=0.005, "
                         "hidden=128,128, n_envs=16); repeatable; docs/rl.md lists them")
     t.add_argument("--eval-episodes", type=int, default=100,
                    help="evaluate the final greedy policy over this many episodes (0: skip)")

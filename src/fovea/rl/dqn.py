@@ -1,6 +1,6 @@
 """Deep Q-learning (Mnih et al., 2015) with the usual repairs: experience replay, a target
 network (hard copies or Polyak averaging), a linear ε schedule, the Huber loss, gradient
-clipping and double DQN (van Hasselt et al., 2016).
+clipping and double DQN (van Hasselt et al., 2016, ``double=True``).
 
 The target of a transition (s, a, r, s', terminated) is::
 
@@ -29,9 +29,9 @@ from fovea.rl.tabular import linear_schedule
 
 @dataclass
 class DQNConfig:
-    """DQN's options (defaults tuned for CartPole-v1)."""
+    """DQN's options (defaults: rl-baselines3-zoo's tuned CartPole-v1 settings)."""
 
-    lr: float = 1e-3
+    lr: float = 2.3e-3
     gamma: float = 0.99
     buffer_size: int = 100_000
     batch_size: int = 64
@@ -43,7 +43,7 @@ class DQNConfig:
     eps_start: float = 1.0
     eps_end: float = 0.04
     eps_fraction: float = 0.16       # ε decays over this fraction of the run's steps
-    double: bool = True
+    double: bool = False             # True: double DQN
     huber: bool = True
     max_grad_norm: float = 10.0
     hidden: tuple = (256, 256)
