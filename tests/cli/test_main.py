@@ -16,7 +16,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Every subcommand a user can type, nested ones included.
 COMMANDS = [["train"], ["evaluate"], ["predict"], ["runs"], ["classic"], ["classic", "knn"],
             ["classic", "svm"], ["classic", "softmax"], ["classic", "two-layer"], ["bench"],
-            ["graph"], ["info"], ["datasets"]]
+            ["graph"], ["info"], ["datasets"], ["rl"], ["rl", "train"], ["rl", "evaluate"],
+            ["rl", "play"]]
 
 
 def _fovea(*argv, **kwargs):
@@ -54,7 +55,8 @@ def test_the_parser_has_exactly_the_subcommands_tested_here():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert sorted(sub.choices) == sorted({c[0] for c in COMMANDS})
     classic = next(a for a in sub.choices["classic"]._actions if a.dest == "model")
-    assert sorted(classic.choices) == sorted(c[1] for c in COMMANDS if len(c) == 2)
+    nested = [c[1] for c in COMMANDS if len(c) == 2 and c[0] == "classic"]
+    assert sorted(classic.choices) == sorted(nested)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
