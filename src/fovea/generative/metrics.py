@@ -146,10 +146,11 @@ def few_label_accuracy(train_features, train_labels, test_features, test_labels,
     fovea.manual_seed(seed)
     clf = nn.Linear(a.shape[1], num_classes)
     opt = fovea.optim.Adam(clf.parameters(), lr=lr, weight_decay=weight_decay)
-    for _ in range(steps):
-        opt.zero_grad()
-        nn.functional.cross_entropy(clf(xa), ya).backward()
-        opt.step()
+    with fovea.enable_grad():  # callers may be evaluating under no_grad
+        for _ in range(steps):
+            opt.zero_grad()
+            nn.functional.cross_entropy(clf(xa), ya).backward()
+            opt.step()
     with fovea.no_grad():
         pred = clf(xb).argmax(dim=1).numpy()
     return float((pred == np.asarray(test_labels)).mean())
