@@ -111,6 +111,7 @@ def test_cli_train_sample_interpolate_evaluate(cli_runs, capsys, tmp_path):
     assert (vae / "sample-9-seed0.png").is_file()
     assert main(["generate", "interpolate", str(vae), "--pairs", "2", "--steps", "4"]) == 0
     assert (vae / "interpolation.png").is_file() and (vae / "manifold.png").is_file()
+    assert (vae / "traversal.png").is_file()
     assert main(["generate", "evaluate", str(vae), "--iw-samples", "20", "--iw-images",
                  "5"]) == 0
     res = json.loads((vae / "evaluation.json").read_text())
@@ -147,3 +148,12 @@ def test_gan_metrics_with_a_classifier_run(cli_runs, tmp_path):
     assert res["classifier_fid_train_vs_test"] < res["classifier_fid"]
     assert 0 <= res["precision"] <= 1 and res["recall_train_vs_test"] > 0.5
     fovea.manual_seed(0)
+
+
+def test_model_defaults_follow_the_papers_recipes():
+    vae = GenConfig(model="vae").validate()
+    assert (vae.lr, vae.batch_size, vae.hidden, vae.latent) == (1e-3, 128, 400, 20)
+    wgan = GenConfig(model="wgan-gp", dataset="8gaussians").validate()
+    assert (wgan.lr, wgan.n_critic, wgan.gp_weight, wgan.hidden) == (1e-4, 5, 10.0, 128)
+    assert gen_run.DEFAULTS["dcgan"]["betas"] == (0.5, 0.999)
+    assert GenConfig(model="dcgan", lr=3e-4).validate().lr == 3e-4  # an option overrides

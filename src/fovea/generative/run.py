@@ -89,7 +89,7 @@ class GenConfig:
     batch_size: int | None = None
     lr: float | None = None
     latent: int | None = None    # z's dimension (the code's for ae)
-    hidden: int | None = None    # MLP width (vae/ae), ngf = ndf (GANs), channels (pixelcnn)
+    hidden: int | None = None    # MLP width (vae/ae/toy GANs), ngf = ndf, pixelcnn channels
     arch: str = "mlp"            # ae: mlp or conv
     noise: float = 0.0           # ae: denoising noise std
     likelihood: str = "bernoulli"  # vae/cvae decoder
@@ -113,6 +113,8 @@ class GenConfig:
         if self.model not in GEN_MODELS:
             bad("model", self.model, "one of " + ", ".join(GEN_MODELS))
         d = DEFAULTS[self.model]
+        if self.dataset in TOY_SETS and self.hidden is None:
+            self.hidden = 128  # the toy MLPs' width
         for name in ("batch_size", "lr", "latent", "hidden"):
             if getattr(self, name) is None:
                 setattr(self, name, d[name])
@@ -199,8 +201,8 @@ def build_nets(cfg: GenConfig, shape: tuple, num_classes: int) -> Nets:
     if m == "pixelcnn":
         return Nets(pixelcnn=PixelCNN(shape[0], hidden=h, layers=cfg.layers, gated=cfg.gated))
     if len(shape) == 1:  # toy points
-        return Nets(generator=MLPGenerator(cfg.latent, 256, shape[0]),
-                    discriminator=MLPDiscriminator(shape[0], 256))
+        return Nets(generator=MLPGenerator(cfg.latent, h, shape[0]),
+                    discriminator=MLPDiscriminator(shape[0], h))
     k = num_classes if m == "cgan" else 0
     norm = "layer" if m == "wgan-gp" else "batch"
     return Nets(generator=DCGANGenerator(cfg.latent, shape, h, num_classes=k),

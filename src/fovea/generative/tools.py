@@ -101,7 +101,8 @@ def interpolate_run(run_dir, pairs: int = 6, steps: int = 10, out=None, seed: in
     """Latent interpolations: one row per pair of endpoints, ``steps`` images each.
 
     GANs and VAEs interpolate between two prior draws (spherically); an autoencoder between
-    the codes of two test images. A VAE with a 2-d latent also gets ``manifold.png``: the
+    the codes of two test images. VAEs also get ``traversal.png`` (one latent dimension
+    varied from −3 to 3 per row, the others 0) and, with a 2-d latent, ``manifold.png``: the
     decoder's means over a grid of Gaussian quantiles (the paper's figure).
     """
     cfg, nets, info = load_generative_run(run_dir)
@@ -137,6 +138,18 @@ def interpolate_run(run_dir, pairs: int = 6, steps: int = 10, out=None, seed: in
         out = Path(out) if out else Path(run_dir) / "interpolation.png"
         save_grid(images, out, nrow=steps)
         written.append(out)
+        if cfg.model in ("vae", "cvae"):
+            # latent traversal: one row per latent dimension (at most 10), the others at 0
+            dims = min(cfg.latent, 10)
+            vals = np.linspace(-3, 3, steps)
+            z = np.zeros((dims, steps, cfg.latent), np.float32)
+            z[np.arange(dims), :, np.arange(dims)] = vals
+            y = None if cfg.model == "vae" else fovea.tensor(np.zeros(dims * steps, np.int64))
+            images = nets.vae.mean_image(nets.vae.decode(
+                fovea.tensor(z.reshape(-1, cfg.latent)), y)).numpy()
+            path = Path(run_dir) / "traversal.png"
+            save_grid(images, path, nrow=steps)
+            written.append(path)
         if cfg.model == "vae" and cfg.latent == 2:
             from statistics import NormalDist
 
