@@ -116,6 +116,8 @@ def test_cli_train_sample_interpolate_evaluate(cli_runs, capsys, tmp_path):
                  "5"]) == 0
     res = json.loads((vae / "evaluation.json").read_text())
     assert res["iw_images"] == 5 and np.isfinite(res["iw_log_likelihood"])
+    # the bound (k = 20) lies above the ELBO of the same images, up to sampling noise
+    assert res["iw_log_likelihood"] > -res["iw_images_neg_elbo"] - 1.0
     assert "run written to" in capsys.readouterr().out or True
 
 
@@ -157,3 +159,17 @@ def test_model_defaults_follow_the_papers_recipes():
     assert (wgan.lr, wgan.n_critic, wgan.gp_weight, wgan.hidden) == (1e-4, 5, 10.0, 128)
     assert gen_run.DEFAULTS["dcgan"]["betas"] == (0.5, 0.999)
     assert GenConfig(model="dcgan", lr=3e-4).validate().lr == 3e-4  # an option overrides
+
+
+def test_each_model_gets_its_data_scale():
+    from fovea.generative.data import load_generative_data
+
+    assert set(np.unique(load_generative_data("digits", "pixelcnn").x_train)) == {0.0, 1.0}
+    assert set(np.unique(load_generative_data("digits", "vae", binarize=True).x_test)) == {0, 1}
+    grey = load_generative_data("digits", "vae").x_train
+    assert grey.min() == 0 and grey.max() == 1 and len(np.unique(grey)) > 2
+    gan = load_generative_data("digits", "dcgan")
+    assert gan.x_train.min() == -1 and gan.x_train.max() == 1
+    np.testing.assert_allclose(gan.to_unit(gan.x_train), grey, atol=1e-6)
+    toy = load_generative_data("25gaussians", "wgan-gp", seed=1)
+    assert toy.x_train.shape == (20_000, 2) and toy.is_toy

@@ -40,6 +40,8 @@ def register(sub) -> None:
                    help="vae/cvae decoder (default bernoulli)")
     t.add_argument("--layers", type=int, default=None, help="pixelcnn: residual blocks")
     t.add_argument("--gated", action="store_true", help="pixelcnn: gated units")
+    t.add_argument("--binarize", action="store_true",
+                   help="vae/cvae/ae: binarised pixels (x > 0.5; pixelcnn always binarises)")
     t.add_argument("--n-critic", type=int, default=None, help="wgan-gp: critic steps per "
                    "generator step (default 5)")
     t.add_argument("--gp-weight", type=float, default=None, help="wgan-gp: λ (default 10)")
@@ -109,9 +111,10 @@ def _train(args: argparse.Namespace) -> int:
         if value is not None:
             setattr(cfg, name, value)
             given.add(name)
-    if args.gated:
-        cfg.gated = True
-        given.add("gated")
+    for flag in ("gated", "binarize"):
+        if getattr(args, flag):
+            setattr(cfg, flag, True)
+            given.add(flag)
     cfg.progress = not args.no_progress
     try:
         m = train_generative(cfg, resume_dir=args.resume, given=given, overwrite=args.overwrite)

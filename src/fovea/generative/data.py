@@ -52,8 +52,10 @@ def scale_for(model: str) -> str:
 
 
 def load_generative_data(dataset: str, model: str, seed: int = 0, data_dir=None,
-                         max_train: int | None = None) -> GenerativeData:
-    """Load ``dataset`` for ``model`` (see the module docstring for the scales)."""
+                         max_train: int | None = None, binarize: bool = False) -> GenerativeData:
+    """Load ``dataset`` for ``model`` (see the module docstring for the scales);
+    ``binarize`` gives a VAE or autoencoder binarised pixels too (x > 0.5), so that its
+    Bernoulli likelihood is a normalised one (the literature's "binarised MNIST")."""
     if dataset in TOY_SETS:
         rng = np.random.default_rng(seed)
         return GenerativeData(dataset, toy_sample(dataset, TOY_TRAIN, rng),
@@ -65,7 +67,7 @@ def load_generative_data(dataset: str, model: str, seed: int = 0, data_dir=None,
     x_train, y_train = d.x_train, d.y_train
     if max_train is not None:
         x_train, y_train = x_train[:max_train], y_train[:max_train]
-    scale = scale_for(model)
+    scale = "binary" if binarize and scale_for(model) == "unit" else scale_for(model)
 
     def convert(x):
         if scale == "symmetric":

@@ -95,6 +95,7 @@ class GenConfig:
     likelihood: str = "bernoulli"  # vae/cvae decoder
     layers: int = 5              # pixelcnn residual blocks
     gated: bool = False          # pixelcnn gated units
+    binarize: bool = False       # vae/cvae/ae: binarised pixels (x > 0.5)
     n_critic: int = 5            # wgan-gp critic steps per generator step
     gp_weight: float = 10.0      # wgan-gp λ
     max_train: int | None = None  # use only the first N training images (quick runs)
@@ -361,7 +362,8 @@ def train_generative(cfg: GenConfig, resume_dir=None, log=print, given=(),
         claim = _RunDir(cfg, overwrite)
     t0 = time.perf_counter()
     fovea.manual_seed(cfg.seed)
-    data = load_generative_data(cfg.dataset, cfg.model, cfg.seed, cfg.data_dir, cfg.max_train)
+    data = load_generative_data(cfg.dataset, cfg.model, cfg.seed, cfg.data_dir, cfg.max_train,
+                                cfg.binarize)
     nets = build_nets(cfg, data.shape, len(data.classes))
     opts = build_optimizers(cfg, nets)
     if resume_dir is None:

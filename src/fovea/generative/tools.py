@@ -117,7 +117,8 @@ def interpolate_run(run_dir, pairs: int = 6, steps: int = 10, out=None, seed: in
     written = []
     with fovea.no_grad():
         if cfg.model == "ae":
-            data = load_generative_data(cfg.dataset, cfg.model, cfg.seed, cfg.data_dir)
+            data = load_generative_data(cfg.dataset, cfg.model, cfg.seed, cfg.data_dir,
+                                   binarize=cfg.binarize)
             idx = rng.choice(len(data.x_test), 2 * pairs, replace=False)
             codes = nets.ae.encode(fovea.tensor(data.x_test[idx])).numpy()
             rows = [(1 - t)[:, None] * codes[2 * i] + t[:, None] * codes[2 * i + 1]
@@ -182,7 +183,8 @@ def evaluate_run(run_dir, classifier=None, n: int = 1000, iw_samples: int = 5000
 
     t0 = time.perf_counter()
     cfg, nets, info = load_generative_run(run_dir)
-    data = load_generative_data(cfg.dataset, cfg.model, cfg.seed, cfg.data_dir)
+    data = load_generative_data(cfg.dataset, cfg.model, cfg.seed, cfg.data_dir,
+                                   binarize=cfg.binarize)
     g = fovea.Generator().manual_seed(seed)
     res: dict = {"model": cfg.model, "dataset": cfg.dataset, "seed": seed}
     m = cfg.model
@@ -202,7 +204,9 @@ def evaluate_run(run_dir, classifier=None, n: int = 1000, iw_samples: int = 5000
             lls = [nets.vae.importance_weighted_bound(
                 x[i:i + 10], None if yy is None else yy[i:i + 10], k=iw_samples, generator=g
             ).numpy() for i in range(0, k, 10)]
+            # the same images' −ELBO, so that bound and ELBO compare on one subset
             res.update(iw_log_likelihood=float(np.concatenate(lls).mean()),
+                       iw_images_neg_elbo=float((rec + kl)[:k].mean()),
                        iw_samples=iw_samples, iw_images=k)
         elif m == "ae":
             x = fovea.tensor(data.x_test)
