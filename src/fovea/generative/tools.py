@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def interpolate_run(run_dir, pairs: int = 6, steps: int = 10, out=None, seed: in
 
 
 def evaluate_run(run_dir, classifier=None, n: int = 1000, iw_samples: int = 5000,
-                 iw_images: int = 100, seed: int = 0, log=print) -> dict:
+                 iw_images: int = 100, seed: int = 0, log=None) -> dict:
     """The run's metrics on its test split; written to ``RUN/evaluation.json``.
 
     * vae / cvae: −ELBO per test image (nats) and the importance-weighted log-likelihood
@@ -181,6 +182,7 @@ def evaluate_run(run_dir, classifier=None, n: int = 1000, iw_samples: int = 5000
     from fovea.generative import metrics as M
     from fovea.generative.toy import mode_statistics, toy_centers
 
+    log = log or (lambda msg: print(msg, file=sys.stderr))
     t0 = time.perf_counter()
     cfg, nets, info = load_generative_run(run_dir)
     data = load_generative_data(cfg.dataset, cfg.model, cfg.seed, cfg.data_dir,
@@ -239,15 +241,18 @@ def evaluate_run(run_dir, classifier=None, n: int = 1000, iw_samples: int = 5000
                                  f"train --dataset {cfg.dataset}` run whose features define "
                                  "the classifier FID")
             feats = M.ClassifierFeatures.from_run(classifier)
-            n = min(n, len(data.x_test))
-            y = None
-            if m == "cgan":
-                y = fovea.tensor(data.y_test[:n])
+            n = min(n, len(data.x_test), len(data.x_train))
+            # NOTE: random subsets: a data set stored sorted by label (mnist5k) would give
+            # first-n slices of a few classes only.
+            rng = np.random.default_rng(seed)
+            te = rng.choice(len(data.x_test), n, replace=False)
+            tr = rng.choice(len(data.x_train), n, replace=False)
+            y = fovea.tensor(data.y_test[te]) if m == "cgan" else None
             fake = data.to_unit(nets.generator(fovea.randn(n, cfg.latent, generator=g), y)
                                 .numpy())
             f_fake = feats(fake)
-            f_test = feats(data.to_unit(data.x_test[:n]))
-            f_train = feats(data.to_unit(data.x_train[:n]))
+            f_test = feats(data.to_unit(data.x_test[te]))
+            f_train = feats(data.to_unit(data.x_train[tr]))
             mu_t, s_t = M.feature_statistics(f_test)
             res["classifier_fid"] = M.frechet_distance(*M.feature_statistics(f_fake), mu_t, s_t)
             res["classifier_fid_train_vs_test"] = M.frechet_distance(
@@ -255,7 +260,12 @@ def evaluate_run(run_dir, classifier=None, n: int = 1000, iw_samples: int = 5000
             res["precision"], res["recall"] = M.precision_recall(f_test, f_fake, k=3)
             res["precision_train_vs_test"], res["recall_train_vs_test"] = \
                 M.precision_recall(f_test, f_train, k=3)
-            res.update(samples=n, classifier=str(classifier))
+            res.update(samples=n, classifier=str(classifier), feature_dim=int(f_test.shape[1]))
+            if f_test.shape[1] >= n:
+                log(f"evaluate: {f_test.shape[1]}-d features from {n} samples: the covariances "
+                    f"are singular and the FID is dominated by its sampling bias; use a "
+                    f"classifier with a smaller last hidden layer (e.g. --model "
+                    f"three_layer_convnet) or more samples (--n)")
     res["seconds"] = round(time.perf_counter() - t0, 2)
     atomic_write_text(Path(run_dir) / "evaluation.json", json.dumps(res, indent=2) + "\n")
     return res
