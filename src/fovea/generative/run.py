@@ -452,9 +452,13 @@ def _fit(cfg, nets, opts, data, run_dir, progress, resumed, log) -> dict:
         row = {k: float(np.mean(v)) for k, v in sums.items()}
         row["seconds"] = round(time.perf_counter() - start, 2)
         row.update(test_figure(cfg, nets, data))
-        n = 1000 if data.is_toy else 64
-        samples = sample_images(cfg, nets, data, n, y=_grid_labels(cfg, data, n),
-                                generator=fovea.Generator().manual_seed(cfg.seed))
+        n = 1000 if data.is_toy else 16 if cfg.model == "pixelcnn" else 64
+        # NOTE: PixelCNN samples pixel by pixel (H·W forward passes, minutes on a CPU): its
+        # grid is drawn after the last epoch only.
+        samples = None
+        if cfg.model != "pixelcnn" or epoch + 1 == cfg.epochs:
+            samples = sample_images(cfg, nets, data, n, y=_grid_labels(cfg, data, n),
+                                    generator=fovea.Generator().manual_seed(cfg.seed))
         if cfg.model in GAN_MODELS:
             ratio = _diversity(data.to_unit(samples) if data.is_toy else samples) / max(
                 _diversity(data.to_unit(data.x_test[:256])), 1e-12)
@@ -466,7 +470,8 @@ def _fit(cfg, nets, opts, data, run_dir, progress, resumed, log) -> dict:
                     f"rate or use wgan-gp")
         epoch += 1
         history["epochs"].append(row)
-        save_samples(samples, run_dir / "samples" / f"epoch-{epoch:04d}.png", data)
+        if samples is not None:
+            save_samples(samples, run_dir / "samples" / f"epoch-{epoch:04d}.png", data)
         state = {"history": history, "rng": fovea.default_generator().bit_generator.state,
                  "config": asdict(cfg)}
         save_checkpoint(run_dir, epoch, nets, opts, None, state)
