@@ -17,7 +17,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 COMMANDS = [["train"], ["evaluate"], ["predict"], ["runs"], ["classic"], ["classic", "knn"],
             ["classic", "svm"], ["classic", "softmax"], ["classic", "two-layer"], ["bench"],
             ["graph"], ["info"], ["datasets"], ["rl"], ["rl", "train"], ["rl", "evaluate"],
-            ["rl", "play"]]
+            ["rl", "play"], ["generate"], ["lm"], ["caption"], ["viz"], ["serve"], ["detect"],
+            ["segment"], ["summary"], ["ensemble"], ["tune"]]
 
 
 def _fovea(*argv, **kwargs):

@@ -11,11 +11,33 @@ from __future__ import annotations
 import argparse
 
 import fovea
-from fovea.cli import bench, classic, datasets, evaluate, graph, info, predict, rl, runs, train
+from fovea.cli import (
+    bench,
+    caption,
+    classic,
+    datasets,
+    detect,
+    ensemble,
+    evaluate,
+    generate,
+    graph,
+    info,
+    lm,
+    predict,
+    rl,
+    runs,
+    segment,
+    serve,
+    summary,
+    train,
+    tune,
+    viz,
+)
 from fovea.errors import run_reported
 
 # In the order ``fovea --help`` lists them.
-SUBCOMMANDS = (train, evaluate, predict, runs, classic, bench, graph, info, datasets, rl)
+SUBCOMMANDS = (train, evaluate, predict, runs, summary, ensemble, tune, classic, bench, graph,
+               info, datasets, generate, lm, caption, viz, serve, detect, segment, rl)
 
 
 def build_parser() -> argparse.ArgumentParser:
