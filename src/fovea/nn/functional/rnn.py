@@ -54,12 +54,18 @@ class RecurrentLayer(Function):
         xw = (x.reshape(T * B, -1) @ w_ih.T).reshape(T, B, -1)
         if has_bias:
             xw += b_ih if gru else b_ih + b_hh  # GRU keeps b_hn inside r ⊙ (W_hn h + b_hn)
+        w_hh_t = w_hh.T
+        if lstm:
+            # NOTE: inside the loop the gates are laid out i, f, o, g with the sigmoid rows
+            # halved, so that one tanh serves all four: σ(a) = (1 + tanh(a/2)) / 2.
+            perm, scale = _lstm_layout(xp, H, x.dtype)
+            xw = xw[:, :, perm] * scale
+            w_hh_t = (w_hh[perm] * scale[:, None]).T
         mask = _mask(xp, lengths, T, x.dtype)
         out = xp.zeros((T + (2 if lstm else 1), B, H), dtype=x.dtype)
         hs = xp.empty((T + 1, B, H), dtype=x.dtype)  # states in processing order
         hs[0] = h0
         acts = xp.empty((T, B, GATES[mode] * H), dtype=x.dtype)  # gate activations by time
-        w_hh_t = w_hh.T
         if lstm:
             cs = xp.empty((T + 1, B, H), dtype=x.dtype)
             cs[0] = c0
@@ -73,11 +79,12 @@ class RecurrentLayer(Function):
             a = h @ w_hh_t
             if lstm:
                 a += xw[t]
-                act = acts[t]  # i, f, g, o written in place: backward reads them back
-                act[:, :2 * H] = _sigmoid(xp, a[:, :2 * H])
-                act[:, 2 * H:3 * H] = xp.tanh(a[:, 2 * H:3 * H])
-                act[:, 3 * H:] = _sigmoid(xp, a[:, 3 * H:])
-                i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
+                act = acts[t]  # i, f, o, g written in place: backward reads them back
+                xp.tanh(a, out=act)
+                sig = act[:, :3 * H]
+                sig *= 0.5
+                sig += 0.5
+                i, f, o, g = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
                 c_new = f * c + i * g
                 tc = xp.tanh(c_new)
                 h_new = o * tc
@@ -126,6 +133,15 @@ class RecurrentLayer(Function):
         return _bptt(ctx, grad)
 
 
+def _lstm_layout(xp, H, dtype):
+    """Row order i, f, o, g of PyTorch's i, f, g, o blocks, and the scale 1/2 of the sigmoid
+    rows (so that tanh of the scaled pre-activation gives every gate)."""
+    idx = xp.arange(4 * H)
+    perm = xp.concatenate([idx[:2 * H], idx[3 * H:], idx[2 * H:3 * H]])
+    scale = xp.concatenate([xp.full(3 * H, 0.5, dtype=dtype), xp.ones(H, dtype=dtype)])
+    return perm, scale
+
+
 def _mask(xp, lengths, T, dtype):
     """(T, B, 1) with 1 where step t of sequence b exists, or None when all are full."""
     if lengths is None:
@@ -159,7 +175,7 @@ def _bptt(ctx, grad):
             g_new *= m
             gh_carry = gh * (1 - m)
         if lstm:
-            i, f, g, o = (acts[t, :, j * H:(j + 1) * H] for j in range(4))
+            i, f, o, g = (acts[t, :, j * H:(j + 1) * H] for j in range(4))  # the loop's order
             tc = tcs[t]
             gc_new = g_new * o * (1 - tc * tc) + (gc if mask is None else gc * m)
             d = d_in[t]
