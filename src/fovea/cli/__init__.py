@@ -11,11 +11,23 @@ from __future__ import annotations
 import argparse
 
 import fovea
-from fovea.cli import bench, classic, datasets, evaluate, graph, info, lm, predict, runs, train
+from fovea.cli import (
+    bench,
+    caption,
+    classic,
+    datasets,
+    evaluate,
+    graph,
+    info,
+    lm,
+    predict,
+    runs,
+    train,
+)
 from fovea.errors import run_reported
 
 # In the order ``fovea --help`` lists them.
-SUBCOMMANDS = (train, evaluate, predict, runs, classic, bench, graph, info, datasets, lm)
+SUBCOMMANDS = (train, evaluate, predict, runs, classic, bench, graph, info, datasets, lm, caption)
 
 
 def build_parser() -> argparse.ArgumentParser:
