@@ -15,10 +15,34 @@ order i, f, g, o (LSTM, G = 4) or r, z, n (GRU, G = 3); G = 1 for a vanilla RNN.
 
 from __future__ import annotations
 
+import contextlib
+
 from fovea.autograd import Function
 
 MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+# Below this many multiply-adds per recurrent product, the time loop runs BLAS on one
+# thread: waking a second thread for each small product costs more than it saves (measured
+# 8x slower per training step at hidden size 128 on a loaded 2-core machine).
+SERIAL_BLAS_BELOW = 1 << 23
+
+
+@contextlib.contextmanager
+def _loop_threads(ctx, macs: int):
+    """Single-threaded BLAS for the loop's small products, where the device's kernels can
+    set it (the CPU's ``blas`` family); nothing elsewhere."""
+    blas = getattr(ctx.kernels, "blas", None)
+    before = blas.get_num_threads() if blas is not None and macs < SERIAL_BLAS_BELOW else None
+    if before is None or before == 1:
+        yield
+        return
+    blas.set_num_threads(1)
+    try:
+        yield
+    finally:
+        blas.set_num_threads(before)
 
 
 def _sigmoid(xp, a):
@@ -72,50 +96,50 @@ class RecurrentLayer(Function):
             tcs = xp.empty((T, B, H), dtype=x.dtype)
         if gru:
             ghn = xp.empty((T, B, H), dtype=x.dtype)  # W_hn h + b_hn, needed by backward
-        h = h0
-        c = c0
-        for k in range(T):
-            t = T - 1 - k if reverse else k
-            a = h @ w_hh_t
-            if lstm:
-                a += xw[t]
-                act = acts[t]  # i, f, o, g written in place: backward reads them back
-                xp.tanh(a, out=act)
-                sig = act[:, :3 * H]
-                sig *= 0.5
-                sig += 0.5
-                i, f, o, g = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
-                c_new = f * c + i * g
-                tc = xp.tanh(c_new)
-                h_new = o * tc
-                tcs[t] = tc
-            elif gru:
-                if has_bias:
-                    a += b_hh
-                rz = _sigmoid(xp, xw[t, :, :2 * H] + a[:, :2 * H])
-                r, z = rz[:, :H], rz[:, H:]
-                n = xp.tanh(xw[t, :, 2 * H:] + r * a[:, 2 * H:])
-                h_new = n + z * (h - n)
-                acts[t, :, :2 * H], acts[t, :, 2 * H:] = rz, n
-                ghn[t] = a[:, 2 * H:]
-            else:
-                a += xw[t]
-                h_new = xp.tanh(a) if mode == "RNN_TANH" else xp.maximum(a, 0)
-                acts[t] = h_new
-            if mask is None:
-                h = h_new
-                out[t] = h
+        with _loop_threads(ctx, B * w_hh.shape[0] * H):
+            h, c = h0, c0
+            for k in range(T):
+                t = T - 1 - k if reverse else k
+                a = h @ w_hh_t
                 if lstm:
-                    c = c_new
-            else:
-                m = mask[t]
-                h = h + m * (h_new - h)  # carried where the sequence has ended
-                out[t] = m * h_new
+                    a += xw[t]
+                    act = acts[t]  # i, f, o, g written in place: backward reads them back
+                    xp.tanh(a, out=act)
+                    sig = act[:, :3 * H]
+                    sig *= 0.5
+                    sig += 0.5
+                    i, f, o, g = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
+                    c_new = f * c + i * g
+                    tc = xp.tanh(c_new)
+                    h_new = o * tc
+                    tcs[t] = tc
+                elif gru:
+                    if has_bias:
+                        a += b_hh
+                    rz = _sigmoid(xp, xw[t, :, :2 * H] + a[:, :2 * H])
+                    r, z = rz[:, :H], rz[:, H:]
+                    n = xp.tanh(xw[t, :, 2 * H:] + r * a[:, 2 * H:])
+                    h_new = n + z * (h - n)
+                    acts[t, :, :2 * H], acts[t, :, 2 * H:] = rz, n
+                    ghn[t] = a[:, 2 * H:]
+                else:
+                    a += xw[t]
+                    h_new = xp.tanh(a) if mode == "RNN_TANH" else xp.maximum(a, 0)
+                    acts[t] = h_new
+                if mask is None:
+                    h = h_new
+                    out[t] = h
+                    if lstm:
+                        c = c_new
+                else:
+                    m = mask[t]
+                    h = h + m * (h_new - h)  # carried where the sequence has ended
+                    out[t] = m * h_new
+                    if lstm:
+                        c = c + m * (c_new - c)
+                hs[k + 1] = h
                 if lstm:
-                    c = c + m * (c_new - c)
-            hs[k + 1] = h
-            if lstm:
-                cs[k + 1] = c
+                    cs[k + 1] = c
         out[T] = h
         if lstm:
             out[T + 1] = c
@@ -167,40 +191,41 @@ def _bptt(ctx, grad):
     d_hh = xp.empty_like(acts) if gru else d_in  # of the hidden-side ones (GRU differs)
     gh = grad[T].copy()
     gc = grad[T + 1].copy() if lstm else None
-    for k in range(T - 1, -1, -1):
-        t = T - 1 - k if reverse else k
-        g_new = gh + grad[t]  # the gradient of this step's fresh state
-        if mask is not None:
-            m = mask[t]
-            g_new *= m
-            gh_carry = gh * (1 - m)
-        if lstm:
-            i, f, o, g = (acts[t, :, j * H:(j + 1) * H] for j in range(4))  # the loop's order
-            tc = tcs[t]
-            gc_new = g_new * o * (1 - tc * tc) + (gc if mask is None else gc * m)
-            d = d_in[t]
-            d[:, :H] = gc_new * g * i * (1 - i)
-            d[:, H:2 * H] = gc_new * cs[k] * f * (1 - f)
-            d[:, 2 * H:3 * H] = gc_new * i * (1 - g * g)
-            d[:, 3 * H:] = g_new * tc * o * (1 - o)
-            gc = gc_new * f if mask is None else gc_new * f + gc * (1 - m)
-            gh = d @ w_hh
-        elif gru:
-            r, z, n = acts[t, :, :H], acts[t, :, H:2 * H], acts[t, :, 2 * H:]
-            h_prev = hs[k]
-            dn = g_new * (1 - z) * (1 - n * n)
-            dr = dn * ghn[t] * r * (1 - r)
-            dz = g_new * (h_prev - n) * z * (1 - z)
-            d_in[t, :, :H], d_in[t, :, H:2 * H], d_in[t, :, 2 * H:] = dr, dz, dn
-            d_hh[t, :, :H], d_hh[t, :, H:2 * H], d_hh[t, :, 2 * H:] = dr, dz, dn * r
-            gh = d_hh[t] @ w_hh + g_new * z
-        else:
-            h_new = acts[t]
-            d = g_new * (1 - h_new * h_new) if mode == "RNN_TANH" else g_new * (h_new > 0)
-            d_in[t] = d
-            gh = d @ w_hh
-        if mask is not None:
-            gh += gh_carry
+    with _loop_threads(ctx, B * w_hh.shape[0] * H):
+        for k in range(T - 1, -1, -1):
+            t = T - 1 - k if reverse else k
+            g_new = gh + grad[t]  # the gradient of this step's fresh state
+            if mask is not None:
+                m = mask[t]
+                g_new *= m
+                gh_carry = gh * (1 - m)
+            if lstm:
+                i, f, o, g = (acts[t, :, j * H:(j + 1) * H] for j in range(4))  # the loop's order
+                tc = tcs[t]
+                gc_new = g_new * o * (1 - tc * tc) + (gc if mask is None else gc * m)
+                d = d_in[t]
+                d[:, :H] = gc_new * g * i * (1 - i)
+                d[:, H:2 * H] = gc_new * cs[k] * f * (1 - f)
+                d[:, 2 * H:3 * H] = gc_new * i * (1 - g * g)
+                d[:, 3 * H:] = g_new * tc * o * (1 - o)
+                gc = gc_new * f if mask is None else gc_new * f + gc * (1 - m)
+                gh = d @ w_hh
+            elif gru:
+                r, z, n = acts[t, :, :H], acts[t, :, H:2 * H], acts[t, :, 2 * H:]
+                h_prev = hs[k]
+                dn = g_new * (1 - z) * (1 - n * n)
+                dr = dn * ghn[t] * r * (1 - r)
+                dz = g_new * (h_prev - n) * z * (1 - z)
+                d_in[t, :, :H], d_in[t, :, H:2 * H], d_in[t, :, 2 * H:] = dr, dz, dn
+                d_hh[t, :, :H], d_hh[t, :, H:2 * H], d_hh[t, :, 2 * H:] = dr, dz, dn * r
+                gh = d_hh[t] @ w_hh + g_new * z
+            else:
+                h_new = acts[t]
+                d = g_new * (1 - h_new * h_new) if mode == "RNN_TANH" else g_new * (h_new > 0)
+                d_in[t] = d
+                gh = d @ w_hh
+            if mask is not None:
+                gh += gh_carry
     # The weight gradients of all steps at once: (G·H, T·B) @ (T·B, ·).
     h_prev = hs[:T] if not reverse else hs[:T][::-1]  # the state each time step started from
     flat_in = d_in.reshape(T * B, -1)
