@@ -54,7 +54,7 @@ def register(sub) -> None:
     t.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
     t.add_argument("--out", default=None, help="the run directory (default runs/lm-...)")
     t.add_argument("--resume", metavar="DIR", default=None,
-                   help="continue the run in DIR (to its planned --steps, or more if given)")
+                   help="continue the run in DIR to its planned steps (or to --steps)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
 

@@ -202,7 +202,12 @@ def train(cfg: LMConfig, resume_dir=None, log=print) -> dict:
         steps = cfg.steps
         cfg = LMConfig(**{k: v for k, v in info["config"].items()
                           if k in {f.name for f in fields(LMConfig)}})
-        cfg.steps = max(steps, cfg.steps) if steps != LMConfig.steps else cfg.steps
+        if steps != LMConfig.steps:  # given: a new end (not before what is done)
+            done = int(info.get("epochs_done") or 0)
+            if steps < done:
+                raise ValueError(f"lm train: --steps {steps} is fewer than the {done} steps "
+                                 f"{run_dir} has already done")
+            cfg.steps = steps
         info["config"]["steps"] = info["config"]["epochs"] = cfg.steps
     cfg.validate()
     fovea.manual_seed(cfg.seed)
