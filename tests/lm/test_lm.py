@@ -143,3 +143,14 @@ def test_cell_features_by_hand_and_search_finds_a_planted_cell():
     acts[:, 3] = f["in_quote"] * 0.9 - 0.2
     found = search(acts, f)
     assert found["in_quote"][0][0] == 3 and found["in_quote"][0][1] == pytest.approx(1.0)
+
+
+def test_resume_steps_cannot_go_below_what_is_done(tmp_path):
+    from fovea.lm.train import LMConfig, train
+
+    run = tmp_path / "r"
+    train(LMConfig(text=str(_small_text(tmp_path)), hidden_size=4, num_layers=1, batch_size=2,
+                   seq_len=4, steps=2, eval_every=2, out=str(run), progress=False),
+          log=lambda *a: None)
+    with pytest.raises(ValueError, match="--steps 1 is fewer than the 2 steps"):
+        train(LMConfig(steps=1), resume_dir=run, log=lambda *a: None)

@@ -128,7 +128,7 @@ class RNNBase(Module):
         lengths = None
         if packed:
             x, lengths, sorted_idx, unsorted_idx = _unpack(input)
-            self._check_input(x, 3)
+            self._check_input(x)
             batched = True
             hx = _permute_hx(hx, sorted_idx)
         else:
@@ -141,7 +141,7 @@ class RNNBase(Module):
             x = input if batched else input.unsqueeze(1)
             if batched and self.batch_first:
                 x = x.transpose(0, 1)
-            self._check_input(x, 3)
+            self._check_input(x)
         h0, c0 = self._initial_state(hx, x, batched)
         out, h_n, c_n = self._run(x, h0, c0, None if lengths is None else tuple(lengths))
         if packed:
@@ -157,7 +157,7 @@ class RNNBase(Module):
             output = out.transpose(0, 1) if self.batch_first else out
         return output, ((h_n, c_n) if self.mode == "LSTM" else h_n)
 
-    def _check_input(self, x: Tensor, ndim: int) -> None:
+    def _check_input(self, x: Tensor) -> None:
         if x.shape[-1] != self.input_size:
             raise ShapeError(f"{self._name}: input.size(-1) must be equal to input_size="
                              f"{self.input_size}, got input of shape {tuple(x.shape)}")
