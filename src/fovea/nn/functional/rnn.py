@@ -187,7 +187,22 @@ def _bptt(ctx, grad):
     T, B, _ = x.shape
     H = w_hh.shape[1]
     mask = _mask(xp, ctx.lengths, T, x.dtype)
-    d_in = xp.empty_like(acts)  # gradient of the input-side pre-activations, by time
+    if lstm:
+        # Everything but the incoming gradient, for all steps at once (in the loop's gate
+        # order i, f, o, g): Q = ∂gates/∂pre-activation times the factor each gate's
+        # gradient meets (g, c_{t-1}, tanh c_t, i), P = o (1 - tanh² c_t).
+        perm, _ = _lstm_layout(xp, H, x.dtype)
+        c_prev = cs[:T] if not reverse else cs[:T][::-1]
+        i, f, o, g = (acts[:, :, j * H:(j + 1) * H] for j in range(4))
+        d_in = acts * (1 - acts)  # σ′ for i, f, o (the g block is overwritten below)
+        d_in[:, :, :H] *= g
+        d_in[:, :, H:2 * H] *= c_prev
+        d_in[:, :, 2 * H:3 * H] *= tcs
+        d_in[:, :, 3 * H:] = i * (1 - g * g)
+        P = o * (1 - tcs * tcs)
+        w_hh_loop = w_hh[perm]
+    else:
+        d_in = xp.empty_like(acts)  # gradient of the input-side pre-activations, by time
     d_hh = xp.empty_like(acts) if gru else d_in  # of the hidden-side ones (GRU differs)
     gh = grad[T].copy()
     gc = grad[T + 1].copy() if lstm else None
@@ -200,16 +215,16 @@ def _bptt(ctx, grad):
                 g_new *= m
                 gh_carry = gh * (1 - m)
             if lstm:
-                i, f, o, g = (acts[t, :, j * H:(j + 1) * H] for j in range(4))  # the loop's order
-                tc = tcs[t]
-                gc_new = g_new * o * (1 - tc * tc) + (gc if mask is None else gc * m)
-                d = d_in[t]
-                d[:, :H] = gc_new * g * i * (1 - i)
-                d[:, H:2 * H] = gc_new * cs[k] * f * (1 - f)
-                d[:, 2 * H:3 * H] = gc_new * i * (1 - g * g)
-                d[:, 3 * H:] = g_new * tc * o * (1 - o)
+                gc_new = g_new * P[t]
+                gc_new += gc if mask is None else gc * m
+                d = d_in[t]  # Q[t], turned into the pre-activation gradient in place
+                d[:, :H] *= gc_new  # i
+                d[:, H:2 * H] *= gc_new  # f
+                d[:, 2 * H:3 * H] *= g_new  # o
+                d[:, 3 * H:] *= gc_new  # g
+                f = acts[t, :, H:2 * H]
                 gc = gc_new * f if mask is None else gc_new * f + gc * (1 - m)
-                gh = d @ w_hh
+                gh = d @ w_hh_loop
             elif gru:
                 r, z, n = acts[t, :, :H], acts[t, :, H:2 * H], acts[t, :, 2 * H:]
                 h_prev = hs[k]
@@ -230,10 +245,19 @@ def _bptt(ctx, grad):
     h_prev = hs[:T] if not reverse else hs[:T][::-1]  # the state each time step started from
     flat_in = d_in.reshape(T * B, -1)
     flat_hh = d_hh.reshape(T * B, -1)
-    dx = (flat_in @ w_ih).reshape(x.shape)
-    dw_ih = flat_in.T @ x.reshape(T * B, -1)
-    dw_hh = flat_hh.T @ h_prev.reshape(T * B, H)
+    if lstm:  # from the loop's gate order back to PyTorch's
+        back = xp.argsort(perm)
+        dx = (flat_in @ w_ih[perm]).reshape(x.shape)
+        dw_ih = (flat_in.T @ x.reshape(T * B, -1))[back]
+        dw_hh = (flat_hh.T @ h_prev.reshape(T * B, H))[back]
+        db = flat_in.sum(axis=0)[back]
+        biases = [db, db.copy()]  # b_ih and b_hh get the same gradient, in separate arrays
+    else:
+        dx = (flat_in @ w_ih).reshape(x.shape)
+        dw_ih = flat_in.T @ x.reshape(T * B, -1)
+        dw_hh = flat_hh.T @ h_prev.reshape(T * B, H)
+        biases = [flat_in.sum(axis=0), flat_hh.sum(axis=0)]
     grads = [dx, gh] + ([gc] if lstm else []) + [dw_ih, dw_hh]
     if ctx.has_bias:
-        grads += [flat_in.sum(axis=0), flat_hh.sum(axis=0)]
+        grads += biases
     return tuple(grads)
