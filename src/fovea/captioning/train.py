@@ -139,7 +139,12 @@ def train(cfg: CaptionConfig, resume_dir=None, log=print) -> dict:
         info = _read_info(run_dir)
         epochs = cfg.epochs
         cfg = _config_from(info)
-        cfg.epochs = max(epochs, cfg.epochs) if epochs != CaptionConfig.epochs else cfg.epochs
+        if epochs != CaptionConfig.epochs:  # given: a new end (not before what is done)
+            done = int(info.get("epochs_done") or 0)
+            if epochs < done:
+                raise ValueError(f"caption train: --epochs {epochs} is fewer than the {done} "
+                                 f"epochs {run_dir} has already done")
+            cfg.epochs = epochs
         info["config"]["epochs"] = cfg.epochs
     cfg.validate()
     fovea.manual_seed(cfg.seed)
