@@ -235,3 +235,14 @@ def test_caption_cli_train_evaluate_predict_resume(tmp_path, capsys):
     assert capsys.readouterr().out.startswith(f"{img}: ")
     assert (tmp_path / "a.png").is_file()
     assert main(["caption", "predict", str(run), str(tmp_path / "missing.png")]) == 2
+
+
+def test_missing_nltk_is_a_one_line_error(monkeypatch):
+    import sys
+
+    from fovea.captioning.bleu import NLTKMissing, corpus_bleu_scores
+
+    monkeypatch.setitem(sys.modules, "nltk", None)  # import nltk now raises ImportError
+    monkeypatch.setitem(sys.modules, "nltk.translate.bleu_score", None)
+    with pytest.raises(NLTKMissing, match=r"fovea\[caption\]"):
+        corpus_bleu_scores([["a"]], ["a"])

@@ -8,6 +8,21 @@ from __future__ import annotations
 import warnings
 
 from fovea.data.shapes_captions import tokenize
+from fovea.errors import UserError
+
+
+class NLTKMissing(UserError, ImportError):
+    """nltk is not installed: one line with how to install it (``fovea caption`` exits 2)."""
+
+def require_nltk():
+    """nltk's ``corpus_bleu``, or :class:`NLTKMissing` with how to install it."""
+    try:
+        from nltk.translate.bleu_score import corpus_bleu
+    except ImportError:
+        raise NLTKMissing("caption: BLEU needs nltk; install it with pip install "
+                          "'fovea[caption]' (or pip install nltk)") from None
+    return corpus_bleu
+
 
 WEIGHTS = {1: (1.0,), 2: (0.5, 0.5), 3: (1 / 3, 1 / 3, 1 / 3), 4: (0.25, 0.25, 0.25, 0.25)}
 
@@ -16,11 +31,7 @@ def corpus_bleu_scores(references: list[list[str]], hypotheses: list[str]) -> di
     """{"bleu1": ..., "bleu4": ...}: corpus-level BLEU-n (uniform n-gram weights, nltk's
     brevity penalty, no smoothing) of ``hypotheses`` (one caption per image) against
     ``references`` (a list of captions per image)."""
-    try:
-        from nltk.translate.bleu_score import corpus_bleu
-    except ImportError:
-        raise ImportError("caption: BLEU needs nltk; install it with pip install "
-                          "'fovea[caption]' (or pip install nltk)") from None
+    corpus_bleu = require_nltk()
     if len(references) != len(hypotheses):
         raise ValueError(f"bleu: {len(references)} reference lists but {len(hypotheses)} "
                          "hypotheses")

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import numpy as np
 
 import fovea
-from fovea.captioning.bleu import corpus_bleu_scores
+from fovea.captioning.bleu import corpus_bleu_scores, require_nltk
 from fovea.captioning.decode import beam_search, greedy
 from fovea.captioning.model import CaptionModel, build_encoder, caption_loss
 from fovea.data.shapes_captions import (
@@ -147,6 +147,7 @@ def train(cfg: CaptionConfig, resume_dir=None, log=print) -> dict:
             cfg.epochs = epochs
         info["config"]["epochs"] = cfg.epochs
     cfg.validate()
+    require_nltk()  # BLEU is computed every epoch: refuse before any work
     fovea.manual_seed(cfg.seed)
     data = load_data(cfg)
     vocab, max_length = data.vocab, data.max_length
