@@ -111,4 +111,5 @@ from fovea.nn.modules import (  # noqa: F401
 from fovea.nn.modules.attention import *  # noqa: F403
 from fovea.nn.modules.conv1d import *  # noqa: F403
 from fovea.nn.modules.pooling1d import *  # noqa: F403
+from fovea.nn.modules.rnn import *  # noqa: F403
 from fovea.nn.modules.transformer import *  # noqa: F403

@@ -80,4 +80,5 @@ from fovea.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: 
 from fovea.nn.modules.attention import *  # noqa: F403
 from fovea.nn.modules.conv1d import *  # noqa: F403
 from fovea.nn.modules.pooling1d import *  # noqa: F403
+from fovea.nn.modules.rnn import *  # noqa: F403
 from fovea.nn.modules.transformer import *  # noqa: F403
