@@ -1,0 +1,11 @@
+"""Looking inside networks: attribution maps, feature visualisation, images made from a
+network, adversarial examples, and the autograd graph as DOT text.
+
+Submodules: :mod:`.graph` (``graph_to_dot``), :mod:`.image` (grids, heat maps, PNGs),
+:mod:`.attribution` (saliency, SmoothGrad, integrated gradients, guided backprop,
+deconvnet, Grad-CAM, occlusion). See docs/visualize.md.
+"""
+
+from fovea.viz.attribution import *  # noqa: F403
+from fovea.viz.graph import graph_to_dot
+from fovea.viz.image import *  # noqa: F403
