@@ -8,6 +8,8 @@ deconvnet, Grad-CAM, occlusion). See docs/visualize.md.
 
 from fovea.viz.adversarial import *  # noqa: F403
 from fovea.viz.attribution import *  # noqa: F403
+from fovea.viz.embed import *  # noqa: F403
+from fovea.viz.features import *  # noqa: F403
 from fovea.viz.graph import graph_to_dot
 from fovea.viz.image import *  # noqa: F403
 from fovea.viz.sanity import *  # noqa: F403
