@@ -13,3 +13,4 @@ from fovea.viz.features import *  # noqa: F403
 from fovea.viz.graph import graph_to_dot
 from fovea.viz.image import *  # noqa: F403
 from fovea.viz.sanity import *  # noqa: F403
+from fovea.viz.synthesis import *  # noqa: F403
