@@ -12,5 +12,6 @@ from fovea.viz.embed import *  # noqa: F403
 from fovea.viz.features import *  # noqa: F403
 from fovea.viz.graph import graph_to_dot
 from fovea.viz.image import *  # noqa: F403
+from fovea.viz.run import *  # noqa: F403
 from fovea.viz.sanity import *  # noqa: F403
 from fovea.viz.synthesis import *  # noqa: F403
