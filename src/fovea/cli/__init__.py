@@ -11,11 +11,23 @@ from __future__ import annotations
 import argparse
 
 import fovea
-from fovea.cli import bench, classic, datasets, evaluate, graph, info, predict, runs, train, viz
+from fovea.cli import (
+    bench,
+    classic,
+    datasets,
+    evaluate,
+    graph,
+    info,
+    predict,
+    runs,
+    serve,
+    train,
+    viz,
+)
 from fovea.errors import run_reported
 
 # In the order ``fovea --help`` lists them.
-SUBCOMMANDS = (train, evaluate, predict, runs, classic, bench, graph, info, datasets, viz)
+SUBCOMMANDS = (train, evaluate, predict, runs, classic, bench, graph, info, datasets, viz, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -105,9 +105,14 @@ def run(args) -> int:
 
 
 def _layer(args, model, x):
+    """The pixel model's name of ``--layer`` (given as a name in the run's own model)."""
     from fovea import viz
 
-    return args.layer or viz.last_feature_layer(model, x)
+    return f"model.{args.layer}" if args.layer else viz.last_feature_layer(model, x)
+
+
+def _short(layer: str) -> str:
+    return layer.removeprefix("model.")
 
 
 def _inputs_and(images_maps, path, overlay=True):
@@ -135,11 +140,12 @@ def _activations(args, model, info, x, y, out):
 
     layer = _layer(args, model, x)
     a = viz.activations(model, x[:1], layer)
-    written = [viz.save_png(out / f"activations_{layer}.png", viz.image_grid(a[0]), scale=4)]
+    written = [viz.save_png(out / f"activations_{_short(layer)}.png", viz.image_grid(a[0]),
+                            scale=4)]
     if args.channel is not None:
         xs, _ = viz.run_images(info, "test", 2000)
         patches, _ = viz.max_activating_patches(model, xs, layer, args.channel)
-        written.append(viz.save_png(out / f"patches_{layer}_{args.channel}.png",
+        written.append(viz.save_png(out / f"patches_{_short(layer)}_{args.channel}.png",
                                     viz.image_grid(patches, ncols=9, normalize=False), scale=4))
     return written
 
@@ -192,11 +198,14 @@ def _classvis(args, model, info, x, y, out):
 
 
 def _invert(args, model, info, x, y, out):
-    from fovea import viz
+    from fovea import nn, viz
 
     written = []
-    names = [n for n, m in model.named_modules() if n and not any(True for _ in m.children())]
-    layers = [args.layer] if args.layer else [n for n in names if n.endswith(("2", "5", "9"))]
+    if args.layer:
+        layers = [_layer(args, model, x)]
+    else:  # every ReLU of the feature extractor: from edges to parts
+        layers = [n for n, m in model.named_modules() if isinstance(m, nn.ReLU)
+                  and viz.activations(model, x[:1], n).ndim == 4]
     recs = [x[:1]]
     for layer in layers:
         rec, _ = viz.feature_inversion(model, x[:1], layer, steps=args.steps,
@@ -220,14 +229,15 @@ def _dream(args, model, info, x, y, out):
 def _tsne(args, model, info, x, y, out):
     from fovea import viz
 
-    layer = args.layer or _penultimate(model)
+    layer = _layer(args, model, x) if args.layer else _penultimate(model)
     feats = viz.features(model, x, layer)
     emb = viz.tsne(feats, seed=args.seed)
     pix = viz.tsne(x.reshape(len(x), -1), seed=args.seed)
     classes = info["classes"]
-    written = [viz.scatter_plot(emb, y, out / "tsne.png", classes, f"t-SNE of layer {layer}"),
+    name = _short(layer)
+    written = [viz.scatter_plot(emb, y, out / "tsne.png", classes, f"t-SNE of layer {name}"),
                viz.scatter_plot(viz.pca(feats), y, out / "pca.png", classes,
-                                f"PCA of layer {layer}"),
+                                f"PCA of layer {name}"),
                viz.scatter_plot(pix, y, out / "tsne_pixels.png", classes, "t-SNE of pixels"),
                viz.save_png(out / "tsne_grid.png", viz.thumbnail_grid(emb, x, cells=24))]
     tw, twp = viz.trustworthiness(feats, emb), viz.trustworthiness(x, pix)

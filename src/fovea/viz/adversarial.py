@@ -188,5 +188,6 @@ class AdversarialBatches:
             y = yb.numpy() if isinstance(yb, fovea.Tensor) else np.asarray(yb)
             k = int(round(self.fraction * len(x)))
             if k:
-                x[:k] = self.attack(self.model, x[:k], y[:k], self.eps, **self.attack_args)
+                with fovea.enable_grad():  # also when iterated under no_grad (evaluation)
+                    x[:k] = self.attack(self.model, x[:k], y[:k], self.eps, **self.attack_args)
             yield fovea.tensor(x), fovea.tensor(y)

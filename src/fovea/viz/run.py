@@ -107,7 +107,7 @@ def adversarial_finetune(run_dir, out_dir, eps: float = 0.1, epochs: int = 1,
     batches = AdversarialBatches(loader, pixel_model, eps, attack=attack, fraction=fraction,
                                  **attack_args)
     opt = fovea.optim.Adam(pixel_model.model.parameters(), lr=lr)
-    trainer = Trainer(pixel_model, F.cross_entropy, opt, batches,
+    trainer = Trainer(pixel_model, F.cross_entropy, opt, batches, train_eval_loader=loader,
                       num_classes=info["num_classes"], loss_kind=None, progress=False, log=log)
     history = trainer.fit(epochs)
     out = Path(out_dir)
