@@ -17,7 +17,9 @@ import json
 
 import numpy as np
 
-from fovea.viz import attribution, features, image
+from fovea.viz.attribution import grad_cam, saliency
+from fovea.viz.features import activations, first_layer_filters
+from fovea.viz.image import image_grid, overlay
 from fovea.viz.run import last_feature_layer, load_pixel_model
 
 __all__ = ["create_app", "analyze", "MAX_UPLOAD_BYTES"]
@@ -78,15 +80,15 @@ class _Model:
         except ValueError:
             self.cam_layer = None
         try:
-            filters = features.first_layer_filters(self.model.model, self.shape)
-            self.filters = _png_url(image.image_grid(filters[:64]), scale=4)
+            filters = first_layer_filters(self.model.model, self.shape)
+            self.filters = _png_url(image_grid(filters[:64]), scale=4)
         except ValueError:
             self.filters = None
 
     def _feature_layers(self, probe) -> list[str]:
         names = [n for n, m in self.model.named_modules()
                  if n and not any(True for _ in m.children())]
-        return [n for n in names if features.activations(self.model, probe, n).ndim == 4]
+        return [n for n in names if activations(self.model, probe, n).ndim == 4]
 
 
 def analyze(m: _Model, x: np.ndarray, layer: str | None = None) -> dict:
@@ -100,17 +102,17 @@ def analyze(m: _Model, x: np.ndarray, layer: str | None = None) -> dict:
     order = np.argsort(-p)[:5]
     top = int(order[0])
     scale = max(1, 224 // max(m.shape[1:]))
-    sal = attribution.saliency(m.model, x, top)[0]
+    sal = saliency(m.model, x, top)[0]
     out = {"top5": [[m.info["classes"][k], float(p[k])] for k in order],
-           "input": _png_url(image.image_grid(x, normalize=False), scale),
-           "saliency": _png_url(image.overlay(x[0], sal), scale)}
+           "input": _png_url(image_grid(x, normalize=False), scale),
+           "saliency": _png_url(overlay(x[0], sal), scale)}
     if m.cam_layer is not None:
-        cam = attribution.grad_cam(m.model, x, m.cam_layer, top)[0]
-        out["gradcam"] = _png_url(image.overlay(x[0], cam), scale)
+        cam = grad_cam(m.model, x, m.cam_layer, top)[0]
+        out["gradcam"] = _png_url(overlay(x[0], cam), scale)
     layer = layer if layer in m.layers else (m.layers[-1] if m.layers else None)
     if layer is not None:
-        a = features.activations(m.model, x, layer)[0]
-        out["activations"] = _png_url(image.image_grid(a[:64]), 3)
+        a = activations(m.model, x, layer)[0]
+        out["activations"] = _png_url(image_grid(a[:64]), 3)
         out["layer"] = layer
     return out
 
