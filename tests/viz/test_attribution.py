@@ -197,3 +197,15 @@ def test_methods_leave_the_model_mode_and_parameter_grads_alone():
     viz.saliency(net, x)
     viz.grad_cam(net, x, "1")
     assert net.training and all(p.grad is None for p in net.parameters())
+
+
+def test_the_guided_backprop_example_of_the_docs_runs():
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "visualize.md"
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+              if "use_relu_backward_rule" in b]
+    assert blocks
+    for b in blocks:
+        exec(compile(b, str(doc), "exec"), {})  # noqa: S102 - our own docs

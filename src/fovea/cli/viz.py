@@ -261,8 +261,8 @@ def _adversarial(args, model, info, x, y, out):
     extra = {"steps": args.steps, "norm": args.norm} if args.attack == "pgd" else {}
     if args.train:
         viz.adversarial_finetune(args.run_dir, args.train, eps=args.train_eps,
-                                 epochs=args.train_epochs, count=args.train_count,
-                                 seed=args.seed)
+                                 epochs=args.train_epochs, attack=args.attack,
+                                 count=args.train_count, seed=args.seed, **extra)
         print(f"adversarially trained run written to {args.train}")
         model, info = viz.load_pixel_model(args.train)
         out = Path(args.out or Path(args.train) / "viz")

@@ -60,8 +60,10 @@ def image_grid(images, ncols: int | None = None, pad: int = 1, pad_value: float 
 
 
 def heatmap(m) -> np.ndarray:
-    """A map (H, W) as an RGB picture (H, W, 3) in [0, 1], black-red-yellow-white ('hot')."""
-    t = to_unit(m)
+    """A map (H, W) as an RGB picture (H, W, 3) in [0, 1], black-red-yellow-white ('hot');
+    a constant map (nothing stands out, e.g. an all-zero Grad-CAM) is black."""
+    m = np.asarray(m, dtype=np.float64)
+    t = to_unit(m) if m.max() > m.min() else np.zeros_like(m)
     return np.stack([np.clip(3 * t, 0, 1), np.clip(3 * t - 1, 0, 1), np.clip(3 * t - 2, 0, 1)],
                     axis=-1)
 

@@ -108,7 +108,8 @@ def adversarial_finetune(run_dir, out_dir, eps: float = 0.1, epochs: int = 1,
                                  **attack_args)
     opt = fovea.optim.Adam(pixel_model.model.parameters(), lr=lr)
     trainer = Trainer(pixel_model, F.cross_entropy, opt, batches, train_eval_loader=loader,
-                      num_classes=info["num_classes"], loss_kind=None, progress=False, log=log)
+                      num_classes=info["num_classes"], loss_kind=None, progress=False, log=log,
+                      explosion_factor=100.0)  # adversarial losses start far above clean ones
     history = trainer.fit(epochs)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
