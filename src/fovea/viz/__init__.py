@@ -2,8 +2,13 @@
 network, adversarial examples, and the autograd graph as DOT text.
 
 Submodules: :mod:`.graph` (``graph_to_dot``), :mod:`.image` (grids, heat maps, PNGs),
-:mod:`.attribution` (saliency, SmoothGrad, integrated gradients, guided backprop,
-deconvnet, Grad-CAM, occlusion). See docs/visualize.md.
+:mod:`.attribution` (saliency, SmoothGrad, integrated gradients, guided backprop and
+deconvnet through ReLU's backward rule, Grad-CAM, occlusion), :mod:`.features` (filters,
+activations, receptive fields, top patches, neighbours), :mod:`.embed` (PCA, t-SNE,
+trustworthiness), :mod:`.sanity` (model-randomisation tests), :mod:`.synthesis` (class
+visualisation, inversion, DeepDream, style and texture), :mod:`.adversarial` (FGSM, PGD,
+fooling images, robust accuracy, adversarial batches), :mod:`.run` (a run's model and
+images), :mod:`.app` (the ``fovea serve`` page). See docs/visualize.md.
 """
 
 from fovea.viz.adversarial import *  # noqa: F403
