@@ -196,7 +196,7 @@ from fovea.ops.shape import (
     vstack,
 )
 from fovea.tensor import Tensor
-from fovea.viz import graph_to_dot
+from fovea.viz.graph import graph_to_dot
 
 float16 = _np.float16
 float32 = _np.float32

@@ -8,7 +8,9 @@ gradients back to each input's shape.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import threading
 
 from fovea import backends, dtypes
 from fovea.autograd import Function
@@ -204,9 +206,46 @@ class Sigmoid(Function):
         return g * out * (1 - out)
 
 
+class _ReluRule(threading.local):
+    rule = "standard"  # how ReLU-family nodes pass gradients in backward (per thread)
+
+
+_relu_rule = _ReluRule()
+RELU_BACKWARD_RULES = ("standard", "guided", "deconvnet")
+
+
+def relu_backward_rule() -> str:
+    """The backward rule ReLU-family nodes use now: ``"standard"``, ``"guided"`` (guided
+    backpropagation) or ``"deconvnet"`` (Zeiler & Fergus); see :func:`use_relu_backward_rule`."""
+    return _relu_rule.rule
+
+
+@contextlib.contextmanager
+def use_relu_backward_rule(rule: str):
+    """Within the block, ReLU-family nodes pass gradients by ``rule`` when backward runs
+    (whenever the forward ran), for modules and functional calls alike:
+
+    * ``"standard"``: g · f'(x) = g · [x > 0], the true gradient;
+    * ``"guided"``: g⁺ · f'(x) = g · [x > 0] · [g > 0] (Springenberg et al., 2015);
+    * ``"deconvnet"``: g⁺ = g · [g > 0], the forward mask ignored (Zeiler & Fergus, 2014).
+
+    Leaky ReLU follows the same rules with its own f'(x) (its slope where x ≤ 0). Other
+    activations (GELU, ELU, ...) keep their true gradient. Thread-local; restored on exit.
+    """
+    if rule not in RELU_BACKWARD_RULES:
+        raise ValueError(f"use_relu_backward_rule: rule must be one of {RELU_BACKWARD_RULES}, "
+                         f"got {rule!r}")
+    prev, _relu_rule.rule = _relu_rule.rule, rule
+    try:
+        yield rule
+    finally:
+        _relu_rule.rule = prev
+
+
 class Relu(Function):
     """y = max(x, 0). The raw passes are the device's ``elementwise`` kernels (one compiled
-    pass each way on the CPU); backward is :class:`ReluGrad`, so it records to any order."""
+    pass each way on the CPU); backward is :class:`ReluGrad`, so it records to any order.
+    Backward follows :func:`relu_backward_rule` (guided backpropagation, deconvnet)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -217,6 +256,11 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        rule = _relu_rule.rule
+        if rule != "standard":
+            g = ctx.run(Relu, g)  # both rules pass only positive gradient signal
+            if rule == "deconvnet":
+                return g
         return ctx.run(ReluGrad, out, g)
 
 

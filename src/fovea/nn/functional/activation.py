@@ -78,6 +78,11 @@ class LeakyRelu(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        rule = arithmetic.relu_backward_rule()  # guided backprop / deconvnet, as for ReLU
+        if rule != "standard":
+            g = ctx.xp.where(g > 0, g, 0 * g)
+            if rule == "deconvnet":
+                return g
         return ctx.xp.where(x > 0, g, g * ctx.slope)
 
 
