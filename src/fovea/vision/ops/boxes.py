@@ -161,7 +161,7 @@ def _nms_numpy(b: np.ndarray, s: np.ndarray, iou_threshold: float) -> np.ndarray
         yy1 = np.maximum(b[i, 1], b[rest, 1])
         xx2 = np.minimum(b[i, 2], b[rest, 2])
         yy2 = np.minimum(b[i, 3], b[rest, 3])
-        inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
+        inter = np.maximum(xx2 - xx1, 0.0) * np.maximum(yy2 - yy1, 0.0)
         union = area[i] + area[rest] - inter
         with np.errstate(invalid="ignore", divide="ignore"):
             iou = inter / union
