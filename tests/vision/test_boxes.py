@@ -151,6 +151,10 @@ def test_nms_on_10000_boxes_is_fast():
     elapsed = time.perf_counter() - t0
     assert 0 < len(keep) < 10_000
     assert elapsed < 5.0, f"nms over 10,000 boxes took {elapsed:.1f} s"
+    # the matrix path (small inputs) and the shrinking path (large ones) agree
+    small_b, small_s = b[:1500], s[:1500]
+    assert ops.nms(fovea.tensor(small_b), fovea.tensor(small_s), 0.5).tolist() == \
+        naive_nms(small_b, small_s, 0.5)
 
 
 def test_anchor_generator_hand_worked():
@@ -217,3 +221,14 @@ def test_generalized_box_iou_loss_is_one_minus_diagonal_giou():
     a, b = _random_boxes(rng, 5, 10, 6), _random_boxes(rng, 5, 10, 6)
     check_op(lambda x, y: ops.generalized_box_iou_loss(x, y, eps=0.0), None, [a, b],
              numpy_fn=lambda x, y: 1 - np.diag(np_giou(x, y)), second_order=False)
+
+
+def test_nms_linear_memory_path_matches_the_matrix_path(monkeypatch):
+    from fovea.vision.ops import boxes as box_module
+
+    rng = np.random.default_rng(9)
+    b, s = _random_boxes(rng, 400, 60), rng.random(400)
+    b[::50, 2:] = b[::50, :2]  # empty boxes: NaN IoU with each other never suppresses
+    matrix = ops.nms(fovea.tensor(b), fovea.tensor(s), 0.4).tolist()
+    monkeypatch.setattr(box_module, "_MATRIX_NMS", 0)
+    assert ops.nms(fovea.tensor(b), fovea.tensor(s), 0.4).tolist() == matrix

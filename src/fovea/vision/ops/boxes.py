@@ -145,11 +145,26 @@ def remove_small_boxes(boxes, min_size: float) -> Tensor:
     return fovea.tensor(np.flatnonzero(keep).astype(np.int64))
 
 
+_MATRIX_NMS = 2048  # up to this many boxes, one (n, n) IoU matrix (32 MiB) then a row scan
+
+
 def _nms_numpy(b: np.ndarray, s: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy NMS: one vectorised IoU row per *kept* box against the boxes still alive,
-    which shrink as they are suppressed (Python iterations = number of kept boxes)."""
+    """Greedy NMS in score order. Up to ``_MATRIX_NMS`` boxes: the whole IoU matrix at once,
+    then one vectorised row per kept box; above: one IoU row per *kept* box against the
+    boxes still alive, which shrink as they are suppressed, so memory stays linear.
+    Either way Python iterates once per kept box, never per pair."""
     order = np.argsort(-s, kind="stable")
     b = b[order].astype(np.float64)
+    if len(b) <= _MATRIX_NMS:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            over = _iou_np(b, b) > iou_threshold  # NaN (two empty boxes) never suppresses
+        removed = np.zeros(len(b), bool)
+        keep = []
+        for i in range(len(b)):
+            if not removed[i]:
+                keep.append(i)
+                removed |= over[i]
+        return order[np.asarray(keep, dtype=np.int64)]
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     alive = np.arange(len(b))
     keep = []
@@ -167,6 +182,15 @@ def _nms_numpy(b: np.ndarray, s: np.ndarray, iou_threshold: float) -> np.ndarray
             iou = inter / union
         alive = rest[~(iou > iou_threshold)]  # NaN IoU (two empty boxes) keeps, as torchvision
     return order[np.asarray(keep, dtype=np.int64)]
+
+
+def _iou_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    wh = np.maximum(np.minimum(a[:, None, 2:], b[None, :, 2:])
+                    - np.maximum(a[:, None, :2], b[None, :, :2]), 0.0)
+    inter = wh[..., 0] * wh[..., 1]
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
 
 
 def nms(boxes, scores, iou_threshold: float) -> Tensor:
