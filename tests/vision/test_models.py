@@ -150,3 +150,21 @@ def test_paste_masks_hand_worked():
     out = paste_masks_in_image(ramp, np.array([[0.0, 0.0, 8.0, 4.0]]), (4, 8))
     # pixel centre x + 0.5 maps to mask column (x + 0.5) / 8 * 4 - 0.5, clamped to [0, 3]
     np.testing.assert_allclose(out[0, 0, 0], np.clip((np.arange(8) + 0.5) / 2 - 0.5, 0, 3))
+
+
+def test_classifier_localizer_multitask_loss_learns():
+    from fovea.vision.models.localization import ClassifierLocalizer
+
+    d = Shapes("train", 8, seed=5, max_objects=1, p_empty=0.0, min_visible=0)
+    images, targets = detection_collate([d[i] for i in range(8)])
+    fovea.manual_seed(0)
+    m = ClassifierLocalizer(3, width=8)
+    losses, totals = _train_steps(m, images, targets, 25, lr=3e-3)
+    assert set(losses) == {"loss_classifier", "loss_box_reg"}
+    assert totals[-1] < 0.5 * totals[0]
+    m.eval()
+    with fovea.no_grad():
+        out = m(images)
+    assert out[0]["boxes"].shape == (1, 4) and out[0]["labels"].dtype == fovea.int64
+    with pytest.raises(ValueError, match="exactly one box"):
+        m.train()(images, [dict(t, labels=t["labels"][:0]) for t in targets])
