@@ -11,6 +11,7 @@ alternate runs of 0s and 1s over the mask in column-major (Fortran) order, start
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -195,15 +196,15 @@ def write_coco(path, targets, image_sizes, categories, file_names=None, images=N
     arrays in [0, 1]) are given, the images as PNG files next to it. Returns the dict."""
     from PIL import Image
 
-    from fovea.train.checkpoint import atomic_write_text
-
     path = Path(path)
     data = coco_dict(targets, image_sizes, categories, file_names, masks)
     if images is not None:
         for info, img in zip(data["images"], images):
             arr = (np.clip(np.asarray(img), 0, 1).transpose(1, 2, 0) * 255).round()
             Image.fromarray(arr.astype(np.uint8)).save(path.parent / info["file_name"])
-    atomic_write_text(path, json.dumps(data))
+    tmp = path.with_name(f".{path.name}.tmp")  # written whole, then renamed into place
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
     return data
 
 
