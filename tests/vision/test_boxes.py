@@ -146,11 +146,12 @@ def test_nms_matches_onnxruntime_nonmaxsuppression():
 def test_nms_on_10000_boxes_is_fast():
     rng = np.random.default_rng(5)
     b, s = _random_boxes(rng, 10_000, 1000, 60), rng.random(10_000)
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: the shared test machine's waits do not count
     keep = ops.nms(fovea.tensor(b), fovea.tensor(s), 0.5)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert 0 < len(keep) < 10_000
-    assert elapsed < 5.0, f"nms over 10,000 boxes took {elapsed:.1f} s"
+    # A Python loop over the 50 million pairs would take minutes.
+    assert elapsed < 5.0, f"nms over 10,000 boxes took {elapsed:.1f} s of CPU time"
     # the matrix path (small inputs) and the shrinking path (large ones) agree
     small_b, small_s = b[:1500], s[:1500]
     assert ops.nms(fovea.tensor(small_b), fovea.tensor(small_s), 0.5).tolist() == \
