@@ -169,3 +169,20 @@ def test_classifier_localizer_multitask_loss_learns():
     assert out[0]["boxes"].shape == (1, 4) and out[0]["labels"].dtype == fovea.int64
     with pytest.raises(ValueError, match="exactly one box"):
         m.train()(images, [dict(t, labels=t["labels"][:0]) for t in targets])
+
+
+def test_mask_targets_take_each_objects_own_mask():
+    from fovea.vision.models.detection.rcnn import mask_targets
+
+    m0 = np.zeros((2, 8, 8))
+    m0[0, :4, :4] = 1                    # image 0: object 0 top-left (object 1 not sampled)
+    m0[1, 6:, :] = 1
+    m1 = np.zeros((2, 8, 8))
+    m1[0, 4:, 4:] = 1                    # image 1: object 0 bottom-right
+    m1[1, :, :4] = 1                     # image 1: object 1, left half
+    box = np.array([[0.0, 0.0, 8.0, 8.0]])
+    samples = [(box, np.array([1]), np.array([0])),
+               (np.concatenate([box, box]), np.array([2, 3]), np.array([0, 1]))]
+    out, labels = mask_targets(samples, [{"masks": m0}, {"masks": m1}], size=8)
+    assert labels.tolist() == [1, 2, 3]
+    np.testing.assert_allclose(out, np.concatenate([m0[:1], m1]))  # whole-image box: the mask

@@ -39,7 +39,7 @@ from fovea.vision.ops import (
 )
 
 __all__ = ["FasterRCNNLite", "MaskRCNNLite", "faster_rcnn_lite", "mask_rcnn_lite",
-           "paste_masks_in_image"]
+           "mask_targets", "paste_masks_in_image"]
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -288,24 +288,14 @@ class MaskRCNNLite(FasterRCNNLite):
         return losses
 
     def _mask_loss(self, feature, targets):
-        boxes, rois, labels, masks = [], [], [], []
-        for (b, lab, m), t in zip(self._samples, targets):
-            pos = lab > 0
-            boxes.append(b[pos])
-            if pos.any():
-                # the object's mask sampled in the proposal: rows (gt index, x1, y1, x2, y2)
-                rois.append(np.concatenate([m[pos][:, None] + len(masks), b[pos]], 1))
-                masks.append(t["masks"])
-                labels.append(lab[pos])
-        if not rois:
+        boxes = [b[lab > 0] for b, lab, _ in self._samples]
+        if sum(len(b) for b in boxes) == 0:
             return sum(p.sum() for p in self.mask_head.parameters()) * 0.0
-        gt = np.concatenate(masks)[:, None]
-        target = roi_align(fovea.tensor(gt), fovea.tensor(np.concatenate(rois)), 28).numpy()
+        target, lab = mask_targets(self._samples, targets)
         logits = self.mask_head(self._pool(feature, boxes, 14))
-        lab = np.concatenate(labels)
         chosen = logits[fovea.tensor(np.arange(len(lab))), fovea.tensor(lab - 1)]
         return F.binary_cross_entropy_with_logits(
-            chosen, fovea.tensor((target[:, 0] >= 0.5).astype(np.float32), dtype=chosen.dtype))
+            chosen, fovea.tensor((target >= 0.5).astype(np.float32), dtype=chosen.dtype))
 
     def _add_masks(self, feature, dets, size):
         boxes = [d["boxes"].numpy() for d in dets]
@@ -322,6 +312,32 @@ class MaskRCNNLite(FasterRCNNLite):
             m = probs[sl][np.arange(len(b)), lab - 1]
             d["masks"] = fovea.tensor(paste_masks_in_image(m, b, size))
         return dets
+
+
+def mask_targets(samples, targets, size: int = 28):
+    """The mask targets of the positive samples: each matched object's mask sampled in the
+    proposal box with ``roi_align`` (as torchvision's ``project_masks_on_boxes``, but with
+    ``aligned=True``: samples at pixel centres, as :func:`paste_masks_in_image` reads them).
+
+    Args:
+        samples: per image ``(boxes (S, 4), labels (S,), matched object index (S,))``.
+        targets: per image a dict with ``masks`` (K, H, W).
+
+    Returns:
+        ``(targets (P, size, size) float, labels (P,))`` over the positives of all images.
+    """
+    rois, labels, masks, offset = [], [], [], 0
+    for (b, lab, m), t in zip(samples, targets):
+        pos = lab > 0
+        if pos.any():  # rows (index of the object's mask among all images' masks, box)
+            rois.append(np.concatenate([m[pos][:, None] + offset, b[pos]], 1))
+            labels.append(lab[pos])
+        masks.append(t["masks"])
+        offset += len(t["masks"])
+    gt = np.concatenate(masks)[:, None].astype(np.float64)
+    out = roi_align(fovea.tensor(gt), fovea.tensor(np.concatenate(rois)), size,
+                    aligned=True).numpy()
+    return out[:, 0], np.concatenate(labels)
 
 
 def faster_rcnn_lite(num_classes: int = 3, **kwargs) -> FasterRCNNLite:
