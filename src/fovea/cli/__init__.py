@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 
 import fovea
-from fovea.cli import bench, classic, datasets, evaluate, graph, info, predict, runs, train
+from fovea.cli import bench, classic, datasets, evaluate, graph, info, predict, runs, summary, train
 from fovea.errors import run_reported
 
 # In the order ``fovea --help`` lists them.
-SUBCOMMANDS = (train, evaluate, predict, runs, classic, bench, graph, info, datasets)
+SUBCOMMANDS = (train, evaluate, predict, runs, classic, bench, graph, info, datasets, summary)
 
 
 def build_parser() -> argparse.ArgumentParser:
