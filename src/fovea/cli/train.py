@@ -62,6 +62,15 @@ def register(sub) -> None:
     p.add_argument("--tensorboard", action="store_true",
                    help="log losses, accuracies, learning rate, histograms, update/weight "
                         "ratios and sample predictions to RUN/tensorboard (needs tensorboardX)")
+    p.add_argument("--init", metavar="RUN_DIR|FILE", default=None,
+                   help="start from these weights (a run directory, .safetensors or PyTorch "
+                        ".pth) with a new classifier head (docs/transfer.md)")
+    p.add_argument("--freeze", default=None, choices=("backbone", "none"),
+                   help="backbone: train only the head, batch norm in eval mode (default none)")
+    p.add_argument("--head-lr", type=float, default=None, help="learning rate of the head "
+                   "(default --lr)")
+    p.add_argument("--backbone-lr", type=float, default=None,
+                   help="learning rate of the rest (default --lr)")
     p.add_argument("--config", metavar="FILE", default=None,
                    help="a TOML file with the same keys (command-line options override it)")
     p.add_argument("--overfit-small", action="store_true",

@@ -74,6 +74,12 @@ class TrainConfig:
     num_workers: int = 1
     progress: bool = True
     tensorboard: bool = False
+    # transfer learning (fovea.models.transfer): weights to start from, what to freeze, and
+    # per-group learning rates (default: --lr)
+    init: str | None = None
+    freeze: str = "none"
+    head_lr: float | None = None
+    backbone_lr: float | None = None
 
     def validate(self) -> TrainConfig:
         """Check every option; raises ValueError naming the option as the command line does."""
@@ -119,6 +125,12 @@ class TrainConfig:
                 "better validation accuracy)")
         if not (integer(self.num_workers) and self.num_workers >= 0):
             bad("--num-workers", self.num_workers, "an integer >= 0")
+        if self.freeze not in ("none", "backbone"):
+            bad("--freeze", self.freeze, "one of none, backbone")
+        for name in ("head_lr", "backbone_lr"):
+            value = getattr(self, name)
+            if value is not None and not (number(value) and value > 0):
+                bad("--" + name.replace("_", "-"), value, "a positive finite number")
         return self
 
     def with_dataset_defaults(self, given=()) -> TrainConfig:
@@ -439,7 +451,14 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
     model = build_model(cfg.model, c, (h, w), data.num_classes)
     if cfg.overfit_small:
         model.apply(lambda m: setattr(m, "p", 0.0) if isinstance(m, nn.Dropout) else None)
-    optimizer = build_optimizer(cfg, model.parameters())
+    params = model.parameters()
+    if cfg.init or cfg.freeze != "none" or cfg.head_lr or cfg.backbone_lr:
+        from fovea.models.transfer import setup_transfer
+
+        # a resumed run's weights come from its checkpoint, not from --init
+        params = setup_transfer(model, cfg.init if resume_dir is None else None, cfg.freeze,
+                                cfg.lr, cfg.head_lr, cfg.backbone_lr, log)
+    optimizer = build_optimizer(cfg, params)
     scheduler = build_scheduler(cfg, optimizer, len(train_loader))
     if cfg.tensorboard:
         from fovea.utils.tensorboard import require_tensorboardx
