@@ -16,7 +16,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Every subcommand a user can type, nested ones included.
 COMMANDS = [["train"], ["evaluate"], ["predict"], ["runs"], ["classic"], ["classic", "knn"],
             ["classic", "svm"], ["classic", "softmax"], ["classic", "two-layer"], ["bench"],
-            ["graph"], ["info"], ["datasets"]]
+            ["graph"], ["info"], ["datasets"], ["ensemble"], ["tune"]]
 
 
 def _fovea(*argv, **kwargs):

@@ -11,11 +11,24 @@ from __future__ import annotations
 import argparse
 
 import fovea
-from fovea.cli import bench, classic, datasets, evaluate, graph, info, predict, runs, train
+from fovea.cli import (
+    bench,
+    classic,
+    datasets,
+    ensemble,
+    evaluate,
+    graph,
+    info,
+    predict,
+    runs,
+    train,
+    tune,
+)
 from fovea.errors import run_reported
 
 # In the order ``fovea --help`` lists them.
-SUBCOMMANDS = (train, evaluate, predict, runs, classic, bench, graph, info, datasets)
+SUBCOMMANDS = (train, evaluate, predict, runs, classic, bench, graph, info, datasets,
+               ensemble, tune)
 
 
 def build_parser() -> argparse.ArgumentParser:

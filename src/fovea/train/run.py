@@ -398,7 +398,7 @@ def _resume_config(cfg: TrainConfig, saved: TrainConfig, given, run_dir: Path, l
 # --- the job -----------------------------------------------------------------------------
 
 def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
-          overwrite: bool = False) -> dict:
+          overwrite: bool = False, callbacks=()) -> dict:
     """Run the main job; returns the metrics (also written to ``RUN/metrics.json``).
 
     Args:
@@ -409,6 +409,7 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
         given: the names of the options the user gave (the command line's); default: those
             that differ from :class:`TrainConfig`'s defaults.
         overwrite: replace the run in an existing ``cfg.out`` (refused otherwise).
+        callbacks: more Trainer callbacks (``fovea tune`` reports each epoch to its pruner).
     """
     from fovea.data import load_dataset
     from fovea.models import build_model
@@ -477,7 +478,7 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
                           early_stopping=cfg.early_stopping, run_dir=run_dir,
                           config=asdict(cfg), progress=cfg.progress, log=log,
                           callbacks=[progress, *techniques.callbacks(
-                              cfg, model, run_dir, len(train_loader))])
+                              cfg, model, run_dir, len(train_loader)), *callbacks])
         if resume_dir is not None:
             trainer.resume()
             trainer.scheduler = _replay_schedule(cfg, optimizer, trainer, len(train_loader))
