@@ -7,7 +7,9 @@ than the best single model. A *snapshot ensemble* gets its members from one run:
 weights at the end of each cycle are kept (``RUN/snapshots/cycle-k.safetensors``).
 
 Each member normalises the images with its own run's statistics; all members must have been
-trained on the same data set (same image shape and classes).
+trained on the same data set (same image shape and classes) and split: where a data set's
+split depends on ``--seed`` (the bundled digits), members must share the seed; Fashion-MNIST's
+test split is the published one for every seed.
 """
 
 from __future__ import annotations
@@ -67,6 +69,21 @@ def predict_proba(member: Member, x: np.ndarray, batch_size: int = 256) -> np.nd
     return np.concatenate(out) if out else np.zeros((0, member.info["num_classes"]))
 
 
+def _check_same_split(members, cfg, split, x, y, data_dir, folder) -> None:
+    """Refuse members whose seed drew another ``split`` (e.g. the digits' test split depends
+    on the seed): a member would be scored on images it was trained on."""
+    for seed in sorted({m.info["config"]["seed"] for m in members} - {cfg["seed"]}):
+        from fovea.data import load_dataset
+
+        other = load_dataset(cfg["dataset"], data_dir=data_dir or cfg["data_dir"], seed=seed,
+                             **folder)
+        ox, oy = getattr(other, f"x_{split}"), np.asarray(getattr(other, f"y_{split}"))
+        if ox.shape != x.shape or not (np.array_equal(oy, y) and np.array_equal(ox, x)):
+            raise ValueError(f"ensemble: runs with --seed {cfg['seed']} and --seed {seed} have "
+                             f"different {split} splits of {cfg['dataset']}; ensemble runs "
+                             f"that share the data split (the same --seed, other options)")
+
+
 def ensemble(run_dirs, snapshots: bool = False, split: str = "test", data_dir=None) -> dict:
     """Accuracy of each member and of the mean of their softmax predictions on ``split``.
 
@@ -100,6 +117,7 @@ def ensemble(run_dirs, snapshots: bool = False, split: str = "test", data_dir=No
     data = load_dataset(cfg["dataset"], data_dir=data_dir or cfg["data_dir"], seed=cfg["seed"],
                         **folder)
     x, y = getattr(data, f"x_{split}"), np.asarray(getattr(data, f"y_{split}"))
+    _check_same_split(members, cfg, split, x, y, data_dir, folder)
     if not len(y):
         raise ValueError(f"ensemble: {data.name} has no {split} examples")
     total = np.zeros((len(y), first["num_classes"]))
