@@ -71,6 +71,7 @@ def register(sub) -> None:
                    "(default --lr)")
     p.add_argument("--backbone-lr", type=float, default=None,
                    help="learning rate of the rest (default --lr)")
+    _add_technique_options(p)
     p.add_argument("--config", metavar="FILE", default=None,
                    help="a TOML file with the same keys (command-line options override it)")
     p.add_argument("--overfit-small", action="store_true",
@@ -78,6 +79,25 @@ def register(sub) -> None:
                         "reach 100%% training accuracy")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def _add_technique_options(p) -> None:
+    """The lectures' regularisers and averaging (docs/training.md, "Regularisers")."""
+    g = p.add_argument_group("regularisers and averaging (off by default)")
+    g.add_argument("--ema", type=float, default=None, metavar="DECAY",
+                   help="keep an exponential moving average of the weights (e.g. 0.999); "
+                        "the run's weights are the average")
+    g.add_argument("--mixup", type=float, default=None, metavar="ALPHA",
+                   help="MixUp training batches, lambda ~ Beta(ALPHA, ALPHA) (e.g. 0.2)")
+    g.add_argument("--cutmix", type=float, default=None, metavar="ALPHA",
+                   help="CutMix training batches (e.g. 1.0); with --mixup, one per batch")
+    g.add_argument("--drop-path", type=float, default=None, metavar="P",
+                   help="stochastic depth in residual blocks, rising linearly to P")
+    g.add_argument("--max-norm", type=float, default=None, metavar="C",
+                   help="rescale each unit's incoming weights to norm <= C after each step")
+    g.add_argument("--snapshots", type=int, default=None, metavar="K",
+                   help="snapshot ensemble: K cosine cycles with restarts, the weights saved "
+                        "after each (RUN/snapshots/; `fovea ensemble RUN --snapshots`)")
 
 
 def config_from_args(args: argparse.Namespace):

@@ -47,3 +47,7 @@ from fovea.data.sampler import (  # noqa: F401
 )
 from fovea.data.samples import available_sample_images, sample_images  # noqa: F401
 from fovea.data.splits import DatasetSplits, digits, load_dataset, split_indices  # noqa: F401
+
+# isort: split
+# Mixup and CutMix: batch transforms that mix images and labels.
+from fovea.data.mixing import *  # noqa: F403

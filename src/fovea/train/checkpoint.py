@@ -169,8 +169,11 @@ def _optimizer_state(arrays: dict, meta: dict) -> dict:
 
 
 def save_checkpoint(run_dir, epoch: int, model, optimizer, best_state: dict | None,
-                    state: dict) -> Path:
-    """Write the checkpoint after ``epoch`` and point ``LATEST`` at it (then drop the older)."""
+                    state: dict, extra: dict | None = None) -> Path:
+    """Write the checkpoint after ``epoch`` and point ``LATEST`` at it (then drop the older).
+
+    ``extra`` maps names to more state dicts (e.g. ``{"ema": ...}``), each saved as
+    ``NAME.safetensors`` beside the model."""
     root = Path(run_dir) / "checkpoints"
     name = f"epoch-{epoch:04d}"
     tmp_dir = make_temporary_dir(root, f".{name}.")
@@ -178,6 +181,8 @@ def save_checkpoint(run_dir, epoch: int, model, optimizer, best_state: dict | No
         save_weights(model.state_dict(), tmp_dir / "model.safetensors")
         if best_state is not None:
             save_weights(best_state, tmp_dir / "best.safetensors")
+        for key, sd in (extra or {}).items():
+            save_weights(sd, tmp_dir / f"{key}.safetensors")
         opt_arrays, opt_meta = _optimizer_arrays(optimizer.state_dict())
         save_weights(opt_arrays, tmp_dir / "optimizer.safetensors")
         state = dict(state, epoch=epoch, optimizer=opt_meta)
@@ -233,6 +238,8 @@ def load_checkpoint(run_dir) -> dict:
     out = {"state": state, "model": load_weights(path / "model.safetensors"), "path": path}
     best = path / "best.safetensors"
     out["best"] = load_weights(best) if best.exists() else None
+    out["extra"] = {p.stem: load_weights(p) for p in sorted(path.glob("*.safetensors"))
+                    if p.stem not in ("model", "best", "optimizer")}
     out["optimizer"] = _optimizer_state(load_weights(path / "optimizer.safetensors"),
                                         state["optimizer"])
     return out

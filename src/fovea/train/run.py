@@ -80,6 +80,13 @@ class TrainConfig:
     freeze: str = "none"
     head_lr: float | None = None
     backbone_lr: float | None = None
+    # The lectures' training techniques (fovea.train.techniques; off when None).
+    ema: float | None = None  # decay of an exponential moving average of the weights
+    mixup: float | None = None  # MixUp's alpha
+    cutmix: float | None = None  # CutMix's alpha
+    drop_path: float | None = None  # stochastic depth of the last residual block
+    max_norm: float | None = None  # max-norm constraint after each step
+    snapshots: int | None = None  # snapshot ensemble: this many cosine cycles
 
     def validate(self) -> TrainConfig:
         """Check every option; raises ValueError naming the option as the command line does."""
@@ -131,6 +138,9 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (number(value) and value > 0):
                 bad("--" + name.replace("_", "-"), value, "a positive finite number")
+        from fovea.train.techniques import validate_options
+
+        validate_options(self, bad, number, integer)
         return self
 
     def with_dataset_defaults(self, given=()) -> TrainConfig:
@@ -400,7 +410,7 @@ def _resume_config(cfg: TrainConfig, saved: TrainConfig, given, run_dir: Path, l
 # --- the job -----------------------------------------------------------------------------
 
 def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
-          overwrite: bool = False) -> dict:
+          overwrite: bool = False, callbacks=()) -> dict:
     """Run the main job; returns the metrics (also written to ``RUN/metrics.json``).
 
     Args:
@@ -411,6 +421,7 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
         given: the names of the options the user gave (the command line's); default: those
             that differ from :class:`TrainConfig`'s defaults.
         overwrite: replace the run in an existing ``cfg.out`` (refused otherwise).
+        callbacks: more Trainer callbacks (``fovea tune`` reports each epoch to its pruner).
     """
     from fovea.data import load_dataset
     from fovea.models import build_model
@@ -451,6 +462,11 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
     model = build_model(cfg.model, c, (h, w), data.num_classes)
     if cfg.overfit_small:
         model.apply(lambda m: setattr(m, "p", 0.0) if isinstance(m, nn.Dropout) else None)
+    from fovea.train import techniques
+
+    if cfg.drop_path:
+        techniques.add_drop_path(model, cfg.drop_path)
+    train_loader = techniques.wrap_loader(cfg, train_loader, data.num_classes)
     params = model.parameters()
     if cfg.init or cfg.freeze != "none" or cfg.head_lr or cfg.backbone_lr:
         from fovea.models.transfer import setup_transfer
@@ -459,7 +475,8 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
         params = setup_transfer(model, cfg.init if resume_dir is None else None, cfg.freeze,
                                 cfg.lr, cfg.head_lr, cfg.backbone_lr, log)
     optimizer = build_optimizer(cfg, params)
-    scheduler = build_scheduler(cfg, optimizer, len(train_loader))
+    # --snapshots sets the learning rate itself, per step (cosine cycles with restarts).
+    scheduler = None if cfg.snapshots else build_scheduler(cfg, optimizer, len(train_loader))
     if cfg.tensorboard:
         from fovea.utils.tensorboard import require_tensorboardx
 
@@ -479,7 +496,8 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
                           train_eval_loader=train_eval, grad_clip=cfg.grad_clip,
                           early_stopping=cfg.early_stopping, run_dir=run_dir,
                           config=asdict(cfg), progress=cfg.progress, log=log,
-                          callbacks=[progress])
+                          callbacks=[progress, *techniques.callbacks(
+                              cfg, model, run_dir, len(train_loader)), *callbacks])
         if resume_dir is not None:
             trainer.resume()
             trainer.scheduler = _replay_schedule(cfg, optimizer, trainer, len(train_loader))
@@ -542,12 +560,14 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed) -> dict:
     """Train to the end, evaluate the best weights on the test split, write the outputs."""
     from fovea.data import ArrayDataset, DataLoader
     from fovea.train.report import write_metrics, write_report
+    from fovea.train.techniques import finish_ema
     from fovea.train.trainer import accuracy
 
     history = trainer.fit(cfg.epochs)
     final_state = {k: v._data.copy() for k, v in model.state_dict().items()}
     if trainer.best_state is not None:
         model.load_state_dict(trainer.best_state)
+    ema_metrics = finish_ema(trainer, model, xs, data)  # --ema: the averaged weights win
     save_weights(model.state_dict(), run_dir / "model.safetensors",
                  metadata={"model": cfg.model, "dataset": cfg.dataset})
     test_loader = DataLoader(ArrayDataset(xs[2], data.y_test), batch_size=256)
@@ -568,6 +588,7 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed) -> dict:
         "dataset": cfg.dataset,
         "parameters": model.num_parameters(),
     }
+    metrics.update(ema_metrics)
     if resumed:
         metrics["resumed"] = True
     write_metrics(run_dir / "metrics.json", metrics)

@@ -294,8 +294,11 @@ class Trainer:
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "config": self.config,
         }
+        # Callbacks with a ``checkpoint_name`` (the EMA) keep their weights in the checkpoint.
+        extra = {cb.checkpoint_name: cb.state_dict() for cb in self.callbacks
+                 if hasattr(cb, "checkpoint_name")}
         save_checkpoint(self.run_dir, self.epoch, self.model, self.optimizer, self.best_state,
-                        state)
+                        state, extra)
 
     def resume(self) -> None:
         """Load the latest checkpoint of ``run_dir`` and continue from its epoch."""
@@ -313,6 +316,13 @@ class Trainer:
         self.history = History.from_dict(st["history"])
         self.best_state = ck["best"]
         self.epoch = int(st["epoch"])
+        for cb in self.callbacks:
+            name = getattr(cb, "checkpoint_name", None)
+            if name is not None and name in ck["extra"]:
+                cb.load_state_dict(ck["extra"][name])
+            elif name is not None:
+                self.log(f"resume: {ck['path']} has no {name}.safetensors; {name} starts "
+                         f"again from the current weights")
 
     _measure_ratio = True
 

@@ -89,3 +89,8 @@ from fovea.nn.functional.pooling import (  # noqa: F401
     max_unpool2d,
 )
 from fovea.nn.functional.upsample import interpolate, upsample  # noqa: F401
+
+# isort: split
+# The lectures' regularisers: fractional max-pooling, stochastic depth, DropConnect.
+from fovea.nn.functional.pooling.fractional import *  # noqa: F403
+from fovea.nn.functional.stochastic import *  # noqa: F403

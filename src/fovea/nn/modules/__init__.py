@@ -82,3 +82,7 @@ from fovea.nn.modules.conv1d import *  # noqa: F403
 from fovea.nn.modules.pooling1d import *  # noqa: F403
 from fovea.nn.modules.rnn import *  # noqa: F403
 from fovea.nn.modules.transformer import *  # noqa: F403
+
+# isort: split
+# The lectures' regularisers: StochasticDepth, DropPath, DropConnect, FractionalMaxPool2d.
+from fovea.nn.modules.regularisers import *  # noqa: F403

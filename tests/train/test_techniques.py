@@ -1,0 +1,136 @@
+"""fovea train's techniques (fovea.train.techniques): --ema, --mixup/--cutmix, --drop-path,
+--max-norm, --snapshots; a run with them resumes exactly, and each does what it says."""
+
+import json
+
+import numpy as np
+import pytest
+
+import fovea
+from fovea.cli import main
+from fovea.models import CifarResNet
+from fovea.train import run as run_module
+from fovea.train.checkpoint import load_weights
+from fovea.train.techniques import (
+    EMA,
+    MixingLoader,
+    add_drop_path,
+    build_mixing,
+    residual_blocks,
+    snapshot_lr,
+)
+
+FAST = ["--model", "two_layer", "--no-progress"]
+ALL = ["--ema", "0.9", "--mixup", "0.2", "--cutmix", "1.0", "--max-norm", "2.0",
+       "--snapshots", "2"]
+
+
+def _weights(path):
+    return load_weights(path)
+
+
+def test_a_run_with_every_technique_resumes_exactly(tmp_path, monkeypatch, capsys):
+    full = tmp_path / "full"
+    assert main(["train", "--epochs", "2", "--out", str(full), *ALL, *FAST]) == 0
+    real = run_module._Progress.on_epoch_end
+
+    def stop_after_one(self, trainer):
+        real(self, trainer)
+        if trainer.epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module._Progress, "on_epoch_end", stop_after_one)
+    cut = tmp_path / "cut"
+    assert main(["train", "--epochs", "2", "--out", str(cut), *ALL, *FAST]) == 130
+    monkeypatch.setattr(run_module._Progress, "on_epoch_end", real)
+    assert (cut / "checkpoints" / "epoch-0001" / "ema.safetensors").is_file()
+    assert main(["train", "--resume", str(cut), "--no-progress"]) == 0
+    for name in ("model.safetensors", "snapshots/cycle-1.safetensors",
+                 "snapshots/cycle-2.safetensors"):
+        a, b = _weights(full / name), _weights(cut / name)
+        assert a.keys() == b.keys()
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=f"{name}: {k}")
+    m = json.loads((full / "metrics.json").read_text())
+    assert m["ema_decay"] == 0.9 and "ema_val_accuracy" in m and "best_raw_test_accuracy" in m
+
+
+def test_ema_weights_are_the_warmed_up_moving_average():
+    model = fovea.nn.Linear(3, 2)
+    ema = EMA(model, 0.5)
+
+    class T:
+        pass
+
+    t = T()
+    t.model = model
+    expect = model.weight.detach().numpy().copy()
+    for n in range(5):
+        with fovea.no_grad():
+            model.weight.add_(1.0)
+        ema.on_step(t, 0.0)
+        w = model.weight.detach().numpy()
+        d = min(0.5, (1 + n) / (10 + n)) if n else 0.0  # the first update copies
+        expect = d * expect + (1 - d) * w
+        np.testing.assert_allclose(ema.model.weight.detach().numpy(), expect, rtol=1e-6)
+
+
+def test_snapshot_lr_is_cosine_within_each_cycle_and_restarts():
+    lrs = [snapshot_lr(0.1, s, 10) for s in range(30)]
+    assert lrs[0] == lrs[10] == lrs[20] == 0.1
+    assert all(a > b for a, b in zip(lrs[:9], lrs[1:10]))
+    np.testing.assert_allclose(lrs[5], 0.05, rtol=1e-12)
+
+
+def test_snapshots_need_epochs_divisible_by_k(tmp_path, capsys):
+    assert main(["train", "--epochs", "3", "--snapshots", "2", "--out",
+                 str(tmp_path / "r"), *FAST]) == 2
+    assert "--snapshots" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_drop_path_hooks_every_residual_block_with_linearly_rising_rates():
+    model = CifarResNet(14, num_classes=3, in_channels=1).eval()  # 6 blocks in all
+    x = fovea.randn(64, 1, 8, 8)
+    y0 = model(x).detach().numpy()
+    keys = list(model.state_dict())
+    add_drop_path(model, 0.6)
+    assert list(model.state_dict()) == keys
+    np.testing.assert_allclose(model(x).detach().numpy(), y0)  # evaluation is unchanged
+    blocks = residual_blocks(model)
+    assert [len(last._forward_hooks) for _, last in blocks] == [1] * 6
+    # In training the last block's branch is dropped for ~60% of the examples (rate p·6/6).
+    last = blocks[-1][1].train()
+    out = last(fovea.randn(400, last.num_features, 2, 2)).detach().numpy().reshape(400, -1)
+    assert 0.5 < (out == 0).all(axis=1).mean() < 0.7
+    first = blocks[0][1].train()
+    out = first(fovea.randn(400, first.num_features, 2, 2)).detach().numpy().reshape(400, -1)
+    assert 0.03 < (out == 0).all(axis=1).mean() < 0.2  # rate 0.6·1/6 = 0.1
+
+
+def test_drop_path_refuses_a_model_without_residual_blocks(tmp_path, capsys):
+    assert main(["train", "--epochs", "1", "--drop-path", "0.1", "--out",
+                 str(tmp_path / "r"), *FAST]) == 2
+    assert "residual blocks" in capsys.readouterr().err
+
+
+def test_mixing_loader_repeats_its_batches_for_an_epoch_and_differs_between_epochs():
+    x = np.random.default_rng(0).standard_normal((8, 1, 4, 4)).astype(np.float32)
+    y = np.arange(8) % 3
+    loader = [(x[:4], y[:4]), (x[4:], y[4:])]
+    ml = MixingLoader(loader, build_mixing(0.4, None, 3), seed=1)
+    a = [b[0] for b in ml]
+    b = [b[0] for b in ml]
+    ml.set_epoch(1)
+    c = [b[0] for b in ml]
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(a[0], c[0])
+    assert ml.__len__() == 2
+
+
+@pytest.mark.parametrize("flag,value", [("--ema", "1.5"), ("--mixup", "0"),
+                                        ("--drop-path", "1"), ("--max-norm", "-1"),
+                                        ("--snapshots", "0")])
+def test_bad_technique_options_are_refused_naming_the_option(tmp_path, capsys, flag, value):
+    assert main(["train", flag, value, "--out", str(tmp_path / "r"), *FAST]) == 2
+    assert flag in capsys.readouterr().err
