@@ -40,6 +40,8 @@ from fovea.train.checkpoint import (
     save_checkpoint,
     save_weights,
 )
+from fovea.train.run import _now  # the run.json timestamps of fovea train
+from fovea.train.trainer import _isatty
 
 
 @dataclass
@@ -113,17 +115,6 @@ def decode_split(model, images: np.ndarray, vocab: CaptionVocab, max_length: int
     if return_attention:
         return texts, (np.concatenate(atts) if atts else np.zeros((0, max_length, 0)))
     return texts
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def _config_from(info: dict) -> CaptionConfig:

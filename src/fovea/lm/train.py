@@ -41,6 +41,8 @@ from fovea.train.checkpoint import (
     save_checkpoint,
     save_weights,
 )
+from fovea.train.run import _now  # the run.json timestamps of fovea train
+from fovea.train.trainer import _isatty
 
 
 @dataclass
@@ -163,17 +165,6 @@ def sample(model: CharLM, vocab: CharVocab, n: int, prime: str = "\n",
             logits, state = model(fovea.tensor(np.array([[c]], dtype=np.int64)), state)
     model.train(was)
     return vocab.decode(out)
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def _new_run_dir(cfg: LMConfig) -> Path:

@@ -37,14 +37,11 @@ from fovea.train.checkpoint import (
     save_checkpoint,
     save_weights,
 )
+from fovea.train.run import _now  # the run.json timestamps of fovea train
 
 DEEP = ("dqn", "reinforce", "a2c", "ppo")
 TABULAR = ("q-learning", "sarsa", "value-iteration", "policy-iteration")
 ALGOS = DEEP + TABULAR
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def parse_options(algo: str, pairs) -> dict:
