@@ -8,7 +8,7 @@ from fovea.backends import array_module
 from fovea.optim.optimizer import (
     Optimizer,
     _bump,
-    _check,
+    _check_adam_hyperparameters,
     _check_flag,
     _decayed_grad,
     _grad,
@@ -17,13 +17,6 @@ from fovea.optim.optimizer import (
     _new_step,
     _zeros_like,
 )
-
-
-def _check_betas(name: str, betas) -> None:
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-    _check(name, "betas[0]", betas[0], "[0, 1)", "beta parameter at index 0")
-    _check(name, "betas[1]", betas[1], "[0, 1)", "beta parameter at index 1")
 
 
 class Adamax(Optimizer):
@@ -55,10 +48,7 @@ class Adamax(Optimizer):
 
     def _validate(self, group: dict[str, Any]) -> None:
         name = self._name
-        _check(name, "lr", group["lr"], ">= 0", "learning rate")
-        _check(name, "eps", group["eps"], ">= 0", "epsilon value")
-        _check_betas(name, group["betas"])
-        _check(name, "weight_decay", group["weight_decay"], ">= 0", "weight_decay value")
+        _check_adam_hyperparameters(name, group)
         _check_flag(name, "maximize", group["maximize"])
 
     def _update_group(self, group: dict[str, Any]) -> None:

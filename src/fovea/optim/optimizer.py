@@ -411,6 +411,19 @@ def _check(opt: str, name: str, value, condition: str, what: str | None = None,
         raise ValueError(f"{opt}: invalid {what} {value!r}: {name} must be {rule}")
 
 
+def _check_adam_hyperparameters(opt: str, group: dict) -> None:
+    """The checks of the Adam family (Adam, AdamW, Adamax, NAdam, RAdam), in PyTorch's
+    order: ``lr`` and ``eps`` >= 0, ``betas`` a pair in [0, 1), ``weight_decay`` >= 0."""
+    _check(opt, "lr", group["lr"], ">= 0", "learning rate")
+    _check(opt, "eps", group["eps"], ">= 0", "epsilon value")
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{opt}: betas must be a pair (beta1, beta2), got {betas!r}")
+    _check(opt, "betas[0]", betas[0], "[0, 1)", "beta parameter at index 0")
+    _check(opt, "betas[1]", betas[1], "[0, 1)", "beta parameter at index 1")
+    _check(opt, "weight_decay", group["weight_decay"], ">= 0", "weight_decay value")
+
+
 def _check_flag(opt: str, name: str, value) -> None:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{opt}: {name} must be True or False, got {value!r}")

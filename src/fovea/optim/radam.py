@@ -6,11 +6,10 @@ import math
 from typing import Any
 
 from fovea.backends import array_module
-from fovea.optim.adamax import _check_betas
 from fovea.optim.optimizer import (
     Optimizer,
     _bump,
-    _check,
+    _check_adam_hyperparameters,
     _check_flag,
     _decayed_grad,
     _ema_sq_,
@@ -63,10 +62,7 @@ class RAdam(Optimizer):
 
     def _validate(self, group: dict[str, Any]) -> None:
         name = self._name
-        _check(name, "lr", group["lr"], ">= 0", "learning rate")
-        _check(name, "eps", group["eps"], ">= 0", "epsilon value")
-        _check_betas(name, group["betas"])
-        _check(name, "weight_decay", group["weight_decay"], ">= 0", "weight_decay value")
+        _check_adam_hyperparameters(name, group)
         _check_flag(name, "decoupled_weight_decay", group["decoupled_weight_decay"])
         _check_flag(name, "maximize", group["maximize"])
 
