@@ -37,6 +37,9 @@ from fovea import backends
 
 class _State(threading.local):
     grad_enabled = True  # the default every thread starts with (a class attribute: fast)
+    # ``observer(cls, inputs, params, result)`` is told of every ``Function.apply`` on this
+    # thread while set (fovea.jit's tracer records graphs with it); None: nothing is told.
+    observer = None
 
 
 _state = _State()
@@ -215,7 +218,10 @@ class Function:
                 break
         out = cls.forward(ctx, *arrays, **params)
         if type(out) is tuple:
-            return _apply_multi(ctx, inputs, arrays, out)
+            results = _apply_multi(ctx, inputs, arrays, out)
+            if _state.observer is not None:
+                _state.observer(cls, inputs, params, results)
+            return results
         needs = [t.requires_grad for t in inputs]
         if True in needs and _state.grad_enabled:
             ctx.needs_input_grad = needs
@@ -230,6 +236,8 @@ class Function:
             result = _make_tensor(out, None)
         if getattr(out, "base", None) is not None:
             _share_version_if_view(ctx.xp, result, inputs, arrays)
+        if _state.observer is not None:
+            _state.observer(cls, inputs, params, result)
         return result
 
     def _resolve_saved(self, inputs, arrays, out) -> None:
@@ -338,6 +346,20 @@ _Tensor = None  # fovea.tensor.Tensor, bound by _bind_tensor when fovea.tensor i
 
 def _make_tensor(data, grad_fn):  # replaced by Tensor._make when fovea.tensor is imported
     raise RuntimeError("internal: import fovea.tensor before running ops")
+
+
+@contextlib.contextmanager
+def observing(observer):
+    """Tell ``observer(cls, inputs, params, result)`` of every ``Function.apply`` on this thread
+    inside the block: ``cls`` the Function class, ``inputs`` its Tensor arguments, ``params``
+    its keyword parameters, ``result`` the output Tensor (a tuple for several outputs). Nested
+    blocks stack: the inner observer replaces the outer one until it ends."""
+    prev = _state.observer
+    _state.observer = observer
+    try:
+        yield observer
+    finally:
+        _state.observer = prev
 
 
 def _bind_tensor(cls) -> None:
