@@ -191,3 +191,18 @@ def test_update_bn_recomputes_running_statistics_like_pytorch():
     np.testing.assert_allclose(bn.running_mean.numpy(), tbn.running_mean.numpy(), rtol=1e-12)
     np.testing.assert_allclose(bn.running_var.numpy(), tbn.running_var.numpy(), rtol=1e-12)
     assert bn.momentum == 0.1 and not bn.training
+
+
+def test_n_averaged_stays_a_0d_int64_array_and_counts():
+    """The counter is a 0-d int64 array after updates (not a NumPy scalar), so it saves,
+    loads and moves as any buffer."""
+    model = fovea.nn.Linear(3, 2)
+    avg = swa_utils.AveragedModel(model)
+    for _ in range(3):
+        avg.update_parameters(model)
+    data = avg.n_averaged._data
+    assert isinstance(data, np.ndarray) and data.shape == () and data.dtype == np.int64
+    assert int(avg.n_averaged) == 3
+    fresh = swa_utils.AveragedModel(model)
+    fresh.load_state_dict(avg.state_dict())
+    assert int(fresh.n_averaged) == 3

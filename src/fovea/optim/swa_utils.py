@@ -200,7 +200,8 @@ class AveragedModel(Module):
                                      f"{len(mine_b)}")
                 for a, b in zip(mine_b, theirs_b):
                     _assign(a, b._data)
-        self.n_averaged._data = self.n_averaged._data + 1
+        # in place: ``array + 1`` on a 0-d array gives a NumPy scalar, not an array
+        self.n_averaged._data[...] += 1
         self.n_averaged._version[0] += 1
 
 
