@@ -93,3 +93,55 @@ def test_env_arguments_reach_gymnasium_and_are_kept_by_the_run(tmp_path, capsys)
         "map_name": "8x8"}
     assert main(["rl", "play", str(out)]) == 0
     assert "FFFHFFFF" in capsys.readouterr().out  # a row of the 8x8 map
+
+
+def _dqn_argv(out, *extra):
+    return ["rl", "train", "dqn", "--steps", "600", "--set", "hidden=16",
+            "--set", "learning_starts=100", "--set", "train_freq=4", "--set", "batch_size=16",
+            "--eval-episodes", "3", "--no-progress", "--seed", "3", "--out", str(out), *extra]
+
+
+def test_eval_every_keeps_the_best_evaluated_weights_and_leaves_training_unchanged(tmp_path):
+    import numpy as np
+
+    from fovea.rl import DQN
+    from fovea.rl.evaluation import evaluate_agent
+    from fovea.train.checkpoint import load_weights
+
+    plain, periodic = tmp_path / "plain", tmp_path / "periodic"
+    assert main(_dqn_argv(plain)) == 0
+    assert main(_dqn_argv(periodic, "--eval-every", "150", "--eval-every-episodes", "2",
+                          "--checkpoint-every", "300")) == 0
+    m = json.loads((periodic / "metrics.json").read_text())
+    steps = [s for s, _ in m["evaluations"]]  # the first update at or after each multiple
+    assert len(steps) == 4 and all(k * 150 <= s < k * 150 + 4 for k, s in enumerate(steps, 1))
+    best = max(r for _, r in m["evaluations"])
+    assert m["best_periodic_mean"] == best and m["kept"] == "best"
+    assert m["best_step"] == max(s for s, r in m["evaluations"] if r == best)  # later of ties
+    # Training did not see the evaluations: the last weights equal the plain run's.
+    plain_m = json.loads((plain / "metrics.json").read_text())
+    assert m["last_eval_mean"] == plain_m["eval_mean"]
+    assert m["train_return_last100"] == plain_m["train_return_last100"]
+    # The kept weights are the best file's, and replaying them gives the recorded score.
+    kept = load_weights(periodic / "model.safetensors")
+    best_w = load_weights(periodic / "best_model.safetensors")
+    assert all(np.array_equal(kept[k], best_w[k]) for k in kept)
+    agent = DQN("CartPole-v1", seed=3, hidden=(16,))
+    agent.model.load_state_dict(best_w)
+    assert float(evaluate_agent(agent, 2, seed=20_000).mean()) == best
+    assert float(evaluate_agent(agent, 3).mean()) == m["eval_mean"]
+
+
+def test_eval_every_state_survives_resume_and_bad_values_are_refused(tmp_path, capsys):
+    out = tmp_path / "r"
+    argv = _dqn_argv(out, "--eval-every", "200", "--eval-every-episodes", "1",
+                     "--checkpoint-every", "200")
+    argv[argv.index("--steps") + 1] = "400"
+    assert main(argv) == 0
+    assert main(["rl", "train", "--resume", str(out), "--steps", "600", "--no-progress",
+                 "--eval-episodes", "1"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    steps = [s for s, _ in m["evaluations"]]
+    assert len(steps) == 3 and all(k * 200 <= s < k * 200 + 4 for k, s in enumerate(steps, 1))
+    assert main(_dqn_argv(tmp_path / "bad", "--eval-every", "-5")) == 2
+    assert "--eval-every" in capsys.readouterr().err

@@ -49,6 +49,15 @@ def register(sub) -> None:
                         "hidden=128,128, n_envs=16); repeatable; docs/rl.md lists them")
     t.add_argument("--eval-episodes", type=int, default=100,
                    help="evaluate the final greedy policy over this many episodes (0: skip)")
+    t.add_argument("--eval-every", type=int, default=0, metavar="STEPS",
+                   help="deep algorithms: every STEPS environment steps, evaluate the greedy "
+                        "policy (--eval-every-episodes episodes) and keep the best weights in "
+                        "best_model.safetensors (default 0: off)")
+    t.add_argument("--eval-every-episodes", type=int, default=10, metavar="N",
+                   help="episodes per periodic evaluation (default 10)")
+    t.add_argument("--keep-last", action="store_true",
+                   help="with --eval-every: the run's result is the last weights, not the "
+                        "best evaluated ones")
     t.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS",
                    help="environment steps between checkpoints (default steps/10)")
     t.add_argument("--out", default=None, help="the run directory (default runs/<env>-<algo>-"
@@ -125,7 +134,9 @@ def run_train(args) -> int:
         m = train_run(args.algo, args.env, args.seed, steps, options, out=args.out,
                       resume=args.resume, overwrite=args.overwrite,
                       eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
-                      progress=not args.no_progress, env_kwargs=_env_kwargs(args.env_arg))
+                      progress=not args.no_progress, env_kwargs=_env_kwargs(args.env_arg),
+                      eval_every=args.eval_every, eval_every_episodes=args.eval_every_episodes,
+                      keep_best=not args.keep_last)
     except TrainingDiverged as exc:
         raise UserError(f"training diverged: {exc}") from None
     if "V_start" in m:

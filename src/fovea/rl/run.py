@@ -4,7 +4,10 @@
 Layout (the same files ``fovea runs`` reads)::
 
     RUN/run.json            algorithm, environment, seed, options; status, steps, wall time
-    RUN/model.safetensors   the final weights (deep) or tables (Q / V / policy: tabular)
+    RUN/model.safetensors   the final weights (deep) or tables (Q / V / policy: tabular);
+                            with --eval-every (and --keep-best, its default) the best
+                            evaluated weights
+    RUN/best_model.safetensors  the best weights of the periodic evaluations (--eval-every)
     RUN/metrics.json        evaluation mean and std of the return, steps, episodes, seconds
     RUN/returns.png         return per episode against environment steps (moving average)
     RUN/loss.png            loss, and ε (DQN) or the policy's entropy, per update
@@ -127,7 +130,9 @@ class _Info:
 def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int = 50_000,
               options: dict | None = None, out=None, resume=None, overwrite: bool = False,
               eval_episodes: int = 100, checkpoint_every: int | None = None,
-              progress: bool = True, log=print, env_kwargs: dict | None = None) -> dict:
+              progress: bool = True, log=print, env_kwargs: dict | None = None,
+              eval_every: int = 0, eval_every_episodes: int = 10,
+              keep_best: bool = True) -> dict:
     """Train ``algo`` on ``env_id`` and write a run directory; returns the metrics.
 
     Args:
@@ -142,6 +147,16 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
         eval_episodes: evaluate the final policy greedily over this many episodes (0: skip).
         checkpoint_every: environment steps between checkpoints (default steps / 10).
         env_kwargs: keyword arguments of ``gymnasium.make`` (``{"map_name": "8x8"}``).
+        eval_every: deep algorithms: every this many environment steps, play the greedy
+            policy for ``eval_every_episodes`` episodes (seeds 20000, 20001, ..., apart from
+            the final evaluation's 10000, ...) and keep the weights with the best mean return
+            in ``best_model.safetensors`` (0: no periodic evaluation). The evaluations use
+            their own environment and greedy actions, so training is the same with or
+            without them.
+        keep_best: with ``eval_every``, the run's result (``model.safetensors`` and the final
+            evaluation) is the best evaluated weights, as reference setups keep them
+            (Stable-Baselines3's EvalCallback); the last weights' evaluation is reported too
+            (``last_eval_mean``). False: the last weights.
     """
     if resume is None and algo not in ALGOS:
         raise ValueError(f"rl: unknown algorithm {algo!r}: expected one of {', '.join(ALGOS)}")
@@ -152,6 +167,9 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
         algo, env_id, seed, options = cfg["model"], cfg["dataset"], cfg["seed"], \
             cfg["options"]
         env_kwargs = cfg.get("env_kwargs") or {}
+        eval_every = cfg.get("eval_every", 0)  # the periodic evaluations are the run's too
+        eval_every_episodes = cfg.get("eval_every_episodes", 10)
+        keep_best = cfg.get("keep_best", True)
         steps = int(steps) if steps is not None else int(cfg["epochs"])
         if read_latest(run_dir) is None:
             raise CheckpointError(f"{run_dir}: no complete checkpoint to resume from")
@@ -163,6 +181,9 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
         env_kwargs = dict(env_kwargs or {})
     if steps is None or int(steps) < 1:
         raise ValueError(f"rl: invalid --steps {steps!r}: expected an integer >= 1")
+    if int(eval_every) < 0 or int(eval_every_episodes) < 1:
+        raise ValueError(f"rl: invalid --eval-every {eval_every!r} / --eval-every-episodes "
+                         f"{eval_every_episodes!r}: expected integers >= 0 and >= 1")
     if algo in TABULAR:
         if resume is not None:
             raise ValueError(f"rl: {algo} runs finish in one go; --resume is for "
@@ -171,6 +192,7 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
                             eval_episodes, env_kwargs)
     from fovea.rl import ALGORITHMS
 
+    evals = None  # the periodic evaluations' state of a resumed run
     agent = ALGORITHMS[algo](env_id, seed=seed, env_kwargs=env_kwargs, **options)  # fails
     # here on bad options, before anything is written
     if resume is None:
@@ -181,7 +203,10 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
                                          "optimizer": "adam", "options": options,
                                          "batch_size": getattr(agent.config, "batch_size",
                                                                None), "schedule": "-",
-                                         "algorithm_config": asdict(agent.config)},
+                                         "algorithm_config": asdict(agent.config),
+                                         "eval_every": int(eval_every),
+                                         "eval_every_episodes": int(eval_every_episodes),
+                                         "keep_best": bool(keep_best)},
                 "started": _now(), "seconds": 0.0}
     else:
         ck = load_checkpoint(run_dir)
@@ -189,16 +214,20 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
         agent.optimizer.load_state_dict(ck["optimizer"])
         agent.load_extra_state(ck["state"]["agent"])
         agent.load_arrays(ck["best"] or {})
+        evals = ck["state"].get("evals") or evals
         info["config"]["epochs"] = int(steps)
         log(f"resuming {run_dir} at step {agent.steps} of {steps}")
     run = _Info(run_dir, info)
+    evals = _PeriodicEval(agent, run_dir, int(eval_every), int(eval_every_episodes),
+                          evals if resume is not None else None)
     every = int(checkpoint_every or max(1000, steps // 10))
     ckpt = {"next": (agent.steps // every + 1) * every, "k": _checkpoint_index(run_dir)}
 
     def checkpoint():
         ckpt["k"] += 1
         save_checkpoint(run_dir, ckpt["k"], agent.model, agent.optimizer,
-                        agent.arrays() or None, {"agent": agent.extra_state()})
+                        agent.arrays() or None, {"agent": agent.extra_state(),
+                                                 "evals": evals.state()})
         run.write("running", epochs_done=agent.steps)
 
     bar = _bar(progress, steps, agent.steps)
@@ -207,6 +236,7 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
         if bar is not None:
             bar.update(a.steps - bar.n)
             bar.set_postfix(ret=f"{a.history.mean_return(20):.1f}", refresh=False)
+        evals.maybe_run(a.steps)
         if a.steps >= ckpt["next"]:
             checkpoint()
             ckpt["next"] = (a.steps // every + 1) * every
@@ -230,12 +260,21 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
     if bar is not None:
         bar.close()
     train_seconds = run.seconds
+    metrics = _metrics(agent.history, agent.steps, train_seconds, algo, env_id, seed)
+    from fovea.rl.evaluation import evaluate_agent
+
+    if evals.best is not None and keep_best:
+        if eval_episodes:
+            r = evaluate_agent(agent, eval_episodes)
+            metrics.update(last_eval_mean=float(r.mean()), last_eval_std=float(r.std()))
+        agent.model.load_state_dict(load_weights(run_dir / "best_model.safetensors"))
+    if evals.enabled:
+        metrics.update(kept="best" if evals.best is not None and keep_best else "last",
+                       best_step=evals.best_step, best_periodic_mean=evals.best,
+                       evaluations=evals.history)
     save_weights(agent.model.state_dict(), run_dir / "model.safetensors",
                  metadata={"algo": algo, "env": env_id})
-    metrics = _metrics(agent.history, agent.steps, train_seconds, algo, env_id, seed)
     if eval_episodes:
-        from fovea.rl.evaluation import evaluate_agent
-
         t = time.perf_counter()
         r = evaluate_agent(agent, eval_episodes)
         metrics.update(eval_mean=float(r.mean()), eval_std=float(r.std()),
@@ -246,6 +285,48 @@ def train_run(algo: str, env_id: str = "CartPole-v1", seed: int = 0, steps: int 
     run.write("complete", epochs_done=agent.steps, test_accuracy=None)
     metrics["run_dir"] = str(run_dir)
     return metrics
+
+
+class _PeriodicEval:
+    """``--eval-every``: greedy evaluations during training and the best weights so far.
+
+    ``history`` is ``[[step, mean return], ...]``; the best weights are written atomically to
+    ``best_model.safetensors`` whenever an evaluation ties or beats the best (the later of
+    equal scores is kept: it trained longer). ``state()`` goes into each checkpoint so that a
+    resumed run continues the schedule and the comparison.
+    """
+
+    SEED = 20_000  # the evaluations' episodes: apart from the final evaluation's 10000, ...
+
+    def __init__(self, agent, run_dir: Path, every: int, episodes: int, state=None):
+        self.agent, self.path, self.every, self.episodes = agent, run_dir / \
+            "best_model.safetensors", every, episodes
+        state = state or {}
+        self.history = [list(h) for h in state.get("history", [])]
+        self.best = state.get("best")
+        self.best_step = state.get("best_step")
+        self.next = state.get("next", every)
+
+    @property
+    def enabled(self) -> bool:
+        return self.every > 0
+
+    def maybe_run(self, step: int) -> None:
+        if not self.enabled or step < self.next:
+            return
+        from fovea.rl.evaluation import evaluate_agent
+
+        self.next = (step // self.every + 1) * self.every
+        mean = float(evaluate_agent(self.agent, self.episodes, seed=self.SEED).mean())
+        self.history.append([int(step), mean])
+        if self.best is None or mean >= self.best:
+            self.best, self.best_step = mean, int(step)
+            save_weights(self.agent.model.state_dict(), self.path,
+                         metadata={"step": str(step), "mean_return": repr(mean)})
+
+    def state(self) -> dict:
+        return {"history": self.history, "best": self.best, "best_step": self.best_step,
+                "next": self.next}
 
 
 def _checkpoint_index(run_dir: Path) -> int:
