@@ -145,3 +145,34 @@ def test_eval_every_state_survives_resume_and_bad_values_are_refused(tmp_path, c
     assert len(steps) == 3 and all(k * 200 <= s < k * 200 + 4 for k, s in enumerate(steps, 1))
     assert main(_dqn_argv(tmp_path / "bad", "--eval-every", "-5")) == 2
     assert "--eval-every" in capsys.readouterr().err
+
+
+def test_play_writes_the_episode_as_a_gif_with_gymnasiums_frames(tmp_path, capsys):
+    pytest.importorskip("pygame")  # CartPole's renderer (the rl extra installs it)
+    import gymnasium
+    import numpy as np
+    from PIL import Image
+
+    out = tmp_path / "run"
+    assert main(["rl", "train", "dqn", "--steps", "200", "--set", "hidden=8", "--set",
+                 "learning_starts=50", "--eval-episodes", "0", "--no-progress",
+                 "--out", str(out)]) == 0
+    gif = tmp_path / "episode.gif"
+    assert main(["rl", "play", str(out), "--gif", str(gif), "--seed", "7"]) == 0
+    steps = sum(line.startswith("step ") for line in capsys.readouterr().out.splitlines())
+    im = Image.open(gif)
+    # One 40 ms frame per state (Pillow merges identical consecutive frames, adding their
+    # durations): the reset state and one after each step.
+    total_ms = 0
+    for i in range(im.n_frames):
+        im.seek(i)
+        total_ms += im.info["duration"]
+    assert total_ms == 40 * (steps + 1) and im.size == (600, 400)
+    env = gymnasium.make("CartPole-v1", render_mode="rgb_array")
+    env.reset(seed=7)
+    first = env.render()
+    env.close()
+    im.seek(0)
+    got = np.asarray(im.convert("RGB"), dtype=np.int16)
+    # GIF quantises to a palette: the frame matches gymnasium's render up to that.
+    assert np.abs(got - first.astype(np.int16)).mean() < 2.0
