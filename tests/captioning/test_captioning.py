@@ -235,6 +235,17 @@ def test_caption_cli_train_evaluate_predict_resume(tmp_path, capsys):
     assert capsys.readouterr().out.startswith(f"{img}: ")
     assert (tmp_path / "a.png").is_file()
     assert main(["caption", "predict", str(run), str(tmp_path / "missing.png")]) == 2
+    # Sampling: reproducible by --seed; near zero temperature it is the greedy caption.
+    outs = []
+    for argv in (["--sample", "--seed", "4"], ["--sample", "--seed", "4"], [],
+                 ["--sample", "--temperature", "1e-4", "--seed", "9"]):
+        capsys.readouterr()
+        assert main(["caption", "predict", str(run), str(img), *argv]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] and outs[2] == outs[3]
+    assert main(["caption", "predict", str(run), str(img), "--sample", "--beam-size",
+                 "2"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
 
 
 def test_missing_nltk_is_a_one_line_error(monkeypatch):

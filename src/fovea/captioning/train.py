@@ -101,13 +101,20 @@ def build(cfg: CaptionConfig, vocab_size: int) -> CaptionModel:
 
 
 def decode_split(model, images: np.ndarray, vocab: CaptionVocab, max_length: int,
-                 beam_size: int | None = None, batch: int = 256, return_attention=False):
-    """Captions (strings) of ``images`` (N, 3, S, S): greedy, or beam search of ``beam_size``."""
+                 beam_size: int | None = None, batch: int = 256, return_attention=False,
+                 temperature: float | None = None, seed: int | None = None):
+    """Captions (strings) of ``images`` (N, 3, S, S): greedy, beam search of ``beam_size``,
+    or (``temperature``) words sampled from the softmax of scores / temperature, reproducible
+    by ``seed``."""
+    if temperature is not None and beam_size is not None:
+        raise ValueError("caption: sampling (temperature) and beam search exclude each other")
+    rng = np.random.default_rng(seed)
     texts, atts = [], []
     for i in range(0, len(images), batch):
         x = fovea.tensor(images[i:i + batch])
         if beam_size is None:
-            ids, att = greedy(model, x, max_length, return_attention=True)
+            ids, att = greedy(model, x, max_length, return_attention=True,
+                              temperature=temperature, generator=rng)
         else:
             ids, att = beam_search(model, x, max_length, beam_size, return_attention=True)
         texts += [vocab.decode(r) for r in ids]
@@ -286,8 +293,10 @@ def evaluate(run_dir, split: str = "test", beam_size: int | None = None) -> dict
     return _evaluate(model, data, beam_size or cfg.beam_size, split)
 
 
-def predict(run_dir, image_paths, beam_size: int | None = None, attention_out=None) -> list:
-    """Captions of image files (resized to the run's image size)."""
+def predict(run_dir, image_paths, beam_size: int | None = None, attention_out=None,
+            temperature: float | None = None, seed: int | None = None) -> list:
+    """Captions of image files (resized to the run's image size): greedy, beam search, or
+    sampled at ``temperature`` (reproducible by ``seed``)."""
     from PIL import Image
 
     model, vocab, max_length, cfg = load_run(run_dir)
@@ -300,7 +309,7 @@ def predict(run_dir, image_paths, beam_size: int | None = None, attention_out=No
             images.append(np.asarray(f, dtype=np.float32).transpose(2, 0, 1) / 255.0)
     x = np.stack(images)
     texts, att = decode_split(model, x, vocab, max_length, beam_size=beam_size,
-                              return_attention=True)
+                              return_attention=True, temperature=temperature, seed=seed)
     if attention_out is not None:
         if not cfg.attention:
             raise ValueError("caption predict: --attention-maps needs a model trained with "

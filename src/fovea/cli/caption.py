@@ -66,6 +66,12 @@ def register(sub) -> None:
     r.add_argument("run_dir", metavar="RUN_DIR")
     r.add_argument("images", metavar="IMAGE", nargs="+")
     r.add_argument("--beam-size", type=int, default=None, help="beam search (default greedy)")
+    r.add_argument("--sample", action="store_true",
+                   help="draw each word from the softmax instead of taking the likeliest")
+    r.add_argument("--temperature", type=float, default=1.0,
+                   help="with --sample: divide the scores by this (default 1.0; lower is "
+                        "closer to greedy)")
+    r.add_argument("--seed", type=int, default=None, help="with --sample: reproducible draws")
     r.add_argument("--attention-maps", default=None, metavar="PNG",
                    help="draw the first image's attention map of each word")
     r.set_defaults(func=_predict)
@@ -106,7 +112,13 @@ def _evaluate(args) -> int:
 def _predict(args) -> int:
     from fovea.captioning.train import predict
 
-    texts = predict(args.run_dir, args.images, args.beam_size, args.attention_maps)
+    if args.sample and args.beam_size is not None:
+        raise ValueError("caption predict: --sample and --beam-size exclude each other")
+    if args.sample and not args.temperature > 0:
+        raise ValueError(f"caption predict: --temperature must be positive, got "
+                         f"{args.temperature}")
+    texts = predict(args.run_dir, args.images, args.beam_size, args.attention_maps,
+                    temperature=args.temperature if args.sample else None, seed=args.seed)
     for path, text in zip(args.images, texts):
         print(f"{path}: {text}")
     if args.attention_maps:
