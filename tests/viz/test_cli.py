@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fovea
+
 from fovea.cli import main
 
 
@@ -68,6 +70,28 @@ def test_adversarial_reports_accuracy_per_eps_and_trains(digits_run, tmp_path):
                    "--out", tmp_path / "o")
     assert rc == 0 and (tmp_path / "adv" / "model.safetensors").is_file()
     assert (tmp_path / "o" / "adversarial_pgd.png").is_file()
+
+
+def test_fooling_images_are_predicted_as_the_target(digits_run, tmp_path, capsys):
+    from PIL import Image
+
+    from fovea import viz
+
+    rc, out = _viz("adversarial", digits_run, "--count", "30", "--eps", "0", "--fool", "3",
+                   "--out", tmp_path)
+    assert rc == 0 and out.count("fooled to class 3 in") == 8
+    grid = np.asarray(Image.open(tmp_path / "fooling_3.png"))
+    assert grid.shape[0] > 3 * 16  # three rows of tiles: originals, fooling images, changes
+    # The same fooling images, remade through the API, are predicted as 3 by the model.
+    model, info = viz.load_pixel_model(digits_run)
+    x, y = viz.run_images(info, "test", 30)
+    pick = [i for i in range(30) if int(y[i]) != 3][:8]
+    for i in pick:
+        f, steps = viz.fooling_image(model, x[i][None], 3)
+        assert steps > 0 and int(model(fovea.tensor(f)).argmax(1).item()) == 3
+    assert _viz("adversarial", digits_run, "--count", "30", "--eps", "0", "--fool", "99",
+                "--out", tmp_path)[0] == 2
+    assert "--fool 99 is not a class" in capsys.readouterr().err
 
 
 def test_style_needs_no_run(tmp_path):

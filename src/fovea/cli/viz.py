@@ -83,6 +83,10 @@ def _extra(name, q) -> None:
         q.add_argument("--train-epochs", type=int, default=1)
         q.add_argument("--train-count", type=int, default=None,
                        help="training images used (default all)")
+        q.add_argument("--fool", type=int, default=None, metavar="CLASS",
+                       help="also push the first 8 test images of other classes to CLASS "
+                            "with the smallest steps that fool the model (fooling_CLASS.png: "
+                            "originals, fooling images, their difference x4 around grey)")
 
 
 def run(args) -> int:
@@ -275,9 +279,34 @@ def _adversarial(args, model, info, x, y, out):
         if eps > 0:
             fn = viz.pgd if args.attack == "pgd" else viz.fgsm
             tiles.append(fn(model, x[:8], y[:8], eps, **extra))
-    return [viz.save_png(out / f"adversarial_{args.attack}.png",
-                         viz.image_grid(np.concatenate(tiles), ncols=8, normalize=False),
-                         scale=3)]
+    paths = [viz.save_png(out / f"adversarial_{args.attack}.png",
+                          viz.image_grid(np.concatenate(tiles), ncols=8, normalize=False),
+                          scale=3)]
+    if args.fool is not None:
+        paths.append(_fooling(model, info, x, y, args.fool, out))
+    return paths
+
+
+def _fooling(model, info, x, y, target: int, out):
+    """Fooling images of the first 8 images not of class ``target``: a 3-row grid."""
+    from fovea import viz
+
+    k = int(info.get("num_classes", 0)) or None
+    if target < 0 or (k is not None and target >= k):
+        raise ValueError(f"viz adversarial: --fool {target} is not a class of the model "
+                         f"(0..{k - 1 if k else '?'})")
+    pick = [i for i in range(len(x)) if y is None or int(y[i]) != target][:8]
+    originals, fooled = x[pick], []
+    for img in originals:
+        f, steps = viz.fooling_image(model, img[None], target)
+        fooled.append(f[0])
+        print(f"fooled to class {target} in {steps} steps, L2 change "
+              f"{float(np.sqrt(((f[0] - img) ** 2).sum())):.3f}")
+    fooled = np.stack(fooled)
+    diff = np.clip(0.5 + 4 * (fooled - originals), 0.0, 1.0)
+    grid = viz.image_grid(np.concatenate([originals, fooled, diff]), ncols=len(pick),
+                          normalize=False)
+    return viz.save_png(out / f"fooling_{target}.png", grid, scale=3)
 
 
 def _style(args) -> int:

@@ -11,6 +11,13 @@ from collections.abc import Callable
 from fovea import nn
 
 
+def linear(in_channels: int, image_size: tuple[int, int], num_classes: int) -> nn.Module:
+    """The lectures' linear classifier: Flatten – Linear (a softmax classifier with the
+    cross-entropy loss; a multiclass SVM with ``multi_margin_loss``)."""
+    return nn.Sequential(nn.Flatten(),
+                         nn.Linear(in_channels * image_size[0] * image_size[1], num_classes))
+
+
 def mlp(in_channels: int, image_size: tuple[int, int], num_classes: int,
         hidden: tuple[int, ...] = (256, 128)) -> nn.Module:
     """Flatten – (Linear – ReLU)×len(hidden) – Linear."""
@@ -71,6 +78,7 @@ def small_cnn(in_channels: int, image_size: tuple[int, int], num_classes: int,
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
+    "linear": linear,
     "mlp": mlp,
     "two_layer": two_layer,
     "three_layer_convnet": three_layer_convnet,
