@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import fovea
-
 from fovea.cli import main
 
 
