@@ -118,7 +118,19 @@ def test_cli_train_sample_interpolate_evaluate(cli_runs, capsys, tmp_path):
     assert res["iw_images"] == 5 and np.isfinite(res["iw_log_likelihood"])
     # the bound (k = 20) lies above the ELBO of the same images, up to sampling noise
     assert res["iw_log_likelihood"] > -res["iw_images_neg_elbo"] - 1.0
-    assert "run written to" in capsys.readouterr().out or True
+    capsys.readouterr()
+    assert main(["generate", "arithmetic", str(vae), "--rows", "3", "--alphas", "-1", "0",
+                 "1"]) == 0
+    out = capsys.readouterr().out
+    assert "ink by alpha" in out and "of 3 rows rise" in out
+    from PIL import Image
+
+    assert Image.open(vae / "arithmetic-ink.png").size[0] > 3 * 8  # three columns of images
+    assert main(["generate", "arithmetic", str(vae), "--class", "2"]) == 2
+    assert "--class needs a conditional model" in capsys.readouterr().err
+    assert main(["generate", "arithmetic", str(cli_runs / "cgan"), "--class", "3", "--rows",
+                 "2", "--attribute", "slant"]) == 0
+    assert (cli_runs / "cgan" / "arithmetic-slant.png").is_file()
 
 
 def test_sampling_a_class_the_conditional_model_never_saw_is_refused(cli_runs, capsys):

@@ -10,7 +10,8 @@ from fovea.errors import UserError
 
 
 def register(sub) -> None:
-    """Add ``fovea generate train|sample|interpolate|evaluate`` to the ``fovea`` parser."""
+    """Add ``fovea generate train|sample|interpolate|arithmetic|evaluate`` to the ``fovea``
+    parser."""
     from fovea.data.splits import DATASET_NAMES
     from fovea.generative.run import GEN_MODELS, GenConfig
     from fovea.generative.toy import TOY_SETS
@@ -78,6 +79,23 @@ def register(sub) -> None:
     i.add_argument("--out", default=None)
     i.set_defaults(func=_interpolate)
 
+    a = actions.add_parser("arithmetic", help="latent vector arithmetic along an attribute",
+                           description="Find the latent direction of an attribute measured on "
+                                       "generated images (ink, slant or width: mean codes of "
+                                       "the top minus the bottom 10%% of 2000 draws) and add "
+                                       "it to fresh codes: one row per code, alpha from -1.5 "
+                                       "to 1.5.")
+    a.add_argument("run_dir")
+    a.add_argument("--attribute", default="ink", choices=("ink", "slant", "width"))
+    a.add_argument("--rows", type=int, default=6)
+    a.add_argument("--alphas", type=float, nargs="+", default=None,
+                   help="multiples of the direction (default -1.5 -1 -0.5 0 0.5 1 1.5)")
+    a.add_argument("--class", dest="cls", type=int, default=None,
+                   help="conditional models: the class of every image (default 0)")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--out", default=None, help="the PNG (default RUN/arithmetic-ATTR.png)")
+    a.set_defaults(func=_arithmetic)
+
     e = actions.add_parser("evaluate", help="test metrics (nats, classifier FID, modes)",
                            description="Measure a trained run on its test split and write "
                                        "RUN/evaluation.json.")
@@ -139,6 +157,18 @@ def _interpolate(args) -> int:
 
     for path in interpolate_run(args.run_dir, args.pairs, args.steps, args.out, args.seed):
         print(f"wrote {path}")
+    return 0
+
+
+def _arithmetic(args) -> int:
+    from fovea.generative.tools import arithmetic_run
+
+    res = arithmetic_run(args.run_dir, args.attribute, args.rows, args.alphas, cls=args.cls,
+                         seed=args.seed, out=args.out)
+    means = "  ".join(f"{a:+.2g}: {m:.4g}" for a, m in zip(res["alphas"], res["column_means"]))
+    print(f"{res['attribute']} by alpha  {means}")
+    print(f"{res['monotonic_rows']} of {res['rows']} rows rise with every step of alpha")
+    print(f"wrote {res['path']}")
     return 0
 
 
