@@ -52,7 +52,9 @@ class Builder:
     def const(self, array, base: str = "const") -> str:
         """A new initializer holding ``array``."""
         name = self.unique(base)
-        self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        arr = np.asarray(array)
+        arr = arr if arr.flags.c_contiguous else arr.copy(order="C")  # keeps 0-d arrays 0-d
+        self.initializers.append(self.numpy_helper.from_array(arr, name))
         return name
 
     def ints(self, values, base: str = "shape") -> str:
