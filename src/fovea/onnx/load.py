@@ -44,8 +44,8 @@ def _attr_name(name: str, taken: set) -> str:
 class OnnxModule(nn.Module):
     """Runs an ONNX graph with fovea ops.
 
-    Floating-point initializers are ``Parameters`` (so the model can be fine-tuned); the
-    others (shapes, indices) are plain constants. ``input_names``/``output_names`` are the
+    Floating-point initializers (but scalars) are ``Parameters`` (so the model can be
+    fine-tuned); the others (shapes, indices, a pad value) are plain constants. ``input_names``/``output_names`` are the
     graph's; ``forward(*inputs)`` takes the inputs in that order and returns one tensor, or a
     tuple when the graph has several outputs.
     """
@@ -64,7 +64,7 @@ class OnnxModule(nn.Module):
         self._consts: dict[str, np.ndarray] = {}
         for init in g.initializer:
             arr = numpy_helper.to_array(init)
-            if arr.dtype.kind == "f":
+            if arr.dtype.kind == "f" and arr.ndim > 0:  # scalars are options, not weights
                 attr = _attr_name(init.name, taken)
                 self.register_parameter(attr, nn.Parameter(fovea.tensor(arr.copy())))
                 self._param_of[init.name] = attr

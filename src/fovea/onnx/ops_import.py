@@ -90,6 +90,12 @@ def _reshape(ins, a):
     return [x.reshape(*shape)]
 
 
+def _expand(ins, a):
+    x = ins[0]
+    shape = np.broadcast_shapes(tuple(x.shape), tuple(_ints(ins[1])))  # two-way, as ONNX
+    return [x.expand(*shape)]
+
+
 def _flatten(ins, a):
     x = ins[0]
     ax = a.get("axis", 1) % max(x.ndim, 1)
@@ -316,7 +322,7 @@ IMPORT_TABLE = {
     "Sqrt": _un(fovea.sqrt), "Abs": _un(fovea.abs), "Erf": _un(fovea.erf),
     "Sin": _un(fovea.sin), "Cos": _un(fovea.cos), "Reciprocal": _un(lambda x: 1 / x),
     "Identity": lambda ins, a: [ins[0]], "Dropout": lambda ins, a: [ins[0]],
-    "Reshape": _reshape, "Flatten": _flatten,
+    "Reshape": _reshape, "Flatten": _flatten, "Expand": _expand,
     "Transpose": lambda ins, a: [ins[0].permute(*(a.get("perm")
                                                   or reversed(range(ins[0].ndim))))],
     "Concat": lambda ins, a: [fovea.cat([t for t in ins if t is not None], a["axis"])],
@@ -329,6 +335,7 @@ IMPORT_TABLE = {
     "LeakyRelu": lambda ins, a: [F.leaky_relu(ins[0], a.get("alpha", 0.01))],
     "HardSigmoid": lambda ins, a: [fovea.clamp(ins[0] * a.get("alpha", 0.2)
                                                + a.get("beta", 0.5), 0.0, 1.0)],
+    "HardSwish": lambda ins, a: [ins[0] * fovea.clamp(ins[0] / 6 + 0.5, 0.0, 1.0)],
     "Shape": lambda ins, a: [fovea.tensor(np.asarray(ins[0].shape, np.int64)
                                           [a.get("start", 0):a.get("end")])],
     "Cast": _cast, "Constant": _constant, "NonMaxSuppression": _nms, "RoiAlign": _roi_align,
