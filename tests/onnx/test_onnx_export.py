@@ -4,12 +4,11 @@ outputs' scale), also at a batch size other than the traced one when dynamic_axe
 
 import numpy as np
 import pytest
+from _onnx_util import assert_close, fovea_out, randomize, run_ort, session  # noqa: I001
 
 import fovea
 from fovea import config, models, nn
 from fovea.vision import ops as vo
-
-from _onnx_util import assert_close, fovea_out, randomize, run_ort, session  # noqa: I001
 
 fo = pytest.importorskip("fovea.onnx")
 

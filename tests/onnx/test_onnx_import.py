@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _onnx_util import assert_close, fovea_out, randomize  # noqa: I001
 
 import fovea
 from fovea import config, models, nn
 from fovea.vision import ops as vo
 from oracle import needs_torch
-
-from _onnx_util import assert_close, fovea_out, randomize  # noqa: I001
 
 fo = pytest.importorskip("fovea.onnx")
 onnx = pytest.importorskip("onnx")
@@ -187,8 +186,8 @@ def test_a_torch_cnn_with_batch_norm_and_view_imports_at_any_batch_size():
 @needs_torch
 def test_a_torch_resnet18_twin_imports_with_its_outputs():
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
-    import torch_zoo
     import torch
+    import torch_zoo
     torch.manual_seed(0)
     tm = torch_zoo.ResNet(torch_zoo.BasicBlock, [1, 1, 1, 1], num_classes=10).eval()
     back = _compare_with_torch(tm, [(1, 3, 64, 64)], ["x"], tol=1e-4)

@@ -60,9 +60,9 @@ def run(args) -> int:
 
 def _check(proto, model, shape, dynamic: bool) -> None:
     import numpy as np
-    import onnx
 
     import fovea
+    import onnx
 
     onnx.checker.check_model(proto, full_check=True)
     print("onnx.checker: ok (full_check)")

@@ -45,9 +45,9 @@ class OnnxModule(nn.Module):
     """Runs an ONNX graph with fovea ops.
 
     Floating-point initializers (but scalars) are ``Parameters`` (so the model can be
-    fine-tuned); the others (shapes, indices, a pad value) are plain constants. ``input_names``/``output_names`` are the
-    graph's; ``forward(*inputs)`` takes the inputs in that order and returns one tensor, or a
-    tuple when the graph has several outputs.
+    fine-tuned); the others (shapes, indices, a pad value) are plain constants.
+    ``input_names``/``output_names`` are the graph's; ``forward(*inputs)`` takes the inputs in
+    that order and returns one tensor, or a tuple when the graph has several outputs.
     """
 
     def __init__(self, model_proto):

@@ -11,19 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from fovea.nn.functional import activation as act
-from fovea.nn.functional.linear import Linear
-from fovea.nn.functional.rnn import RecurrentLayer
 from fovea.nn.functional._linear_map import AxisMaps, LinearMapFn
 from fovea.nn.functional.conv import Conv2dFn
+from fovea.nn.functional.linear import Linear
 from fovea.nn.functional.pooling.avg_pool import _AvgPool
 from fovea.nn.functional.pooling.max_pool import MaxPool2dFn
+from fovea.nn.functional.rnn import RecurrentLayer
+from fovea.onnx.builder import INT64_MAX
 from fovea.ops import arithmetic as ar
 from fovea.ops import elementwise as el
 from fovea.ops import index as ix
 from fovea.ops import linalg as la
 from fovea.ops import reduce as rd
 from fovea.ops import shape as sh
-from fovea.onnx.builder import INT64_MAX
 
 __all__ = ["TABLE", "UnsupportedOpError"]
 
