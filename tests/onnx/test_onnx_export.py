@@ -269,3 +269,40 @@ def test_a_batch_sized_constant_is_refused_under_dynamic_axes():
 
     with pytest.raises(ValueError, match="Add .*traced size of a dynamic axis"):
         fo.export_to_model(Bias(), fovea.randn(2, 3), dynamic_axes={"input": [0]})
+
+
+def test_a_batch_first_lstm_classifier_runs_at_other_batch_sizes_and_sequence_lengths():
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 6, batch_first=True)
+            self.fc = nn.Linear(6, 3)
+
+        def forward(self, x):
+            out, (h, c) = self.lstm(x)
+            return self.fc(h[-1]) + out.mean(dim=1)[:, :3]
+
+    fovea.manual_seed(0)
+    proto = _export_and_compare(Classifier(), (fovea.randn(2, 5, 4),), ["x"],
+                                {"x": {0: "batch", 1: "time"}}, (fovea.randn(3, 9, 4),))
+    assert "LSTM" in {n.op_type for n in proto.graph.node}
+
+
+def test_an_index_bound_that_follows_a_dynamic_axis_is_refused():
+    class Head(nn.Module):
+        def forward(self, x):
+            return x[:, : x.shape[1] - 1]
+
+    with pytest.raises(fo.UnsupportedOpError, match="Index .*follow a dynamic axis"):
+        fo.export_to_model(Head(), fovea.randn(2, 4), dynamic_axes={"input": [1]})
+
+
+def test_adaptive_pooling_to_a_fixed_size_refuses_dynamic_spatial_axes():
+    class Pool(nn.Module):
+        def forward(self, x):
+            return nn.functional.adaptive_avg_pool2d(x, (2, 2))
+
+    x = fovea.randn(1, 2, 6, 6)
+    _export_and_compare(Pool(), (x,), ["input"])  # fixed sizes: two MatMuls
+    with pytest.raises(fo.UnsupportedOpError, match="dynamic spatial axes"):
+        fo.export_to_model(Pool(), x, dynamic_axes={"input": [2, 3]})

@@ -24,6 +24,7 @@ class Builder:
         self._used: set[str] = set()
         self._counter = 0
         self.node = None  # the captured node being translated (for error messages)
+        self.packed: dict = {}  # recurrent results: id(value) -> (outputs, states, steps)
 
     def unique(self, base: str) -> str:
         base = base or "v"

@@ -47,6 +47,7 @@ class Node:
     params: dict
     outputs: list
     scope: str
+    alt_params: dict | None = None  # the params in a second capture at other dynamic sizes
 
     @property
     def op_name(self) -> str:

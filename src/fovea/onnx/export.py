@@ -142,6 +142,7 @@ def _mark_alt_shapes(graph, alt) -> None:
                          "change size (shape-dependent control flow); export it without "
                          "dynamic_axes")
     for n, m in zip(graph.nodes, alt.nodes):
+        n.alt_params = m.params
         for v, u in zip(n.inputs + n.outputs, m.inputs + m.outputs):
             v.alt_shape = u.shape
     for v, u in zip(graph.inputs + graph.outputs, alt.inputs + alt.outputs):

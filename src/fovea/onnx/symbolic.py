@@ -124,6 +124,9 @@ def _linear_map(b, node):
         return [out]
     if isinstance(op, AxisMaps):
         h, w = x.shape[2], x.shape[3]
+        if _dynamic_dims(x) & {2, 3} and tuple(node.outputs[0].shape[2:]) != (1, 1):
+            _refuse(node, "(adaptive pooling or interpolation to a fixed size) can't follow "
+                          "dynamic spatial axes; export with fixed height and width")
         mh, mw = _dense(op.mh, h), _dense(op.mw, w)
         if mh.shape[0] == 1 and mw.shape[0] == 1 and np.allclose(mh, 1 / h) \
                 and np.allclose(mw, 1 / w):
@@ -199,6 +202,16 @@ def _pad(b, node):
 
 def _index(b, node):
     key = node.params["key"]
+    packed = b.packed.get(id(node.inputs[0]))
+    if packed is not None:  # a recurrent layer's (T + 1|2, B, H) result, by its parts
+        y, states, steps = packed
+        if key == slice(None, steps, None):
+            return [y]
+        if isinstance(key, int) and steps <= key < steps + len(states):
+            return [b.one("Squeeze", [states[key - steps], b.ints([0], "axes")])]
+    if node.alt_params is not None and node.alt_params.get("key") != node.params["key"]:
+        _refuse(node, f"indexes with bounds that follow a dynamic axis ({key!r} at the traced "
+                      "size); export without that dynamic axis")
     key = key if isinstance(key, tuple) else (key,)
     x = node.inputs[0]
     cur = b.name(x)
@@ -376,7 +389,10 @@ def _recurrent(b, node):
     outs = b.add(op_type, ins, n_out=3 if lstm else 2, **attrs)
     ax1 = b.ints([1], "axes")
     y = b.one("Squeeze", [outs[0], ax1])  # (T, 1, B, H) -> (T, B, H)
-    return [b.one("Concat", [y] + outs[1:], axis=0)]  # fovea's packed (T + 1|2, B, H)
+    packed = b.one("Concat", [y] + outs[1:], axis=0)  # fovea's packed (T + 1|2, B, H)
+    # Indexing the packed result by its parts keeps T free when the time axis is dynamic.
+    b.packed[id(node.outputs[0])] = (y, outs[1:], x.shape[0])
+    return [packed]
 
 
 # --- detection post-processing --------------------------------------------------------------
