@@ -306,3 +306,29 @@ def test_adaptive_pooling_to_a_fixed_size_refuses_dynamic_spatial_axes():
     _export_and_compare(Pool(), (x,), ["input"])  # fixed sizes: two MatMuls
     with pytest.raises(fo.UnsupportedOpError, match="dynamic spatial axes"):
         fo.export_to_model(Pool(), x, dynamic_axes={"input": [2, 3]})
+
+
+@pytest.mark.parametrize("kw", [dict(stride=2), dict(stride=2, padding=1, output_padding=1),
+                                dict(stride=1, padding=1, groups=2, dilation=2)])
+def test_conv_transpose_exports_as_convtranspose(kw):
+    fovea.manual_seed(0)
+    m = nn.ConvTranspose2d(4, 6, 3, **kw)
+    _export_and_compare(m, (fovea.randn(2, 4, 5, 5),), ["input"], {"input": [0]},
+                        (fovea.randn(3, 4, 5, 5),))
+
+
+def test_an_embedding_gathers_the_input_indices():
+    class Bag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 4)
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, tokens):
+            return self.fc(self.emb(tokens).mean(dim=1))
+
+    fovea.manual_seed(0)
+    t = fovea.tensor(np.array([[1, 2, 3], [4, 5, 9]]))
+    t3 = fovea.tensor(np.array([[0, 0, 7], [8, 2, 3], [6, 6, 6]]))
+    proto = _export_and_compare(Bag(), (t,), ["tokens"], {"tokens": [0]}, (t3,))
+    assert "Gather" in {n.op_type for n in proto.graph.node}

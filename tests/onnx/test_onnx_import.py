@@ -201,3 +201,20 @@ def test_torch_recurrent_layers_import(kind):
     tm = getattr(torch.nn, kind)(4, 6, num_layers=2, bidirectional=(kind == "GRU"))
     torch.manual_seed(0)
     _compare_with_torch(tm.eval(), [(5, 3, 4)], ["x"])
+
+
+def test_conv_transpose_embedding_and_upsampling_round_trip():
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 4)
+            self.up = nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)
+
+        def forward(self, tokens, x):
+            e = self.emb(tokens).mean(dim=1).reshape(-1, 4, 1, 1)
+            y = self.up(x + e)
+            return nn.functional.interpolate(y, scale_factor=2, mode="bilinear")
+
+    fovea.manual_seed(0)
+    tokens = fovea.tensor(np.array([[1, 2], [3, 9]]))
+    _round_trip(Mixed(), (tokens, fovea.randn(2, 4, 3, 3)), ["tokens", "x"])

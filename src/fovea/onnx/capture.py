@@ -5,7 +5,10 @@ are keyed by the identity of their arrays (kept alive while capturing, so identi
 reused). An array no node produced is a constant: a parameter or buffer (named by its
 ``state_dict`` key) or a number made outside the graph (batch norm's 1/√(var + ε), a zero
 initial state). A node whose inputs are all constants is folded: its result, already
-computed, becomes a constant, so export sees ``weight * inv_std`` as one tensor.
+computed, becomes a constant, so export sees ``weight * inv_std`` as one tensor. A param that
+is a graph value's own array (embedding's indices) counts as an input (``data_params``); one
+computed from such an array outside the graph cannot be seen and would be baked in (the
+translators of the ops that take array params check for it).
 
 Forward pre/post hooks on every submodule keep a stack of module paths, so each node knows
 the layer it came from (for error messages). Functions that compute outside the graph
@@ -48,6 +51,7 @@ class Node:
     outputs: list
     scope: str
     alt_params: dict | None = None  # the params in a second capture at other dynamic sizes
+    data_params: dict = field(default_factory=dict)  # params that are graph values' arrays
 
     @property
     def op_name(self) -> str:
@@ -93,7 +97,10 @@ class _Recorder:
         ins = [self.value_of(t) for t in inputs]
         multi = isinstance(results, (tuple, list))
         outs = list(results) if multi else [results]
-        folded = all(v.const is not None for v in ins)
+        # Ops that take a graph value's array as a param (embedding's indices) depend on it.
+        data = {k: self.values[id(p)] for k, p in params.items() if isinstance(p, np.ndarray)
+                and id(p) in self.values and self.values[id(p)].const is None}
+        folded = all(v.const is not None for v in ins) and not data
         vals = []
         for r in outs:
             a = r._data
@@ -102,7 +109,7 @@ class _Recorder:
             vals.append(v)
         if not folded:
             self.nodes.append(Node(kind, ins, dict(params), vals,
-                                   self.scope[-1] if self.scope else ""))
+                                   self.scope[-1] if self.scope else "", data_params=data))
 
     def observer(self, cls, inputs, params, result) -> None:
         self.record(cls, inputs, params, result)

@@ -56,6 +56,21 @@ def _conv(ins, a):
     return [F.conv2d(x, w, b, tuple(strides), pad, tuple(dil), a.get("group", 1))]
 
 
+def _conv_transpose(ins, a):
+    x, w, b = (ins + [None])[:3]
+    k = a.get("kernel_shape", list(w.shape[2:]))
+    if len(k) != 2 or "output_shape" in a or a.get("auto_pad", "NOTSET") != "NOTSET":
+        raise ValueError("onnx.load: ConvTranspose is supported in 2-D with explicit pads "
+                         "(no output_shape or auto_pad)")
+    t, l, bt, r = a.get("pads", [0, 0, 0, 0])
+    if (t, l) != (bt, r):
+        raise ValueError(f"onnx.load: ConvTranspose with asymmetric pads {a['pads']} is not "
+                         "supported")
+    return [F.conv_transpose2d(x, w, b, tuple(a.get("strides", [1, 1])), (t, l),
+                               tuple(a.get("output_padding", [0, 0])), a.get("group", 1),
+                               tuple(a.get("dilations", [1, 1])))]
+
+
 def _max_pool(ins, a):
     x, pad = _spatial(a, ins[0], float("-inf"))
     k = tuple(a["kernel_shape"])
@@ -307,7 +322,7 @@ def _bin(fn):
 
 
 IMPORT_TABLE = {
-    "Conv": _conv, "MaxPool": _max_pool, "AveragePool": _avg_pool,
+    "Conv": _conv, "ConvTranspose": _conv_transpose, "MaxPool": _max_pool, "AveragePool": _avg_pool,
     "GlobalAveragePool": lambda ins, a: [ins[0].mean(dim=tuple(range(2, ins[0].ndim)),
                                                      keepdim=True)],
     "GlobalMaxPool": lambda ins, a: [fovea.amax(ins[0], dim=tuple(range(2, ins[0].ndim)),

@@ -12,11 +12,12 @@ import numpy as np
 
 from fovea.nn.functional import activation as act
 from fovea.nn.functional._linear_map import AxisMaps, LinearMapFn
-from fovea.nn.functional.conv import Conv2dFn
+from fovea.nn.functional.conv import Conv2dFn, ConvTranspose2dFn
 from fovea.nn.functional.linear import Linear
 from fovea.nn.functional.pooling.avg_pool import _AvgPool
 from fovea.nn.functional.pooling.max_pool import MaxPool2dFn
 from fovea.nn.functional.rnn import RecurrentLayer
+from fovea.nn.functional.sparse import Embedding
 from fovea.onnx.builder import INT64_MAX
 from fovea.ops import arithmetic as ar
 from fovea.ops import elementwise as el
@@ -76,6 +77,24 @@ def _geo_attrs(geo, conv: bool):
 
 def _conv(b, node):
     return [b.one("Conv", _ins(b, node, cast=True), **_geo_attrs(node.params["geo"], True))]
+
+
+def _conv_transpose(b, node):
+    geo, (ho, wo) = node.params["geo"], node.params["out_hw"]
+    h, w = node.inputs[0].shape[2:]
+    base_h = (h - 1) * geo.sh - geo.pt - geo.pb + geo.dh * (geo.kh - 1) + 1
+    base_w = (w - 1) * geo.sw - geo.pl - geo.pr + geo.dw * (geo.kw - 1) + 1
+    attrs = _geo_attrs(geo, True)
+    attrs["output_padding"] = [ho - base_h, wo - base_w]
+    return [b.one("ConvTranspose", _ins(b, node, cast=True), **attrs)]
+
+
+def _embedding(b, node):
+    idx = node.data_params.get("idx")
+    if idx is None:
+        _refuse(node, "with indices computed outside the graph can't be exported; pass the "
+                      "index tensor itself")
+    return [b.one("Gather", [b.name(node.inputs[0], _out_dtype(node)), b.name(idx)], axis=0)]
 
 
 def _ceil_mode(win) -> int:
@@ -442,7 +461,8 @@ def _roi_align(b, node):
 
 
 TABLE = {
-    Conv2dFn: _conv, MaxPool2dFn: _max_pool, LinearMapFn: _linear_map, Linear: _linear,
+    Conv2dFn: _conv, ConvTranspose2dFn: _conv_transpose, Embedding: _embedding,
+    MaxPool2dFn: _max_pool, LinearMapFn: _linear_map, Linear: _linear,
     sh.Reshape: _reshape, sh.Expand: _expand, sh.Permute: _permute, sh.Cat: _cat,
     sh.Pad: _pad, ix.Index: _index,
     ar.Add: _binary("Add"), ar.Sub: _binary("Sub"), ar.Mul: _binary("Mul"),
