@@ -175,6 +175,8 @@ def export_to_model(model, example_inputs, opset_version: int = DEFAULT_OPSET,
     args = _as_inputs(example_inputs)
     input_names = list(input_names or [f"input{i}" if len(args) > 1 else "input"
                                        for i in range(len(args))])
+    if len(set(input_names)) != len(input_names):
+        raise ValueError(f"onnx.export: input_names must be distinct, got {input_names}")
     if len(input_names) != len(args):
         raise ValueError(f"onnx.export: {len(input_names)} input_names for {len(args)} inputs")
     was_training = getattr(model, "training", False)
@@ -184,6 +186,9 @@ def export_to_model(model, example_inputs, opset_version: int = DEFAULT_OPSET,
         graph = capture(model, args, input_names)
         output_names = list(output_names or [f"output{i}" if len(graph.outputs) > 1
                                              else "output" for i in range(len(graph.outputs))])
+        if len(set(output_names) | set(input_names)) != len(output_names) + len(input_names):
+            raise ValueError(f"onnx.export: input and output names must be distinct, got "
+                             f"{input_names} and {output_names}")
         if len(output_names) != len(graph.outputs):
             raise ValueError(f"onnx.export: {len(output_names)} output_names for "
                              f"{len(graph.outputs)} outputs")
