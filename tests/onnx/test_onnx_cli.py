@@ -60,3 +60,13 @@ def test_a_bad_opset_is_one_line_naming_the_range(run_dir, tmp_path, capsys):
 def test_a_missing_run_is_one_line(tmp_path, capsys):
     assert main(["export", str(tmp_path / "nope"), str(tmp_path / "m.onnx")]) == 2
     assert "\n" not in capsys.readouterr().err.strip()
+
+
+def test_without_the_onnx_package_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    import fovea
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'fovea\[onnx\]'"):
+        fovea.onnx.export_to_model(fovea.nn.Linear(2, 2), fovea.randn(1, 2))
+    assert main(["export", "unused", "unused.onnx"]) == 2

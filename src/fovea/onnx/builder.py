@@ -7,6 +7,16 @@ import numpy as np
 INT64_MAX = np.iinfo(np.int64).max
 
 
+def require_onnx(op: str):
+    """The ``onnx`` module, or a one-line error naming the extra that installs it."""
+    try:
+        import onnx
+    except ImportError:
+        raise ModuleNotFoundError(f"{op} needs the onnx package: pip install 'fovea[onnx]'"
+                                  ) from None
+    return onnx
+
+
 class Builder:
     """Collects ONNX nodes and initializers while the table's translators run.
 

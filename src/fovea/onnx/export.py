@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from fovea.nn.functional.conv import Conv2dFn
-from fovea.onnx.builder import Builder
+from fovea.onnx.builder import Builder, require_onnx
 from fovea.onnx.capture import Value, capture
 from fovea.onnx.symbolic import TABLE, UnsupportedOpError
 from fovea.ops import arithmetic as ar
@@ -168,7 +168,7 @@ def export_to_model(model, example_inputs, opset_version: int = DEFAULT_OPSET,
                     input_names=None, output_names=None, dynamic_axes=None,
                     fold_bn: bool = True):
     """The ``onnx.ModelProto`` of ``model`` (see :func:`export`)."""
-    import onnx
+    onnx = require_onnx("onnx.export")
     from onnx import helper
 
     opset = _check_opset(opset_version)

@@ -9,6 +9,7 @@ import numpy as np
 
 import fovea
 from fovea import nn
+from fovea.onnx.builder import require_onnx
 from fovea.onnx.ops_import import IMPORT_TABLE
 
 __all__ = ["OnnxModule", "load", "import_model"]
@@ -52,6 +53,7 @@ class OnnxModule(nn.Module):
 
     def __init__(self, model_proto):
         super().__init__()
+        require_onnx("onnx.load")
         from onnx import numpy_helper
         g = model_proto.graph
         missing = sorted({n.op_type for n in g.node if n.domain not in ("", "ai.onnx")
@@ -105,7 +107,7 @@ def import_model(model_proto) -> OnnxModule:
 
 def load(path) -> OnnxModule:
     """The ONNX file at ``path`` as an :class:`OnnxModule` (``nn.Module``)."""
-    import onnx
+    onnx = require_onnx("onnx.load")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"onnx.load: no such file: {path}")
