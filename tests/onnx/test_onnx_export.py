@@ -332,3 +332,16 @@ def test_an_embedding_gathers_the_input_indices():
     t3 = fovea.tensor(np.array([[0, 0, 7], [8, 2, 3], [6, 6, 6]]))
     proto = _export_and_compare(Bag(), (t,), ["tokens"], {"tokens": [0]}, (t3,))
     assert "Gather" in {n.op_type for n in proto.graph.node}
+
+
+def test_a_constant_written_after_its_use_keeps_the_value_it_had_when_used():
+    class Late(nn.Module):
+        def forward(self, x):
+            c = fovea.ones(3)
+            y = x * c
+            with fovea.no_grad():
+                c.mul_(5.0)  # changes c after y used it
+            return y + 1
+
+    x = fovea.randn(2, 3)
+    _export_and_compare(Late(), (x,), ["x"])

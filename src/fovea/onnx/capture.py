@@ -84,8 +84,10 @@ class _Recorder:
         a = t._data if isinstance(t, Tensor) else t
         v = self.values.get(id(a))
         if v is None:  # made outside the graph: a constant
-            arr = np.asarray(a)
-            v = Value(tuple(arr.shape), arr.dtype, const=arr, name=self.names.get(id(a)))
+            name = self.names.get(id(a))
+            # Unnamed constants are copied: the model may write into them later in forward.
+            arr = np.asarray(a) if name is not None else np.array(a, copy=True)
+            v = Value(tuple(arr.shape), arr.dtype, const=arr, name=name)
             self.bind(a, v)
         return v
 
@@ -104,7 +106,7 @@ class _Recorder:
         vals = []
         for r in outs:
             a = r._data
-            v = Value(tuple(a.shape), a.dtype, const=np.asarray(a) if folded else None)
+            v = Value(tuple(a.shape), a.dtype, const=np.array(a, copy=True) if folded else None)
             self.bind(a, v)
             vals.append(v)
         if not folded:
