@@ -345,3 +345,13 @@ def test_a_constant_written_after_its_use_keeps_the_value_it_had_when_used():
 
     x = fovea.randn(2, 3)
     _export_and_compare(Late(), (x,), ["x"])
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_layer_norm_group_norm_prelu_and_the_elu_family(opset):
+    fovea.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.GroupNorm(2, 4), nn.PReLU(4), nn.ELU(0.5),
+                      nn.Flatten(), nn.Linear(4 * 4 * 4, 6), nn.LayerNorm(6), nn.SELU(),
+                      nn.PReLU(), nn.CELU(0.7), nn.Softplus(), nn.Softplus(beta=2.0))
+    _export_and_compare(m, (fovea.randn(2, 3, 6, 6),), ["input"], {"input": [0]},
+                        (fovea.randn(4, 3, 6, 6),), opset=opset)

@@ -218,3 +218,20 @@ def test_conv_transpose_embedding_and_upsampling_round_trip():
     fovea.manual_seed(0)
     tokens = fovea.tensor(np.array([[1, 2], [3, 9]]))
     _round_trip(Mixed(), (tokens, fovea.randn(2, 4, 3, 3)), ["tokens", "x"])
+
+
+def test_normalisation_and_activation_layers_round_trip():
+    fovea.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.GroupNorm(2, 4), nn.PReLU(4), nn.ELU(0.5),
+                      nn.Flatten(), nn.Linear(4 * 4 * 4, 6), nn.LayerNorm(6), nn.SELU(),
+                      nn.PReLU(), nn.CELU(0.7), nn.Softplus(), nn.Softplus(beta=2.0))
+    _round_trip(m, (fovea.randn(2, 3, 6, 6),), ["input"])
+
+
+@needs_torch
+def test_torch_layer_norm_prelu_elu_selu_celu_softplus_import():
+    from torch import nn as tnn
+    tm = tnn.Sequential(tnn.Linear(5, 6), tnn.LayerNorm(6), tnn.PReLU(), tnn.ELU(0.5),
+                        tnn.SELU(), tnn.CELU(0.7), tnn.Softplus(), tnn.Linear(6, 3),
+                        tnn.PReLU(3), tnn.Dropout(0.3)).eval()
+    _compare_with_torch(tm, [(4, 5)], ["x"], {"x": {0: "b"}}, [(7, 5)])

@@ -201,6 +201,13 @@ def _reduce(name):
     return fn
 
 
+def _layer_norm(ins, a):
+    x, scale = ins[0], ins[1]
+    bias = ins[2] if len(ins) > 2 else None
+    axis = a.get("axis", -1) % x.ndim
+    return [F.layer_norm(x, tuple(x.shape[axis:]), scale, bias, a.get("epsilon", 1e-5))]
+
+
 def _bn(ins, a):
     x, scale, bias, mean, var = ins[:5]
     return [F.batch_norm(x, mean, var, scale, bias, False, eps=a.get("epsilon", 1e-5))]
@@ -350,6 +357,15 @@ IMPORT_TABLE = {
     "LeakyRelu": lambda ins, a: [F.leaky_relu(ins[0], a.get("alpha", 0.01))],
     "HardSigmoid": lambda ins, a: [fovea.clamp(ins[0] * a.get("alpha", 0.2)
                                                + a.get("beta", 0.5), 0.0, 1.0)],
+    "PRelu": lambda ins, a: [F.prelu(ins[0], ins[1].reshape(-1))
+                             if ins[1].numel() > 1 and ins[0].ndim > 1
+                             and ins[1].numel() == ins[0].shape[1]
+                             else fovea.where(ins[0] > 0, ins[0], ins[0] * ins[1])],
+    "Elu": lambda ins, a: [F.elu(ins[0], a.get("alpha", 1.0))],
+    "Selu": lambda ins, a: [a.get("gamma", 1.0507) * F.elu(ins[0], a.get("alpha", 1.6733))],
+    "Celu": lambda ins, a: [F.celu(ins[0], a.get("alpha", 1.0))],
+    "Softplus": lambda ins, a: [F.softplus(ins[0])],
+    "LayerNormalization": _layer_norm,
     "HardSwish": lambda ins, a: [ins[0] * fovea.clamp(ins[0] / 6 + 0.5, 0.0, 1.0)],
     "Shape": lambda ins, a: [fovea.tensor(np.asarray(ins[0].shape, np.int64)
                                           [a.get("start", 0):a.get("end")])],

@@ -14,6 +14,7 @@ from fovea.nn.functional import activation as act
 from fovea.nn.functional._linear_map import AxisMaps, LinearMapFn
 from fovea.nn.functional.conv import Conv2dFn, ConvTranspose2dFn
 from fovea.nn.functional.linear import Linear
+from fovea.nn.functional.normalization import Normalize
 from fovea.nn.functional.pooling.avg_pool import _AvgPool
 from fovea.nn.functional.pooling.max_pool import MaxPool2dFn
 from fovea.nn.functional.rnn import RecurrentLayer
@@ -348,6 +349,49 @@ def _hardswish(b, node):
     return [b.one("Mul", [x, b.one("HardSigmoid", [x], alpha=1 / 6, beta=0.5)])]
 
 
+def _prelu(b, node):
+    return [b.one("PRelu", _ins(b, node, cast=True))]
+
+
+def _elu(b, node):
+    p = node.params
+    alpha, scale = float(p["alpha"]), float(p.get("scale", 1.0))
+    input_scale = float(p.get("input_scale", 1.0))
+    x = _ins(b, node)
+    if input_scale == 1.0 and scale == 1.0:
+        return [b.one("Elu", x, alpha=alpha)]
+    if input_scale == 1.0:
+        return [b.one("Selu", x, alpha=alpha, gamma=scale)]
+    if scale == 1.0 and np.isclose(input_scale * alpha, 1.0):
+        return [b.one("Celu", x, alpha=alpha)]
+    _refuse(node, f"with scale {scale} and input_scale {input_scale} has no ONNX counterpart")
+
+
+def _softplus(b, node):
+    beta = float(node.params["beta"])
+    x = b.name(node.inputs[0])
+    if beta == 1.0:
+        return [b.one("Softplus", [x])]
+    y = b.one("Softplus", [b.one("Mul", [x, _scalar(b, node, beta)])])
+    return [b.one("Div", [y, _scalar(b, node, beta)])]
+
+
+def _normalize(b, node):
+    """(x - mean) / √(var + ε) over ``axes`` (layer and group norm's core), composed."""
+    axes = [int(a) for a in node.params["axes"]]
+    x = b.name(node.inputs[0])
+
+    def mean(v):
+        if b.opset >= 18:
+            return b.one("ReduceMean", [v, b.ints(axes, "axes")], keepdims=1)
+        return b.one("ReduceMean", [v], axes=axes, keepdims=1)
+
+    d = b.one("Sub", [x, mean(x)])
+    var = mean(b.one("Mul", [d, d]))
+    std = b.one("Sqrt", [b.one("Add", [var, _scalar(b, node, node.params["eps"])])])
+    return [b.one("Div", [d, std])]
+
+
 def _cast(b, node):
     from onnx import helper
     return [b.one("Cast", _ins(b, node),
@@ -473,7 +517,8 @@ TABLE = {
     ar.Sigmoid: _unary("Sigmoid"), ar.Relu: _unary("Relu"), el.Sin: _unary("Sin"),
     el.Cos: _unary("Cos"), el.Erf: _unary("Erf"), el.Reciprocal: _unary("Reciprocal"),
     ar.Clamp: _clip("lo", "hi"), act.Hardtanh: _clip("lo", "hi"), ar.Cast: _cast,
-    act.LeakyRelu: _leaky, act.GeluErf: _gelu_erf, act.Silu: _silu,
+    act.LeakyRelu: _leaky, act.Prelu: _prelu, act.Elu: _elu, act.Softplus: _softplus,
+    Normalize: _normalize, act.GeluErf: _gelu_erf, act.Silu: _silu,
     act.Hardsigmoid: _unary("HardSigmoid", alpha=1 / 6, beta=0.5), act.Hardswish: _hardswish,
     act.Softmax: _softmax("Softmax"), act.LogSoftmax: _softmax("LogSoftmax"),
     rd.Sum: _reduce("ReduceSum", 13), rd.Mean: _reduce("ReduceMean", 18), rd.Amax: _amax,
