@@ -355,3 +355,21 @@ def test_layer_norm_group_norm_prelu_and_the_elu_family(opset):
                       nn.PReLU(), nn.CELU(0.7), nn.Softplus(), nn.Softplus(beta=2.0))
     _export_and_compare(m, (fovea.randn(2, 3, 6, 6),), ["input"], {"input": [0]},
                         (fovea.randn(4, 3, 6, 6),), opset=opset)
+
+
+def test_batched_nms_exports_as_one_non_max_suppression_over_shifted_boxes():
+    class PerClass(nn.Module):
+        def forward(self, boxes, scores, labels):
+            return vo.batched_nms(boxes, scores, labels, 0.3)
+
+    rng = np.random.default_rng(3)
+    b, s = _boxes(16, 3)
+    labels = fovea.tensor(rng.integers(0, 3, 16))
+    b2, s2 = _boxes(25, 4)
+    labels2 = fovea.tensor(rng.integers(0, 3, 25))
+    proto = _export_and_compare(PerClass(), (b, s, labels), ["boxes", "scores", "labels"],
+                                {"boxes": [0], "scores": [0], "labels": [0]},
+                                (b2, s2, labels2))
+    assert [n.op_type for n in proto.graph.node].count("NonMaxSuppression") == 1
+    with fovea.no_grad():  # and the classes really are kept apart
+        assert len(PerClass()(b, s, labels)) > len(vo.nms(b, s, 0.3))

@@ -235,3 +235,17 @@ def test_torch_layer_norm_prelu_elu_selu_celu_softplus_import():
                         tnn.SELU(), tnn.CELU(0.7), tnn.Softplus(), tnn.Linear(6, 3),
                         tnn.PReLU(3), tnn.Dropout(0.3)).eval()
     _compare_with_torch(tm, [(4, 5)], ["x"], {"x": {0: "b"}}, [(7, 5)])
+
+
+def test_batched_nms_round_trip():
+    class PerClass(nn.Module):
+        def forward(self, boxes, scores, labels):
+            return vo.batched_nms(boxes, scores, labels, 0.3)
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 10, (16, 2))
+    boxes = fovea.tensor(np.concatenate([xy, xy + rng.uniform(1, 6, (16, 2))], 1)
+                         .astype(np.float32))
+    scores = fovea.tensor(rng.uniform(0, 1, 16).astype(np.float32))
+    _round_trip(PerClass(), (boxes, scores, fovea.tensor(rng.integers(0, 3, 16))),
+                ["boxes", "scores", "labels"])

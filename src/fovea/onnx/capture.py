@@ -12,8 +12,8 @@ translators of the ops that take array params check for it).
 
 Forward pre/post hooks on every submodule keep a stack of module paths, so each node knows
 the layer it came from (for error messages). Functions that compute outside the graph
-(``nms``, ``roi_align``: their boxes become index arrays in NumPy) are patched for the
-duration of the capture to record one node of their own kind instead.
+(``nms``, ``batched_nms``, ``roi_align``: their boxes become index arrays in NumPy) are
+patched for the duration of the capture to record one node of their own kind instead.
 """
 
 from __future__ import annotations
@@ -149,12 +149,19 @@ def _patched_ops(rec: _Recorder):
     from fovea.vision.ops import boxes as boxes_mod
     from fovea.vision.ops import roi as roi_mod
 
-    orig_nms, orig_roi = boxes_mod.nms, roi_mod.roi_align
+    orig_nms, orig_roi, orig_bnms = boxes_mod.nms, roi_mod.roi_align, boxes_mod.batched_nms
 
     def nms(boxes, scores, iou_threshold):
         with autograd.observing(None):
             out = orig_nms(boxes, scores, iou_threshold)
         rec.record("nms", [boxes, scores], {"iou_threshold": float(iou_threshold)}, out)
+        return out
+
+    def batched_nms(boxes, scores, idxs, iou_threshold):
+        with autograd.observing(None):
+            out = orig_bnms(boxes, scores, idxs, iou_threshold)
+        rec.record("batched_nms", [boxes, scores, idxs],
+                   {"iou_threshold": float(iou_threshold)}, out)
         return out
 
     def roi_align(input, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1,
@@ -175,7 +182,8 @@ def _patched_ops(rec: _Recorder):
 
     import fovea.vision.ops as ops_pkg
     return [(boxes_mod, "nms", nms), (ops_pkg, "nms", nms), (roi_mod, "roi_align", roi_align),
-            (ops_pkg, "roi_align", roi_align)]
+            (ops_pkg, "roi_align", roi_align), (boxes_mod, "batched_nms", batched_nms),
+            (ops_pkg, "batched_nms", batched_nms)]
 
 
 @contextlib.contextmanager

@@ -460,8 +460,10 @@ def _recurrent(b, node):
 
 # --- detection post-processing --------------------------------------------------------------
 
-def _nms(b, node):
-    boxes, scores = _ins(b, node)
+def _nms(b, node, boxes=None):
+    if boxes is None:
+        boxes = _ins(b, node)[0]
+    scores = b.name(node.inputs[1])
     bx = b.one("Unsqueeze", [boxes, b.ints([0], "axes")])  # (1, N, 4)
     sc = b.one("Unsqueeze", [scores, b.ints([0, 1], "axes")])  # (1, 1, N)
     if node.inputs[0].dtype != np.float32:
@@ -473,6 +475,21 @@ def _nms(b, node):
                                                          np.float32), "iou")])
     col = b.one("Gather", [sel, b.const(np.asarray([2], np.int64), "index")], axis=1)
     return [b.one("Squeeze", [col, b.ints([1], "axes")])]
+
+
+def _batched_nms(b, node):
+    """As fovea's (and torchvision's) batched_nms: shift each category's boxes to a region of
+    the plane of its own (offset = idx · (max coordinate - min(min, 0) + 1)), then one NMS."""
+    boxes, _, idxs = _ins(b, node)
+    dt = node.inputs[0].dtype
+    from onnx import helper
+    hi = b.one("ReduceMax", [boxes], keepdims=0)  # no axes: over everything, every opset
+    lo = b.one("Min", [b.one("ReduceMin", [boxes], keepdims=0),
+                       b.const(np.asarray(0, dt), "zero")])
+    span = b.one("Add", [b.one("Sub", [hi, lo]), b.const(np.asarray(1, dt), "one")])
+    cat = b.one("Cast", [idxs], to=helper.np_dtype_to_tensor_dtype(np.dtype(dt)))
+    off = b.one("Unsqueeze", [b.one("Mul", [cat, span]), b.ints([1], "axes")])
+    return _nms(b, node, boxes=b.one("Add", [boxes, off]))
 
 
 def _roi_align(b, node):
@@ -522,6 +539,7 @@ TABLE = {
     act.Hardsigmoid: _unary("HardSigmoid", alpha=1 / 6, beta=0.5), act.Hardswish: _hardswish,
     act.Softmax: _softmax("Softmax"), act.LogSoftmax: _softmax("LogSoftmax"),
     rd.Sum: _reduce("ReduceSum", 13), rd.Mean: _reduce("ReduceMean", 18), rd.Amax: _amax,
-    RecurrentLayer: _recurrent, "nms": _nms, "roi_align": _roi_align,
+    RecurrentLayer: _recurrent, "nms": _nms, "batched_nms": _batched_nms,
+    "roi_align": _roi_align,
 }
 """fovea op -> translator; an op missing here has no ONNX export (a one-line error)."""
