@@ -240,3 +240,7 @@ __all__ = [name for name in dir()
 # After `import fovea`: fovea.optim and fovea.utils.data, as torch.optim and torch.utils.data.
 from fovea import optim  # noqa: E402,F401
 from fovea.utils import data as _utils_data  # noqa: E402,F401
+
+# isort: split
+# fovea.onnx as torch.onnx (not starred: its load and export would shadow fovea.load).
+from fovea import onnx  # noqa: E402,F401

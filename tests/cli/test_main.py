@@ -18,7 +18,7 @@ COMMANDS = [["train"], ["evaluate"], ["predict"], ["runs"], ["classic"], ["class
             ["classic", "svm"], ["classic", "softmax"], ["classic", "two-layer"], ["bench"],
             ["graph"], ["info"], ["datasets"], ["rl"], ["rl", "train"], ["rl", "evaluate"],
             ["rl", "play"], ["generate"], ["lm"], ["caption"], ["viz"], ["serve"], ["detect"],
-            ["segment"], ["summary"], ["ensemble"], ["tune"]]
+            ["segment"], ["summary"], ["ensemble"], ["tune"], ["export"]]
 
 
 def _fovea(*argv, **kwargs):

@@ -19,6 +19,7 @@ from fovea.cli import (
     detect,
     ensemble,
     evaluate,
+    export,
     generate,
     graph,
     info,
@@ -37,7 +38,8 @@ from fovea.errors import run_reported
 
 # In the order ``fovea --help`` lists them.
 SUBCOMMANDS = (train, evaluate, predict, runs, summary, ensemble, tune, classic, bench, graph,
-               info, datasets, generate, lm, caption, viz, serve, detect, segment, rl)
+               info, datasets, generate, lm, caption, viz, serve, detect, segment, rl,
+               export)
 
 
 def build_parser() -> argparse.ArgumentParser:
