@@ -14,12 +14,13 @@ import warnings
 
 import numpy as np
 
-from fovea import autograd, nn
+from fovea import autograd, backends, nn
 from fovea.creation import default_generator
 from fovea.errors import DTypeError, ShapeError
 from fovea.jit.executor import Plan, Replay
 from fovea.jit.graph import Graph, TracerWarning, record
 from fovea.jit.passes import optimize as run_passes
+from fovea.jit.wrap import wrap
 from fovea.tensor import Tensor
 
 __all__ = ["trace", "trace_module", "trace_train_step", "TracedFunction", "TracedModule",
@@ -122,7 +123,8 @@ class TracedFunction:
         return dict(self._current.pass_stats)
 
     # --- replay ----------------------------------------------------------------------------
-    def __call__(self, *args):
+    def _prepare(self, args):
+        """(trace, argument tensors incl. live ones, plan) for a call on ``args``."""
         if len(args) != self._n_args:
             raise TypeError(f"fovea.jit: the trace takes {self._n_args} tensor argument(s), "
                             f"got {len(args)}")
@@ -139,12 +141,14 @@ class TracedFunction:
             needs = tuple(t.requires_grad for t in tensors)
         else:
             needs = (False,) * len(tensors)
-        out = Replay.apply(*tensors, plan=tr.plan(needs))
-        for buf, step in tr.counters:
-            buf._data[...] += step
-            buf._version[0] += 1
+        return tr, tensors, tr.plan(needs)
+
+    def __call__(self, *args):
+        tr, tensors, plan = self._prepare(args)
+        out = Replay.apply(*tensors, plan=plan)
+        _advance(tr.counters)
         outs = out if type(out) is tuple else (out,)
-        return _unflatten(self._current.graph.out_tree, outs)
+        return _unflatten(tr.graph.out_tree, outs)
 
     forward = __call__
 
@@ -303,9 +307,12 @@ class TracedTrainStep:
             raise ValueError(f"fovea.jit.trace_train_step: n_targets must be between 1 and "
                              f"{len(args) - 1} for {len(args)} example tensors, got {n_targets}")
         k = len(args) - self.n_targets
+        # The loss reads the targets with NumPy (index and weight arrays): a leaf node that
+        # runs it again at each replay, so new targets are used.
+        loss_leaf = loss_fn if hasattr(loss_fn, "_jit_wrapped") else wrap(loss_fn)
 
         def loss_of(*batch):
-            return loss_fn(model(*batch[:k]), *batch[k:])
+            return loss_leaf(model(*batch[:k]), *batch[k:])
 
         live = {id(t): (t, name) for name, t in model.named_parameters()}
         live.update({id(t): (t, name) for name, t in model.named_buffers() if t is not None})
@@ -317,11 +324,36 @@ class TracedTrainStep:
         return self.traced.graph
 
     def __call__(self, *batch) -> Tensor:
-        self.optimizer.zero_grad()
-        loss = self.traced(*batch)
-        loss.backward()
-        self.optimizer.step()
-        return loss.detach()
+        opt = self.optimizer
+        opt.zero_grad()
+        tr, tensors, plan = self.traced._prepare(batch)
+        if plan.any_grad and not any(getattr(t, "_hooks", None) for t in tensors) \
+                and len(plan.out_slots) == 1:
+            # Forward and backward straight from the plan: no engine walk, and each fresh
+            # gradient array becomes .grad without the engine's defensive copy.
+            outs, ctxs = plan.forward([t._data for t in tensors])
+            loss = outs[0]
+            grads = plan.backward(ctxs, [backends.for_array(loss).xp.ones_like(loss)],
+                                  release=True)
+            seen = set()
+            for t, g, n in zip(tensors, grads, plan.arg_requires_grad):
+                if g is None or not n or not t.requires_grad:
+                    continue
+                if id(g) in seen or g is t._data:
+                    g = g.copy()
+                seen.add(id(g))
+                if g.dtype != t._data.dtype:
+                    g = g.astype(t._data.dtype)
+                t.grad = Tensor._make(g, None)
+            _advance(tr.counters)
+            loss = Tensor._make(loss, None)
+        else:
+            loss = Replay.apply(*tensors, plan=plan)
+            _advance(tr.counters)
+            loss.backward()
+            loss = loss.detach()
+        opt.step()
+        return loss
 
 
 def trace_train_step(model: nn.Module, loss_fn, optimizer, example_inputs, *,
@@ -344,6 +376,12 @@ def _as_args(example_inputs) -> tuple:
             raise TypeError(f"fovea.jit.trace: example inputs must be Tensors, got "
                             f"{type(a).__name__}")
     return args
+
+
+def _advance(counters) -> None:
+    for buf, step in counters:
+        buf._data[...] += step
+        buf._version[0] += 1
 
 
 def _tensor_params(params: dict):

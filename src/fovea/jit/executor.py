@@ -85,6 +85,8 @@ class Plan:
                 ctx.xp = xp
             if node.bindings:
                 params = bind_params(node, env.__getitem__)
+            if record:
+                ctx.needs_input_grad = need  # (apply sets it after forward; wrap reads it)
             out = fwd(ctx, *[env[i] for i in ins], **params)
             if multi:
                 for vid, o in zip(outs, out):
@@ -92,7 +94,6 @@ class Plan:
             else:
                 env[outs[0]] = out
             if record:
-                ctx.needs_input_grad = need
                 if multi:
                     ctx._n_out = len(outs)
                 ctxs[k] = ctx
