@@ -173,6 +173,7 @@ class _Tracer:
         self.rng = _rng_state()
         self.node_outputs: list[int] = []
         self.arrays: dict[int, object] = {}    # node value id -> its array at trace time
+        self.untracked: set[int] = set()       # ids of arrays of tensors made outside apply
 
     # values ----------------------------------------------------------------------------
     def _register(self, t: Tensor, vid: int) -> None:
@@ -218,7 +219,7 @@ class _Tracer:
         for o in reversed(self.node_outputs[-4:]):
             ov = self.graph.values[o]
             a = self.arrays.get(o)
-            if (a is not None and ov.shape == t.shape and ov.dtype == t.dtype
+            if (a is not None and a is not t._data and ov.shape == t.shape and ov.dtype == t.dtype
                     and np.array_equal(a, t._data, equal_nan=t.dtype.kind == "f")):
                 self.by_array[id(t._data)] = (o, t._version, t._version[0])
                 return o
@@ -309,7 +310,8 @@ def _guard(name: str, what: str, original):
         tracer = getattr(_active, "tracer", None)
         if tracer is not None:
             hit = tracer.by_array.get(id(self._data))
-            if hit is not None and tracer.graph.values[hit[0]].kind != "const":
+            if (hit is not None and tracer.graph.values[hit[0]].kind != "const"
+                    or id(self._data) in tracer.untracked):
                 _warn(f"converting a tensor to a Python {what} ({name}) might cause the trace "
                       "to be incorrect: the value is recorded as a constant and Python control "
                       "flow that depends on it is not replayed")
@@ -327,8 +329,15 @@ def record(fn, args: tuple, live: dict) -> Graph:
     """
     graph = Graph()
     tracer = _Tracer(graph, live)
+    traced_args = []
     for a in args:
+        if autograd.is_grad_enabled() and not a.requires_grad and a.dtype.kind in "fc":
+            # Traced as requiring grad, so the recorded code takes its differentiable paths
+            # (detach, in-place updates) and replays with gradients are right.
+            a = Tensor._make(a._data, None)
+            a.requires_grad = True
         tracer.add_input(a)
+        traced_args.append(a)
     for t, name in live.values():
         if id(t._data) not in tracer.by_array:
             tracer.add_live(t, name)
@@ -337,16 +346,27 @@ def record(fn, args: tuple, live: dict) -> Graph:
                            "(nested tracing is not supported)")
     # (unwrapped: another thread's trace may have its guards installed right now)
     originals = {n: _unwrap(getattr(Tensor, n)) for n in _CONVERSIONS}
+    make = Tensor.__dict__["_make"]
+
+    def traced_make(cls, data, grad_fn):
+        # Tensors made outside Function.apply during the trace (comparisons, creation ops):
+        # converting them to Python values is warned about too.
+        tracer.untracked.add(id(data))
+        tracer.keep.append(data)
+        return make.__func__(cls, data, grad_fn)
+
     _active.tracer = tracer
     for n, what in _CONVERSIONS.items():
         setattr(Tensor, n, _guard(n, what, originals[n]))
+    Tensor._make = classmethod(traced_make)
     try:
         with autograd.observing(tracer):
-            out = fn(*args)
+            out = fn(*traced_args)
         graph.out_tree = tracer.output_tree(out)
     finally:
         for n, f in originals.items():
             setattr(Tensor, n, f)
+        Tensor._make = make
         _active.tracer = None
     return graph
 

@@ -32,8 +32,12 @@ class PythonCall(Function):
             t = Tensor._make(a, None)
             t.requires_grad = bool(n)
             ts.append(t)
-        with autograd.observing(None), autograd._GradMode(True in need):
-            out = fn(*ts, **kwargs)
+        tracer, _graph._active.tracer = getattr(_graph._active, "tracer", None), None
+        try:  # the leaf's own code is neither recorded nor guarded
+            with autograd.observing(None), autograd._GradMode(True in need):
+                out = fn(*ts, **kwargs)
+        finally:
+            _graph._active.tracer = tracer
         if not isinstance(out, Tensor):
             raise TypeError(f"fovea.jit.wrap: {getattr(fn, '__name__', fn)!r} must return one "
                             f"Tensor, got {type(out).__name__}")
