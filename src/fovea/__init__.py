@@ -239,4 +239,5 @@ __all__ = [name for name in dir()
 # isort: split
 # After `import fovea`: fovea.optim and fovea.utils.data, as torch.optim and torch.utils.data.
 from fovea import optim  # noqa: E402,F401
+from fovea import jit  # noqa: E402,F401 - fovea.jit as torch.jit (a star import would shadow fovea.trace)
 from fovea.utils import data as _utils_data  # noqa: E402,F401
