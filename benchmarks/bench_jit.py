@@ -2,8 +2,8 @@
 
 Usage::
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_jit.py [--repeat 15] [--models mlp,three_layer_convnet]
-                                                          [--quick] [--memory] [--no-torch]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_jit.py [--repeat 15] [--quick] [--memory]
+        [--models mlp,three_layer_convnet] [--no-torch] [--cpu-time]
 
 For each model of :mod:`fovea.bench.cases` (the MLP 3072-100-10 at batch 128, the three-layer
 ConvNet at batch 64, ResNet-20 at batch 128; ``--quick``: their small batches) it builds
