@@ -266,3 +266,54 @@ def test_tracing_leaves_buffers_as_they_were():
     jit.trace(bn, x)
     np.testing.assert_array_equal(bn.running_mean.numpy(), np.zeros(3))
     assert int(bn.num_batches_tracked.item()) == 0
+
+
+class _SplitHalves(fovea.autograd.Function):
+    """Two outputs: the first and second half of x, times 2 and 3."""
+
+    @staticmethod
+    def forward(ctx, x):
+        n = x.shape[0] // 2
+        return x[:n] * 2, x[n:] * 3
+
+    @staticmethod
+    def backward(ctx, ga, gb):
+        parts = [np.zeros(2) if ga is None else ga * 2, np.zeros(2) if gb is None else gb * 3]
+        return np.concatenate(parts)
+
+
+def test_multi_output_nodes_and_nested_outputs_replay_with_gradients():
+    def fn(x):
+        a, b = _SplitHalves.apply(x)
+        return a.exp(), (b.sum(), a * b)
+
+    traced = jit.trace(fn, _t(4))
+    assert traced.graph.nodes[0].multi
+    x = _t(4, seed=7, grad=True)
+    a, (s, p) = traced(x)
+    (a.sum() + s * 2 + p.sum()).backward()
+    g = x.grad.numpy().copy()
+    x.grad = None
+    ea, (es, ep) = fn(x)
+    (ea.sum() + es * 2 + ep.sum()).backward()
+    np.testing.assert_allclose(a.detach().numpy(), ea.detach().numpy())
+    np.testing.assert_allclose(g, x.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU])
+def test_recurrent_layers_replay_outputs_states_and_gradients(cls):
+    fovea.manual_seed(0)
+    m = cls(4, 5, num_layers=2, batch_first=True).double()
+    traced = jit.trace(m, _t(3, 6, 4))
+    x = _t(3, 6, 4, seed=1, grad=True)
+    results = []
+    for f in (traced, m):
+        m.zero_grad()
+        x.grad = None
+        y, h = f(x)
+        h = h[0] if isinstance(h, tuple) else h
+        ((y ** 2).sum() + (h * 3).sum()).backward()
+        results.append([y.detach().numpy(), x.grad.numpy().copy()]
+                       + [p.grad.numpy().copy() for p in m.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
