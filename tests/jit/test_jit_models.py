@@ -23,10 +23,10 @@ def _numpy_kernels():
         yield
 
 
-def _model(name):
+def _model(name, train=True):
     fovea.manual_seed(0)
     m = build_model(name, 3, (32, 32), 10)
-    m.train()
+    m.train(train)
     for mod in m.modules():  # dropout draws new masks every call: compare it off
         if isinstance(mod, nn.Dropout):
             mod.eval()
@@ -48,8 +48,8 @@ def _step(fn, m, x):
     return [o.detach().numpy().copy() for o in outs], x.grad.numpy().copy(), grads, buffers
 
 
-def _check_model(name):
-    m = _model(name)
+def _check_model(name, train=True):
+    m = _model(name, train)
     rng = np.random.default_rng(0)
     x0 = fovea.tensor(rng.standard_normal((2, 3, 32, 32)).astype(np.float32))
     x1 = fovea.tensor(rng.standard_normal((2, 3, 32, 32)).astype(np.float32))
@@ -72,9 +72,10 @@ def _check_model(name):
     assert len(traced.graph.nodes) <= len(traced.traced_graph.nodes)
 
 
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("name", sorted(FAST))
-def test_trace_replays_the_model_like_eager(name):
-    _check_model(name)
+def test_trace_replays_the_model_like_eager(name, train):
+    _check_model(name, train)
 
 
 @pytest.mark.slow

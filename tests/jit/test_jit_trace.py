@@ -317,3 +317,25 @@ def test_recurrent_layers_replay_outputs_states_and_gradients(cls):
                        + [p.grad.numpy().copy() for p in m.parameters()])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_eval_mode_batch_norm_follows_its_running_statistics():
+    # Evaluation-mode batch norm derives 1/sqrt(running_var + eps) from a buffer: the trace
+    # recomputes it (a tracing rule), so later training or a loaded state is seen.
+    fovea.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU()).double()
+    m.eval()
+    x = _t(2, 2, 5, 5)
+    traced = jit.trace(m, x)
+    m.train()
+    m(_t(4, 2, 5, 5, seed=3) * 3 + 1)  # new running statistics
+    m.eval()
+    with fovea.no_grad():
+        np.testing.assert_allclose(traced(x).numpy(), m(x).numpy(), rtol=1e-12)
+        eager = m(x).numpy()
+    state = {k: v.detach() for k, v in m.state_dict().items()}
+    state["1.running_var"] = state["1.running_var"] * 4
+    m.load_state_dict(state)
+    with fovea.no_grad():
+        assert not np.allclose(m(x).numpy(), eager)
+        np.testing.assert_allclose(traced(x).numpy(), m(x).numpy(), rtol=1e-12)

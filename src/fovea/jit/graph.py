@@ -30,6 +30,7 @@ import numpy as np
 
 from fovea import autograd
 from fovea.creation import default_generator
+from fovea.jit import rules
 from fovea.tensor import Tensor
 
 __all__ = ["Graph", "Node", "Value", "TracerWarning", "record"]
@@ -360,7 +361,7 @@ def record(fn, args: tuple, live: dict) -> Graph:
         setattr(Tensor, n, _guard(n, what, originals[n]))
     Tensor._make = classmethod(traced_make)
     try:
-        with autograd.observing(tracer):
+        with autograd.observing(tracer), rules.patched():
             out = fn(*traced_args)
         graph.out_tree = tracer.output_tree(out)
     finally:
