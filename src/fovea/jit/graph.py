@@ -292,8 +292,9 @@ class _Tracer:
 
 
 def _is_array(a) -> bool:
-    return hasattr(a, "shape") and hasattr(a, "dtype") and hasattr(a, "__array_namespace__") \
-        or isinstance(a, np.ndarray)
+    """A raw array of any device (NumPy's, or one with the array API, as CuPy's)."""
+    return isinstance(a, np.ndarray) or (hasattr(a, "__array_namespace__")
+                                         and hasattr(a, "shape") and hasattr(a, "dtype"))
 
 
 def _warn(msg: str) -> None:
