@@ -339,3 +339,18 @@ def test_eval_mode_batch_norm_follows_its_running_statistics():
     with fovea.no_grad():
         assert not np.allclose(m(x).numpy(), eager)
         np.testing.assert_allclose(traced(x).numpy(), m(x).numpy(), rtol=1e-12)
+
+
+def test_masks_from_comparisons_follow_new_inputs():
+    def fn(x):
+        return (x * (x > 0) + x.isnan() + (x <= 0.5)).sum()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", jit.TracerWarning)
+        traced = jit.trace(fn, fovea.tensor([1.0, -2.0, 0.3]))
+    assert "ArrayFn" in str(traced.graph) and "name='greater'" in str(traced.graph)
+    x = fovea.tensor([-1.0, 2.0, 0.7], requires_grad=True)
+    out = traced(x)
+    assert out.item() == pytest.approx(fn(x).item())
+    out.backward()
+    assert x.grad.tolist() == [0.0, 1.0, 1.0]

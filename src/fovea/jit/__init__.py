@@ -6,7 +6,7 @@ PyTorch's names: :func:`trace` (``torch.jit.trace``), :func:`trace_module`,
 * :mod:`fovea.jit.graph`: the recorded graph and the tracer (on ``fovea.autograd.observing``);
 * :mod:`fovea.jit.passes`: dead-node elimination, constant folding, elementwise fusion;
 * :mod:`fovea.jit.executor`: the replay schedule (forward and backward, lifetimes);
-* :mod:`fovea.jit.rules`: traceable stand-ins for helpers that use NumPy on live buffers;
+* :mod:`fovea.jit.rules`: helpers that compute with NumPy outside the ops, recorded as nodes;
 * :mod:`fovea.jit.wrap`: leaves the tracer does not enter (re-run at each replay);
 * :mod:`fovea.jit.api`: ``trace``, ``trace_train_step`` and the traced callables.
 """

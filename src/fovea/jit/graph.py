@@ -362,7 +362,7 @@ def record(fn, args: tuple, live: dict) -> Graph:
         setattr(Tensor, n, _guard(n, what, originals[n]))
     Tensor._make = classmethod(traced_make)
     try:
-        with autograd.observing(tracer), rules.patched():
+        with autograd.observing(tracer), rules.patched(tracer):
             out = fn(*traced_args)
         graph.out_tree = tracer.output_tree(out)
     finally:
