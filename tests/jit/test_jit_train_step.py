@@ -89,3 +89,13 @@ def test_train_step_refuses_bad_n_targets():
     opt = OPTIMIZERS["adam"](model.parameters())
     with pytest.raises(ValueError, match="n_targets"):
         jit.trace_train_step(model, F.cross_entropy, opt, _batches(1)[0], n_targets=2)
+
+
+def test_train_step_refuses_a_loss_that_is_not_a_scalar():
+    model = _net()
+    opt = OPTIMIZERS["adam"](model.parameters())
+    x, y = _batches(1)[0]
+    step = jit.trace_train_step(model, lambda out, t: F.cross_entropy(out, t, reduction="none"),
+                                opt, (x, y))
+    with pytest.raises(RuntimeError, match="the loss must be a scalar, got shape \\(6,\\)"):
+        step(x, y)

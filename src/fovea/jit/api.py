@@ -335,6 +335,9 @@ class TracedTrainStep:
             # gradient array becomes .grad without the engine's defensive copy.
             outs, ctxs = plan.forward([t._data for t in tensors])
             loss = outs[0]
+            if loss.size != 1:
+                raise RuntimeError(f"fovea.jit.trace_train_step: the loss must be a scalar, got "
+                                   f"shape {tuple(loss.shape)}")
             grads = plan.backward(ctxs, [backends.for_array(loss).xp.ones_like(loss)],
                                   release=True)
             seen = set()
