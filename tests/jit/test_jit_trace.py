@@ -354,3 +354,17 @@ def test_masks_from_comparisons_follow_new_inputs():
     assert out.item() == pytest.approx(fn(x).item())
     out.backward()
     assert x.grad.tolist() == [0.0, 1.0, 1.0]
+
+
+def test_a_traced_callable_inside_another_trace_is_one_node():
+    fovea.manual_seed(0)
+    lin = nn.Linear(3, 3).double()
+    inner = jit.trace(lin, _t(2, 3))
+    outer = jit.trace(lambda x: inner(x).exp().sum(), _t(2, 3))
+    assert [n.name for n in outer.graph.nodes] == ["Replay", "Exp", "Sum"]
+    x = _t(2, 3, seed=4)
+    outer(x).backward()
+    g = lin.weight.grad.numpy().copy()
+    lin.weight.grad = None
+    lin(x).exp().sum().backward()
+    np.testing.assert_allclose(g, lin.weight.grad.numpy(), rtol=1e-12)
