@@ -237,8 +237,9 @@ __all__ = [name for name in dir()
            if not name.startswith("_") and name not in ("float", "int", "bool")]
 
 # isort: split
-# After `import fovea`: fovea.optim and fovea.utils.data, as torch.optim and torch.utils.data.
-from fovea import optim  # noqa: E402,F401
+# After `import fovea`: fovea.optim and fovea.utils.data, as torch.optim and torch.utils.data;
+# fovea.jit as torch.jit (a star import would shadow fovea.trace).
+from fovea import jit, optim  # noqa: E402,F401
 from fovea.utils import data as _utils_data  # noqa: E402,F401
 
 # isort: split

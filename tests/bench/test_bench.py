@@ -69,7 +69,8 @@ def test_cases_have_unique_names_and_select_filters():
     cases = C.all_cases()
     names = [c.name for c in cases]
     assert len(names) == len(set(names))
-    assert [c.name for c in C.select(cases, models_only=True)] == list(C.MODEL_SPECS)
+    assert [c.name for c in C.select(cases, models_only=True)] == list(C.MODEL_SPECS) + [
+        f"{n}_traced" for n in C.TRACED_MODELS]
     assert all(c.group == "layer" for c in C.select(cases, layers_only=True))
     picked = [c.name for c in C.select(cases, "relu:fwd, maxpool2x2:fwd+")]
     assert picked == ["maxpool2x2:fwd+bwd", "relu:fwd"]  # exact name, or substring
@@ -98,6 +99,14 @@ def test_model_steps_start_from_identical_weights_in_both_libraries():
         f, _ = C.Case.make(C._model_case(name), "fovea", quick=True)
         t, _ = C.Case.make(C._model_case(name), "torch", quick=True)
         assert abs(f().item() - t().item()) < 1e-4, name
+
+
+def test_traced_model_steps_compute_the_eager_steps():
+    for name in C.TRACED_MODELS[:2]:
+        eager, _ = C._model_case(name).make("fovea", quick=True)
+        traced, _ = C._traced_model_case(name).make("fovea", quick=True)
+        for _ in range(2):  # the second step sees the first update
+            assert abs(eager().item() - traced().item()) < 1e-5, name
 
 
 def _check_result(result, with_torch):

@@ -161,6 +161,45 @@ def _model_case(name: str) -> Case:
                 quick_description=desc.format(n=quick_batch))
 
 
+# The same steps traced once with fovea.jit (PyTorch runs its eager step, as in the cases above).
+TRACED_MODELS = ("mlp", "three_layer_convnet", "resnet20")
+
+
+def _traced_model_case(name: str) -> Case:
+    batch, quick_batch, (c, h, w), desc = MODEL_SPECS[name]
+
+    def builder(framework: str, quick: bool):
+        n = quick_batch if quick else batch
+        x, y = _images(name, n, c, h, w)
+        fm = build_fovea_model(name)
+        flops = model_flops(fm, x)
+        if framework == "fovea":
+            return fovea_traced_train_step(fm, x, y), flops
+        return torch_train_step(build_torch_twin(name, fm), x, y), flops
+
+    tag = " (fovea: fovea.jit.trace_train_step)"
+    return Case(f"{name}_traced", "model", "step", desc.format(n=batch) + tag, builder,
+                memory=True, quick_description=desc.format(n=quick_batch) + tag)
+
+
+def fovea_traced_train_step(model, x, y, lr: float = 0.01, momentum: float = 0.9):
+    """:func:`fovea_train_step` traced once (``fovea.jit.trace_train_step``): replays the
+    recorded forward and backward, then runs the optimizer."""
+    import fovea
+    import fovea.nn.functional as F
+    from fovea import jit
+
+    model.train()
+    opt = fovea.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    xt, yt = fovea.tensor(x), fovea.tensor(y)
+    traced = jit.trace_train_step(model, F.cross_entropy, opt, (xt, yt))
+
+    def step():
+        return traced(xt, yt)
+
+    return step
+
+
 def fovea_train_step(model, x, y, lr: float = 0.01, momentum: float = 0.9):
     """A closure running one SGD training step of fovea ``model`` on (x, y)."""
     import fovea
@@ -330,6 +369,7 @@ def _layer_case(spec: LayerSpec, mode: str) -> Case:
 def all_cases() -> list[Case]:
     """Every case, models first, then each layer forward and forward + backward."""
     cases = [_model_case(name) for name in MODEL_SPECS]
+    cases += [_traced_model_case(name) for name in TRACED_MODELS]
     for spec in LAYER_SPECS:
         cases.append(_layer_case(spec, "forward"))
         cases.append(_layer_case(spec, "forward+backward"))
