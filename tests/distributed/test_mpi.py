@@ -15,12 +15,11 @@ def _ok(proc, case: str, nproc: int) -> None:
         assert f"OK {case} rank {r}" in proc.stdout, out[-4000:]
 
 
-@pytest.mark.parametrize("nproc", [2, 3])
-def test_collectives_match_numpy(nproc):
-    _ok(worker(nproc, "collectives"), "collectives", nproc)
+def test_collectives_match_numpy():
+    _ok(worker(3, "collectives"), "collectives", 3)
 
 
-@pytest.mark.parametrize("nproc,bucket_mb", [(2, "25"), (4, "25"), (2, "0.0001")])
+@pytest.mark.parametrize("nproc,bucket_mb", [(2, "0.0001"), (4, "25")])
 def test_ddp_syncbn_gradients_equal_one_process_on_the_whole_batch(nproc, bucket_mb):
     # float64, conv + SyncBatchNorm + linear, 2 steps and a no_sync accumulation: 1e-12;
     # bucket_mb 0.0001: one bucket per parameter, the first started during backward.
