@@ -92,7 +92,8 @@ def gradients(rank: int, size: int, bucket_mb: str = "25") -> None:
     fovea.set_default_dtype(fovea.float64)
     per = 3
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((per * size, 2, 5, 5))
+    # shards with different means: SyncBatchNorm must combine the processes' moments
+    x = rng.standard_normal((per * size, 2, 5, 5)) + np.arange(per * size)[:, None, None, None]
     y = rng.integers(0, 3, per * size)
     fovea.manual_seed(rank)  # different initial weights: DDP must broadcast rank 0's
     model = nn.SyncBatchNorm.convert_sync_batchnorm(Net())

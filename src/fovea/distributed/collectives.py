@@ -223,3 +223,14 @@ def all_reduce_array(arr: np.ndarray, op: ReduceOp = ReduceOp.SUM) -> Work:
             arr[...] /= size
 
     return Work(g.comm.Iallreduce(MPI.IN_PLACE, arr, op=_mpi_op(op)), "all_reduce", finish)
+
+
+def all_gather_array(arr: np.ndarray) -> Work:
+    """Start gathering every process's ``arr`` (same shape and dtype everywhere); the Work's
+    ``result`` is an array (world size, *arr.shape) once ``wait()`` returns."""
+    g = _require("all_gather")
+    send = np.ascontiguousarray(arr)
+    recv = np.empty((g.size, *send.shape), dtype=send.dtype)
+    work = Work(g.comm.Iallgather(send, recv), "all_gather")
+    work.result = recv
+    return work

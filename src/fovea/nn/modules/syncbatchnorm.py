@@ -20,12 +20,40 @@ def _all_reduce_sum(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def _global_moments(x: np.ndarray, axes) -> tuple[np.ndarray, np.ndarray, float]:
+    """Mean and biased variance per channel over every process's x, and the count.
+
+    Each process sends (count, mean, M2 = Σ (x − mean)²) of its own examples (two passes:
+    exact to rounding) in one all-gather; they are combined with Chan et al.'s parallel
+    formula, M2 = Σ M2_r + Σ n_r (mean_r − mean)², which never subtracts large sums.
+    """
+    from fovea.distributed.collectives import all_gather_array
+
+    c = x.shape[1]
+    n = x.size // c
+    mean = x.mean(axis=axes, dtype=np.float64)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    centred = x - mean.reshape(shape).astype(x.dtype)
+    mine = np.empty(2 * c + 1, dtype=np.float64)
+    mine[0] = n
+    mine[1:c + 1] = mean
+    mine[c + 1:] = np.square(centred).sum(axis=axes, dtype=np.float64)
+    work = all_gather_array(mine)
+    work.wait()
+    every = work.result
+    counts, means, m2s = every[:, :1], every[:, 1:c + 1], every[:, c + 1:]
+    total = float(counts.sum())
+    mean_all = (counts * means).sum(axis=0) / total
+    m2 = m2s.sum(axis=0) + (counts * np.square(means - mean_all)).sum(axis=0)
+    return mean_all, m2 / total, total
+
+
 class SyncBatchNormFn(Function):
     """y = (x - mean) / sqrt(var + eps) · w + b with mean and (biased) var over the channel's
     elements of *every* process; x (N, C, *) → y (N, C, *).
 
-    Forward: two all-reduces (the sums and count, then the squared deviations from the
-    global mean: two passes keep float64 exact to rounding). Backward: one all-reduce of
+    Forward: one all-gather of each process's count, mean and sum of squared deviations
+    (combined stably, see :func:`_global_moments`). Backward: one all-reduce of
     Σ dy and Σ dy·x̂ per channel; the input gradient is that of the sum of every process's
     loss (DistributedDataParallel then averages the parameters' gradients), and the weight
     and bias gradients are this process's share, as PyTorch's.
@@ -37,17 +65,10 @@ class SyncBatchNormFn(Function):
         axes = (0, *range(2, x.ndim))
         shape = (1, c) + (1,) * (x.ndim - 2)
         acc = np.float64 if x.dtype == np.float64 else np.float32
-        stats = np.empty(c + 1, dtype=np.float64)
-        stats[:c] = x.sum(axis=axes, dtype=np.float64)
-        stats[c] = x.size // c
-        _all_reduce_sum(stats)
-        count = stats[c]
-        mean = (stats[:c] / count).astype(acc)
-        centred = x - mean.reshape(shape)
-        sq = np.ascontiguousarray(np.square(centred).sum(axis=axes, dtype=np.float64))
-        var = _all_reduce_sum(sq) / count
+        mean64, var, count = _global_moments(x, axes)
+        mean = mean64.astype(acc)
         invstd = (1.0 / np.sqrt(var + eps)).astype(acc)
-        xhat = centred * invstd.reshape(shape)
+        xhat = (x - mean.reshape(shape)) * invstd.reshape(shape)
         ctx.save_for_backward(xhat, weight, invstd)
         ctx.axes, ctx.shape, ctx.count = axes, shape, count
         if stats_out is not None:  # the module's running statistics
