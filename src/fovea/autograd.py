@@ -340,6 +340,12 @@ def _apply_multi(ctx, inputs, arrays, outs):
     return tuple(results)
 
 
+# Post-accumulate-grad hooks of leaves (``Tensor.register_post_accumulate_grad_hook``):
+# ``id(leaf) -> (weakref to leaf, {handle id: hook})``. Kept here rather than on the tensor
+# so that Tensor needs no slot for them; an entry goes when its tensor is collected. While
+# this is empty, ``run_backward`` pays nothing for the feature.
+_post_accumulate_hooks: dict[int, tuple] = {}
+
 _CPU_ARRAY = backends.CPU.array_types[0]  # numpy.ndarray: apply's fast path needs no lookup
 _Tensor = None  # fovea.tensor.Tensor, bound by _bind_tensor when fovea.tensor is imported
 
@@ -454,6 +460,11 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
 
     consumers = _topological_order([r.grad_fn for r in roots])
     ready = [n for n, c in consumers.items() if c == 0]
+    # Leaves with post-accumulate hooks are settled as soon as their last gradient arrives
+    # (not at the end), so that a hook can start work while backward goes on (DDP starts
+    # each bucket's all-reduce there): count the edges still to come for each.
+    pending = (_pending_leaf_edges(consumers)
+               if _post_accumulate_hooks and accumulate else None)
     with _GradMode(create_graph):
         while ready:
             node = ready.pop()
@@ -480,11 +491,16 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                     consumers[e] = n
                     if n == 0:
                         ready.append(e)
-                elif gi is not None:
+                else:
                     key = id(e)
-                    prev = leaf_grads.get(key)
-                    leaf_grads[key] = gi if prev is None else prev + gi
-                    leaves[key] = e
+                    if gi is not None:
+                        prev = leaf_grads.get(key)
+                        leaf_grads[key] = gi if prev is None else prev + gi
+                        leaves[key] = e
+                    if pending is not None and key in pending:
+                        pending[key] -= 1
+                        if pending[key] == 0 and key in leaves:
+                            _settle_leaf(leaves.pop(key), leaf_grads.pop(key), create_graph)
         for key, leaf in leaves.items():
             g = leaf_grads[key]
             if getattr(leaf, "_hooks", None):
@@ -493,12 +509,40 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 captured[capture_leaves[key]] = g
             if accumulate and leaf.requires_grad:
                 _accumulate_leaf(leaf, g, create_graph)
+                if key in _post_accumulate_hooks:
+                    _run_post_accumulate_hooks(leaf)
     if inputs is not None:
         return [
             (c if isinstance(c, _Tensor) or c is None else _make_tensor(c, None))
             for c in captured
         ]
     return None
+
+
+def _pending_leaf_edges(consumers) -> dict[int, int]:
+    """For each leaf with post-accumulate hooks: how many graph edges lead to it."""
+    pending: dict[int, int] = {}
+    for node in consumers:
+        for e in node.edges:
+            if e is not None and not isinstance(e, Function) and id(e) in _post_accumulate_hooks:
+                pending[id(e)] = pending.get(id(e), 0) + 1
+    return pending
+
+
+def _settle_leaf(leaf, g, create_graph: bool) -> None:
+    """A leaf's gradient is complete: its hooks, accumulation, then post-accumulate hooks."""
+    if getattr(leaf, "_hooks", None):
+        g = _run_hooks(leaf._hooks, g, create_graph)
+    if leaf.requires_grad:
+        _accumulate_leaf(leaf, g, create_graph)
+        _run_post_accumulate_hooks(leaf)
+
+
+def _run_post_accumulate_hooks(leaf) -> None:
+    entry = _post_accumulate_hooks.get(id(leaf))
+    if entry is not None and entry[0]() is leaf:
+        for hook in list(entry[1].values()):
+            hook(leaf)
 
 
 def _run_hooks(hooks: dict, g, create_graph: bool):

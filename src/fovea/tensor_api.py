@@ -323,6 +323,39 @@ def register_hook(self, hook):
 
 
 @tensor_method()
+def register_post_accumulate_grad_hook(self, hook):
+    """Call ``hook(tensor)`` on this leaf right after its ``.grad`` has been accumulated in a
+    ``backward`` (as ``torch.Tensor.register_post_accumulate_grad_hook``): during the
+    backward pass, as soon as every gradient reaching this leaf has been added, so the hook
+    may start work on ``.grad`` (an all-reduce) while the rest of backward runs. Not called
+    by ``fovea.grad`` (which does not accumulate). Returns a handle with ``remove()``."""
+    import weakref
+
+    from fovea import autograd
+
+    if not self.requires_grad:
+        raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a "
+                           "tensor that doesn't require gradient")
+    if self.grad_fn is not None:
+        raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                           "cannot be registered on non-leaf tensors")
+    key = id(self)
+    entry = autograd._post_accumulate_hooks.get(key)
+    if entry is None or entry[0]() is not self:
+        entry = (weakref.ref(self), {})
+        autograd._post_accumulate_hooks[key] = entry
+        weakref.finalize(self, _drop_post_hooks, key, entry)
+    return RemovableHandle(entry[1], hook)
+
+
+def _drop_post_hooks(key, entry) -> None:
+    from fovea import autograd
+
+    if autograd._post_accumulate_hooks.get(key) is entry:
+        del autograd._post_accumulate_hooks[key]
+
+
+@tensor_method()
 def retain_grad(self) -> None:
     """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
     import weakref

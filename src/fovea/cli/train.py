@@ -78,7 +78,16 @@ def register(sub) -> None:
                    help="sanity check: train on 20 examples without regularisation; must "
                         "reach 100%% training accuracy")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--nproc", type=int, default=None, metavar="N",
+                   help="data-parallel training on N local processes through mpiexec (the "
+                        "distributed extra); --batch-size stays the global batch. Under your "
+                        "own mpiexec/srun launch, leave it out (docs/distributed.md)")
     p.set_defaults(func=run)
+    global _PARSER
+    _PARSER = p
+
+
+_PARSER = None  # ``fovea train``'s parser: --nproc rebuilds the command line from it
 
 
 def _add_technique_options(p) -> None:
@@ -131,7 +140,56 @@ def config_and_given(args: argparse.Namespace):
     return cfg.with_dataset_defaults(given), given
 
 
+def child_argv(args: argparse.Namespace) -> list[str]:
+    """``train`` and the options of ``args`` that differ from their defaults, without
+    ``--nproc``: the command each process of a ``--nproc`` launch runs."""
+    argv = ["train"]
+    for action in _PARSER._actions:
+        if action.dest in ("help", "nproc", "func") or not action.option_strings:
+            continue
+        value = getattr(args, action.dest, None)
+        if value is None or value == action.default or value is argparse.SUPPRESS:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            if value is True:
+                argv.append(action.option_strings[-1])
+        else:
+            argv += [action.option_strings[-1], str(value)]
+    return argv
+
+
 def run(args) -> int:
+    from fovea.distributed import launch
+    from fovea.errors import run_reported
+
+    nproc = getattr(args, "nproc", None)
+    if nproc is not None and nproc < 1:
+        raise ValueError(f"train: invalid --nproc {nproc}: expected an integer >= 1")
+    if launch.launched_world_size() > 1:
+        # One process of an MPI launch: a failure stops every process (MPI_Abort), so that
+        # none waits forever for this one; the error itself is reported here first.
+        from fovea.train.distributed_run import world
+
+        w = world()
+        failed = []
+
+        def call():
+            try:
+                return _run(args, quiet=not w.is_main)
+            except BaseException:
+                failed.append(True)
+                raise
+
+        code = run_reported("fovea train", call, debug=getattr(args, "debug", False))
+        if failed:  # (an error the user can fix, reported above in one line)
+            w.abort(code)
+        return code
+    if nproc is not None and nproc > 1:
+        return launch.launch(nproc, child_argv(args))
+    return _run(args)
+
+
+def _run(args, quiet: bool = False) -> int:
     from fovea.train.run import train
     from fovea.train.trainer import TrainingDiverged
 
@@ -143,6 +201,8 @@ def run(args) -> int:
         m = train(cfg, resume_dir=args.resume, given=given, overwrite=args.overwrite)
     except TrainingDiverged as exc:
         raise UserError(f"training diverged: {exc}") from None
+    if quiet:  # ranks > 0: rank 0 reports
+        return 0
     print(f"test accuracy {m['test_accuracy']:.4f} (val {m['val_accuracy']:.4f}, train "
           f"{m['train_accuracy']:.4f}) after {m['epochs']} epochs in {m['seconds']:.1f}s")
     if cfg.overfit_small:

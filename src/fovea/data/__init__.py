@@ -34,6 +34,7 @@ from fovea.data.dataset import (  # noqa: F401
     TensorDataset,
     random_split,
 )
+from fovea.data.distributed_sampler import DistributedSampler  # noqa: F401
 from fovea.data.download import DatasetError  # noqa: F401
 from fovea.data.idx_datasets import MNIST, FashionMNIST  # noqa: F401
 from fovea.data.image_folder import ImageFolder, image_folder_splits  # noqa: F401

@@ -12,7 +12,7 @@ from fovea.nn.parameter import Parameter  # noqa: F401
 
 # isort: split
 # init, utils and the layers: activations, normalisation, dropout, linear, embedding, losses.
-from fovea.nn import init, utils  # noqa: F401
+from fovea.nn import init, parallel, utils  # noqa: F401
 from fovea.nn.modules import (  # noqa: F401
     CELU,
     ELU,
@@ -61,6 +61,7 @@ from fovea.nn.modules import (  # noqa: F401
     Softshrink,
     Softsign,
     SVMLoss,
+    SyncBatchNorm,
     Tanh,
     Tanhshrink,
     Threshold,

@@ -27,6 +27,7 @@ import os
 import secrets
 import shutil
 import socket
+import tempfile
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -254,13 +255,19 @@ def normalize(x: np.ndarray, mean, std) -> np.ndarray:
     return ((x - m) / s).astype(np.float32)
 
 
-def _loaders(cfg, x_train, y_train, x_val, y_val, image_shape):
-    from fovea.data import ArrayDataset, DataLoader
+def _loaders(cfg, x_train, y_train, x_val, y_val, image_shape, world=None):
+    from fovea.data import ArrayDataset, DataLoader, DistributedSampler
 
     augment = build_augmentation(cfg, image_shape)
-    train = DataLoader(ArrayDataset(x_train, y_train, transform=augment),
-                       batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed,
-                       num_workers=cfg.num_workers)
+    train_set = ArrayDataset(x_train, y_train, transform=augment)
+    if world is not None and world.size > 1:
+        # Each process: its shard of every epoch, --batch-size / processes at a time.
+        sampler = DistributedSampler(train_set, world.size, world.rank, seed=cfg.seed)
+        train = DataLoader(train_set, batch_size=world.local_batch(cfg.batch_size),
+                           sampler=sampler, seed=cfg.seed, num_workers=cfg.num_workers)
+    else:
+        train = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed,
+                           num_workers=cfg.num_workers)
     eval_bs = max(256, cfg.batch_size)
     train_eval = DataLoader(ArrayDataset(x_train, y_train), batch_size=eval_bs)
     val = DataLoader(ArrayDataset(x_val, y_val), batch_size=eval_bs) if len(y_val) else None
@@ -425,10 +432,16 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
     """
     from fovea.data import load_dataset
     from fovea.models import build_model
+    from fovea.train import distributed_run
     from fovea.train.trainer import Trainer
 
     given = _given_fields(cfg) if given is None else set(given)
     cfg.validate()
+    # One process of an MPI launch (fovea train --nproc N, or mpiexec ... fovea train):
+    # the same run on a shard of each batch; only rank 0 writes (train/distributed_run.py).
+    world = distributed_run.world()
+    if not world.is_main:
+        log, cfg.progress = _silent, False
     claim = None
     if resume_dir is not None:
         run_dir = Path(resume_dir)
@@ -443,7 +456,8 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
                              f"done {done} epochs")
         cfg.validate()
     else:
-        claim = _RunDir(cfg, overwrite)  # refuses an existing --out before the slow work
+        # refuses an existing --out before the slow work
+        claim = _RunDir(cfg, overwrite) if world.is_main else None
         _absolute_data_paths(cfg)
     t0 = time.perf_counter()
     fovea.manual_seed(cfg.seed)
@@ -457,7 +471,7 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
     mean, std = channel_stats(x_train)
     xs = [normalize(x, mean, std) for x in (x_train, data.x_val, data.x_test)]
     train_loader, train_eval, val_loader = _loaders(cfg, xs[0], y_train, xs[1], data.y_val,
-                                                    data.image_shape)
+                                                    data.image_shape, world)
     c, h, w = data.image_shape
     model = build_model(cfg.model, c, (h, w), data.num_classes)
     if cfg.overfit_small:
@@ -474,6 +488,7 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
         # a resumed run's weights come from its checkpoint, not from --init
         params = setup_transfer(model, cfg.init if resume_dir is None else None, cfg.freeze,
                                 cfg.lr, cfg.head_lr, cfg.backbone_lr, log)
+    model = world.wrap(model)  # several processes: SyncBatchNorm, gradients averaged
     optimizer = build_optimizer(cfg, params)
     # --snapshots sets the learning rate itself, per step (cosine cycles with restarts).
     scheduler = None if cfg.snapshots else build_scheduler(cfg, optimizer, len(train_loader))
@@ -482,14 +497,16 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
 
         require_tensorboardx()  # a missing extra is refused before the run exists
     if resume_dir is None:
-        run_dir = claim.create()
+        run_dir = world.share(claim.create() if world.is_main else None)
         run_info = {"config": asdict(cfg), "mean": mean, "std": std, "classes": data.classes,
                     "image_shape": list(data.image_shape), "num_classes": data.num_classes,
                     "started": _now(), "seconds": 0.0}
     else:
         run_info = saved
         run_info["config"] = asdict(cfg)
-    progress, tb = _Progress(run_dir, run_info, t0), None
+    progress, tb = _Progress(run_dir, run_info, t0, active=world.is_main), None
+    # (ranks > 0 keep what techniques write, e.g. snapshots, in a private temporary folder)
+    scratch = None if world.is_main else Path(tempfile.mkdtemp(prefix="fovea-rank"))
     try:
         trainer = Trainer(model, nn.functional.cross_entropy, optimizer, train_loader,
                           val_loader, scheduler, num_classes=data.num_classes,
@@ -497,25 +514,31 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
                           early_stopping=cfg.early_stopping, run_dir=run_dir,
                           config=asdict(cfg), progress=cfg.progress, log=log,
                           callbacks=[progress, *techniques.callbacks(
-                              cfg, model, run_dir, len(train_loader)), *callbacks])
+                              cfg, model, scratch or run_dir, len(train_loader)),
+                              *callbacks])
         if resume_dir is not None:
-            trainer.resume()
+            trainer.resume()  # every process reads the checkpoint (any process count)
             trainer.scheduler = _replay_schedule(cfg, optimizer, trainer, len(train_loader))
             log(f"resuming {run_dir} at epoch {trainer.epoch} of {cfg.epochs}")
+        if not world.is_main:
+            trainer.run_dir = None  # no checkpoints from ranks > 0
         progress.write("running")
-        if cfg.tensorboard:
+        if cfg.tensorboard and world.is_main:
             from fovea.train.tensorboard_log import TensorBoardLogger
 
             tb = TensorBoardLogger(run_dir / "tensorboard", xs[1] if len(data.y_val) else xs[0],
                                    data.y_val if len(data.y_val) else y_train, data.classes,
                                    purge_step=len(trainer.history.loss) or None)
             trainer.callbacks.append(tb)
-        metrics = _finish(cfg, trainer, model, data, xs, run_dir, t0, resume_dir is not None)
-        if cfg.tensorboard:
+        metrics = _finish(cfg, trainer, model, data, xs, run_dir, t0, resume_dir is not None,
+                          write=world.is_main)
+        if tb is not None:
             tb.close(metrics, cfg)
     except BaseException as exc:
         if tb is not None:
             tb.close()
+        if not world.is_main:
+            raise
         keep = resume_dir is not None or read_latest(run_dir) is not None
         if not keep and claim is not None:
             claim.abandon()
@@ -526,23 +549,34 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
             if claim is not None:
                 claim.keep()
         raise
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     if claim is not None:
         claim.keep()
     progress.write("complete", test_accuracy=metrics["test_accuracy"])
     metrics["run_dir"] = str(run_dir)
+    world.barrier()  # every process ends together (rank 0 wrote the outputs)
     return metrics
+
+
+def _silent(*args, **kwargs) -> None:
+    """The log of ranks > 0: rank 0 speaks for the run."""
 
 
 class _Progress:
     """Keeps ``run.json``'s status, epochs done, best accuracy and wall time up to date."""
 
-    def __init__(self, run_dir: Path, info: dict, t0: float):
+    def __init__(self, run_dir: Path, info: dict, t0: float, active: bool = True):
         self.run_dir, self.info, self.t0 = run_dir, info, t0
         self.before = float(info.get("seconds") or 0.0)  # earlier sessions' wall time
         self.started = False
+        self.active = active  # False on ranks > 0 of a distributed run: rank 0 writes
 
     def write(self, status: str, **extra) -> None:
         self.started = True
+        if not self.active:
+            return
         self.info.update(status=status, updated=_now(), pid=os.getpid(),
                          host=socket.gethostname(),
                          seconds=round(self.before + time.perf_counter() - self.t0, 2), **extra)
@@ -556,8 +590,9 @@ class _Progress:
                    best_epoch=h.best_epoch)
 
 
-def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed) -> dict:
-    """Train to the end, evaluate the best weights on the test split, write the outputs."""
+def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed, write: bool = True) -> dict:
+    """Train to the end, evaluate the best weights on the test split, write the outputs
+    (``write=False``: ranks > 0 of a distributed run, which only train)."""
     from fovea.data import ArrayDataset, DataLoader
     from fovea.train.report import write_metrics, write_report
     from fovea.train.techniques import finish_ema
@@ -568,6 +603,9 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed) -> dict:
     if trainer.best_state is not None:
         model.load_state_dict(trainer.best_state)
     ema_metrics = finish_ema(trainer, model, xs, data)  # --ema: the averaged weights win
+    if not write:
+        return {"test_accuracy": float("nan"), "epochs": trainer.epoch,
+                "_final_state": final_state}
     save_weights(model.state_dict(), run_dir / "model.safetensors",
                  metadata={"model": cfg.model, "dataset": cfg.dataset})
     test_loader = DataLoader(ArrayDataset(xs[2], data.y_test), batch_size=256)

@@ -57,6 +57,7 @@ from fovea.nn.modules.loss import (  # noqa: F401
 )
 from fovea.nn.modules.normalization import GroupNorm, LayerNorm  # noqa: F401
 from fovea.nn.modules.sparse import Embedding  # noqa: F401
+from fovea.nn.modules.syncbatchnorm import SyncBatchNorm  # noqa: F401
 
 # isort: split
 from fovea.nn.modules.conv import Conv2d, ConvTranspose2d  # noqa: F401

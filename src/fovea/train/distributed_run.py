@@ -1,0 +1,87 @@
+"""What ``fovea train`` does differently when it is one process of an MPI launch.
+
+Every process runs the same ``train()``: the same data splits, the same model (rank 0's
+initial weights broadcast), its own shard of each epoch (``DistributedSampler``, the
+``--batch-size`` divided among the processes: it is the *global* batch), batch norm as
+``SyncBatchNorm`` and gradients averaged by ``DistributedDataParallel``'s hooks, so the
+replicas stay identical and every process takes the same decisions (best epoch, early
+stopping). Only rank 0 writes: the run directory, checkpoints, run.json, metrics, the
+report, TensorBoard, logs and progress bars. Resuming needs the run directory readable by
+every process (a shared file system on a cluster) and works with another process count,
+since the checkpoint holds the global state and the batch size is global.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fovea.distributed import _mpi
+
+
+@dataclass
+class World:
+    """This process's place in the launch (rank 0 of 1 outside MPI)."""
+
+    rank: int = 0
+    size: int = 1
+    ddp: object = None
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def wrap(self, model):
+        """SyncBatchNorm for every batch norm, and DDP's gradient averaging attached to the
+        model's parameters; returns the model itself (whose ``state_dict`` keys stay those
+        of a single-process run: checkpoints do not depend on the process count)."""
+        if self.size == 1:
+            return model
+        from fovea import nn
+        from fovea.nn.parallel import DistributedDataParallel
+
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        # Forward runs through the model itself: the averaging happens in the parameters'
+        # post-accumulate hooks, and SyncBatchNorm keeps the buffers equal everywhere.
+        self.ddp = DistributedDataParallel(model, broadcast_buffers=False)
+        return model
+
+    def local_batch(self, batch_size: int) -> int:
+        if batch_size % self.size:
+            raise ValueError(f"train: invalid --batch-size {batch_size}: it is the global "
+                             f"batch, so it must be divisible by the {self.size} processes")
+        return batch_size // self.size
+
+    def share(self, value):
+        """Rank 0's ``value`` (a picklable object) on every process."""
+        if self.size == 1:
+            return value
+        from fovea import distributed as dist
+
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def barrier(self) -> None:
+        if self.size > 1:
+            from fovea import distributed as dist
+
+            dist.barrier()
+
+    def abort(self, code: int) -> None:
+        """Stop every process of the launch (after rank ``rank`` failed)."""
+        if self.size > 1:
+            from fovea.distributed.process_group import _group
+
+            if _group.comm is not None:
+                _group.comm.Abort(int(code) or 1)
+
+
+def world() -> World:
+    """Join the process group when launched by MPI with several processes."""
+    if _mpi.launched_world_size() <= 1:
+        return World()
+    from fovea import distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("mpi")
+    return World(dist.get_rank(), dist.get_world_size())
