@@ -32,6 +32,20 @@ def _cupy():
     return backends.get("cuda").xp
 
 
+def _runtime():
+    """CuPy's CUDA runtime module, or None where the ``"cuda"`` backend is not CuPy (a
+    stand-in registered under that name by tests)."""
+    return getattr(getattr(_cupy(), "cuda", None), "runtime", None)
+
+
+def _pool():
+    """CuPy's default memory pool (None without a GPU backend, or for a stand-in)."""
+    if not is_available():
+        return None
+    get_pool = getattr(_cupy(), "get_default_memory_pool", None)
+    return None if get_pool is None else get_pool()
+
+
 def is_available() -> bool:
     """Whether fovea can use a GPU: CuPy imports and the CUDA runtime sees a device."""
     return _backend() is not None
@@ -41,20 +55,24 @@ def device_count() -> int:
     """The number of GPUs the CUDA runtime sees (0 without the GPU backend)."""
     if not is_available():
         return 0
-    return int(_cupy().cuda.runtime.getDeviceCount())
+    rt = _runtime()
+    return 1 if rt is None else int(rt.getDeviceCount())
 
 
 def current_device() -> int:
     """The index of the current CUDA device; an error without a GPU backend."""
-    return int(_cupy().cuda.runtime.getDevice())
+    rt = _runtime()
+    return 0 if rt is None else int(rt.getDevice())
 
 
 def get_device_name(device=None) -> str:
     """The GPU's name (e.g. ``"NVIDIA H200"``); ``device``: an index or a device (default
     the current one)."""
-    cp = _cupy()
+    rt = _runtime()
     index = current_device() if device is None else _index(device)
-    name = cp.cuda.runtime.getDeviceProperties(index)["name"]
+    if rt is None:
+        return f"cuda ({_cupy().__name__})"
+    name = rt.getDeviceProperties(index)["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
 
 
@@ -67,7 +85,9 @@ def _index(device) -> int:
 
 def synchronize(device=None) -> None:
     """Wait until every kernel queued on the GPU has finished (for timing)."""
-    _cupy().cuda.runtime.deviceSynchronize()
+    rt = _runtime()
+    if rt is not None:
+        rt.deviceSynchronize()
 
 
 def manual_seed(seed: int) -> None:
@@ -75,7 +95,7 @@ def manual_seed(seed: int) -> None:
     tensors are drawn on the host from ``fovea.default_generator`` (seeded by
     ``fovea.manual_seed``) and moved, so they are the same numbers on every device; this
     seeds what user code draws with CuPy. Without a GPU it does nothing, as in PyTorch."""
-    if is_available():
+    if is_available() and _runtime() is not None:  # CuPy itself, not a stand-in
         _cupy().random.seed(int(seed))
 
 
@@ -85,16 +105,14 @@ manual_seed_all = manual_seed
 def memory_allocated(device=None) -> int:
     """Bytes of GPU memory held by live arrays (CuPy's default pool: ``used_bytes``); 0
     without a GPU backend."""
-    if not is_available():
-        return 0
-    return int(_cupy().get_default_memory_pool().used_bytes())
+    pool = _pool()
+    return 0 if pool is None else int(pool.used_bytes())
 
 
 def memory_reserved(device=None) -> int:
     """Bytes the memory pool holds from the driver, in use or cached (``total_bytes``)."""
-    if not is_available():
-        return 0
-    return int(_cupy().get_default_memory_pool().total_bytes())
+    pool = _pool()
+    return 0 if pool is None else int(pool.total_bytes())
 
 
 _peak = {"bytes": 0}
@@ -122,5 +140,6 @@ def reset_peak_memory_stats(device=None) -> None:
 
 def empty_cache() -> None:
     """Give the memory pool's cached, unused blocks back to the driver."""
-    if is_available():
-        _cupy().get_default_memory_pool().free_all_blocks()
+    pool = _pool()
+    if pool is not None:
+        pool.free_all_blocks()
