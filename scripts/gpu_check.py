@@ -164,7 +164,7 @@ def main(argv=None) -> int:
     def phase(name, cmd, share, post=None):
         if name in skip:
             return None
-        rec = run_phase(name, cmd, budget.limit(share), out)
+        rec = run_phase(name, cmd, round(budget.limit(share)), out)
         if post is not None:
             post(rec)
         results["phases"].append(rec)
@@ -205,7 +205,7 @@ def main(argv=None) -> int:
                             "--overwrite"] + epochs_default, 60)
 
     fashion_dir = runs / "fashion_mnist"
-    cap = budget.limit(240)
+    cap = round(budget.limit(240))
 
     def fashion_post(rec):
         metrics = fashion_dir / "metrics.json"
