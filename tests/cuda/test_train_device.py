@@ -49,6 +49,9 @@ def test_a_run_on_the_device_matches_the_cpu(tmp_path):
     assert m["final_loss"] == pytest.approx(ref["final_loss"], rel=1e-4)
     assert m["final_train_accuracy"] == ref["final_train_accuracy"]
     assert resumed["epochs"] == 2 and resumed["resumed"]
+    on_cpu = train(config(tmp_path, "y", device="cpu", epochs=3), resume_dir=tmp_path / "cuda",
+                   given={"epochs", "device"}, log=lambda *a: None)  # a GPU run, resumed here
+    assert on_cpu["epochs"] == 3
     w_ref = load_weights(tmp_path / "cpu" / "model.safetensors")
     assert w.keys() == w_ref.keys()
     for k in w:

@@ -391,7 +391,7 @@ def _now() -> str:
 
 # Options a resumed run may change: they do not change what it computes (--epochs moves the
 # end, which the schedule follows). Every other option is fixed by the run.
-RESUMABLE = ("epochs", "progress", "num_workers", "tensorboard")
+RESUMABLE = ("epochs", "progress", "num_workers", "tensorboard", "device")
 
 
 def _given_fields(cfg: TrainConfig) -> set[str]:
