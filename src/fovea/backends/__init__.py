@@ -147,6 +147,11 @@ def registered() -> list[Backend]:
     return list(_registry.values())
 
 
+def registered_backend(name: str) -> Backend | None:
+    """The backend registered as ``name``, or None (no probing)."""
+    return _registry.get(name)
+
+
 def get(dev) -> Backend:
     """The backend of a device: ``get("cpu")``, ``get(fovea.device("cpu"))``."""
     if isinstance(dev, Backend):
@@ -154,8 +159,12 @@ def get(dev) -> Backend:
     d = device(dev)
     b = _registry.get(d.type)
     if b is None and d.type == "cuda":
+        b = _cuda_runtime().ensure()  # CuPy and a GPU: registered on first use
+    if b is None and d.type == "cuda":
+        why = _cuda_runtime().reason()
         raise RuntimeError(f"{d}: no CUDA device: fovea's GPU backend needs CuPy and an NVIDIA "
-                           "GPU; fovea.cuda.is_available() is False")
+                           "GPU; fovea.cuda.is_available() is False"
+                           + (f" ({why})" if why else ""))
     if b is None:
         names = ", ".join(_registry)
         raise RuntimeError(f"no backend for device {str(d)!r}; registered: {names}")
@@ -201,7 +210,15 @@ def is_array(a) -> bool:
     return True
 
 
+def _cuda_runtime():
+    from fovea.backends.cuda import runtime
+
+    return runtime
+
+
 def _resolve(cls: type) -> Backend:
+    if cls.__module__.startswith("cupy") and "cuda" not in _registry:
+        _cuda_runtime().ensure()  # a CuPy array handed to fovea before any "cuda" request
     for base in cls.__mro__:  # the most specific registered class wins
         for b in _registry.values():
             if base in b.array_types:

@@ -6,6 +6,7 @@ Examples::
     fovea bench --models-only --repeats 21   # the three training steps, carefully
     fovea bench --only conv3x3,maxpool       # cases whose name contains either string
     fovea bench --profile resnet20           # where ResNet-20's step spends its time
+    fovea bench --device cuda                # training steps on the GPU, vs PyTorch's GPU
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def add_arguments(p: argparse.ArgumentParser, default_out: str = "bench_results"
                    help="profile fovea's training step per op and per layer instead "
                         "(mlp, three_layer_convnet, resnet20 or all)")
     p.add_argument("--steps", type=int, default=5, help="steps to profile (default 5)")
+    p.add_argument("--device", default="cpu",
+                   help="cuda: time the training steps (MLP, ConvNet, ResNet-20, resnet18) on "
+                        "the GPU against PyTorch on the same GPU, with memory "
+                        "(fovea.bench.device; --only, --quick, --repeats, --no-torch apply)")
     p.add_argument("--overhead", action="store_true",
                    help="measure the engine's per-op Python overhead on tiny tensors instead")
 
@@ -59,6 +64,8 @@ def run(args) -> int:
 
     if args.threads < 0:
         raise ValueError(f"bench: --threads must be >= 1, got {args.threads}")
+    if args.device != "cpu":
+        return run_device(args)
     if args.overhead:
         from fovea.bench import overhead
 
@@ -98,4 +105,31 @@ def run(args) -> int:
     print()
     print(report.markdown(result))
     print(f"wrote {jpath} and {mpath}")
+    return 0
+
+
+def run_device(args) -> int:
+    """``fovea bench --device DEVICE``: the training steps on a device (fovea.bench.device)."""
+    from fovea import backends
+    from fovea.bench import device as dev
+    from fovea.bench import report
+
+    backends.get(args.device)  # the one-line error when the device is not there
+    names = [n for n in dev.DEVICE_MODELS
+             if not args.only or any(s in n for s in args.only.split(","))]
+    if not names:
+        raise ValueError(f"bench: --only {args.only!r} matches no model; choose from "
+                         f"{', '.join(dev.DEVICE_MODELS)}")
+    rounds = max(3, args.repeats // 3) if args.quick else args.repeats
+    rows = []
+    for name in names:
+        rows.append(dev.measure(name, args.device, rounds=rounds, quick=args.quick,
+                                use_torch=not args.no_torch))
+        print(dev.markdown(rows[-1:], {}).splitlines()[-1], flush=True)
+    env = dev.environment(args.device)
+    text = dev.markdown(rows, env)
+    print(text)
+    report.write_atomic(os.path.join(args.out, "bench_device.md"), text)
+    report.write_atomic(os.path.join(args.out, "bench_device.json"),
+                        json.dumps({"environment": env, "rows": rows}, indent=2) + "\n")
     return 0

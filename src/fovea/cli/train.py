@@ -51,6 +51,8 @@ def register(sub) -> None:
     p.add_argument("--early-stopping", type=int, default=None,
                    help="stop after this many epochs without a better validation accuracy")
     p.add_argument("--num-workers", type=int, default=None, help="data loading threads")
+    p.add_argument("--device", default=None, help="where to train: cpu or cuda (a GPU through "
+                   "CuPy, docs/gpu.md; batches are prefetched to it) (default cpu)")
     p.add_argument("--out", default=None, help="the run directory (default runs/<dataset>-"
                    "<model>-<time>, with -2, -3, ... if taken); an existing one is refused")
     p.add_argument("--overwrite", action="store_true",

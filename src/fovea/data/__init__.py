@@ -7,7 +7,8 @@
   (photos bundled in scikit-image and scikit-learn);
 - :class:`Dataset`, :class:`ArrayDataset`, :class:`TensorDataset`, :class:`Subset`,
   :func:`random_split`, :class:`ImageFolder`;
-- :class:`DataLoader` (seeded, resumable, threaded prefetch);
+- :class:`DataLoader` (seeded, resumable, threaded prefetch); :class:`DeviceLoader` (its
+  batches on a device, the next one uploaded while the current one computes);
 - :mod:`fovea.data.transforms` (batch transforms ``t(x, rng)``);
 - per-image transforms with torchvision's interface in :mod:`fovea.data.transforms`, batch
   transforms in :mod:`fovea.data.batch_transforms`; samplers, ``default_collate``,
@@ -34,6 +35,7 @@ from fovea.data.dataset import (  # noqa: F401
     TensorDataset,
     random_split,
 )
+from fovea.data.device_loader import DeviceLoader  # noqa: F401
 from fovea.data.distributed_sampler import DistributedSampler  # noqa: F401
 from fovea.data.download import DatasetError  # noqa: F401
 from fovea.data.idx_datasets import MNIST, FashionMNIST  # noqa: F401

@@ -36,7 +36,9 @@ __all__ = ["index_add", "index_copy", "index_fill", "masked_fill", "masked_scatt
 
 def _grid(xp, indices, axis):
     """The full index tuple that puts ``indices`` along ``axis`` (open mesh elsewhere)."""
-    grid = list(xp.indices(indices.shape, sparse=True))
+    n = indices.ndim  # an open mesh of aranges (CuPy's indices() has no sparse=)
+    grid = [xp.arange(d).reshape((1,) * i + (d,) + (1,) * (n - i - 1))
+            for i, d in enumerate(indices.shape)]
     grid[axis] = indices
     return tuple(grid)
 

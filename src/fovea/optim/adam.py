@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fovea.backends import array_module
+from fovea.backends import array_module, for_array
 from fovea.optim.optimizer import (
     Optimizer,
     _bump,
@@ -93,6 +93,12 @@ class Adam(Optimizer):
             g = _decayed_grad(p, g, lr, weight_decay, decoupled)
             exp_avg = state["exp_avg"]._data
             exp_avg_sq = state["exp_avg_sq"]._data
+            fused = None if amsgrad else _fused_optim(p._data)
+            if fused is not None:  # a device whose kernels fuse the whole step (the GPU)
+                fused.adam_step_(p._data, g, exp_avg, exp_avg_sq, lr / (1 - beta1 ** step),
+                                 beta1, beta2, eps, math.sqrt(1 - beta2 ** step))
+                _bump(p)
+                continue
             _lerp_(exp_avg, g, 1 - beta1)
             _ema_sq_(exp_avg_sq, g, beta2)
             bias_correction1 = 1 - beta1 ** step
@@ -109,6 +115,12 @@ class Adam(Optimizer):
             denom += eps
             p._data -= step_size * exp_avg / denom
             _bump(p)
+
+
+def _fused_optim(a):
+    """The ``optim`` kernel family of ``a``'s device, if its kernel package has one (only
+    :mod:`fovea.backends.cuda` does: Adam's step as one fused kernel)."""
+    return vars(for_array(a).kernels).get("optim")
 
 
 class AdamW(Adam):

@@ -115,11 +115,20 @@ def save_weights(state_dict: dict, path, metadata: dict | None = None) -> None:
 
     arrays = {}
     for k, v in state_dict.items():
-        a = v._data if isinstance(v, Tensor) else np.asarray(v)
+        a = _host(v._data if isinstance(v, Tensor) else v)
         # NOTE: not np.ascontiguousarray, which turns 0-d arrays (num_batches_tracked) into 1-d.
         arrays[k] = a if a.flags.c_contiguous else a.copy(order="C")
     meta = {k: str(v) for k, v in (metadata or {}).items()}
     atomic_write_bytes(path, save(arrays, metadata=meta or None))
+
+
+def _host(a) -> np.ndarray:
+    """An array's values on the host (a GPU array is copied; NumPy's is returned as is)."""
+    if type(a) is np.ndarray:
+        return a
+    from fovea import backends
+
+    return np.asarray(backends.for_array(a).to_host(a)) if backends.is_array(a) else np.asarray(a)
 
 
 def load_weights(path) -> dict[str, np.ndarray]:
@@ -152,7 +161,7 @@ def _optimizer_arrays(opt_state: dict) -> tuple[dict, dict]:
         meta[str(idx)] = {}
         for k, v in st.items():
             if isinstance(v, Tensor | np.ndarray):
-                arrays[f"{idx}.{k}"] = v._data if isinstance(v, Tensor) else v
+                arrays[f"{idx}.{k}"] = _host(v._data if isinstance(v, Tensor) else v)
             else:
                 meta[str(idx)][k] = v.item() if isinstance(v, np.generic) else v
     return arrays, {"state": meta, "param_groups": opt_state["param_groups"]}

@@ -88,6 +88,7 @@ class TrainConfig:
     drop_path: float | None = None  # stochastic depth of the last residual block
     max_norm: float | None = None  # max-norm constraint after each step
     snapshots: int | None = None  # snapshot ensemble: this many cosine cycles
+    device: str = "cpu"  # where the model trains: cpu or cuda (docs/gpu.md)
 
     def validate(self) -> TrainConfig:
         """Check every option; raises ValueError naming the option as the command line does."""
@@ -139,6 +140,10 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (number(value) and value > 0):
                 bad("--" + name.replace("_", "-"), value, "a positive finite number")
+        if self.device != "cpu":
+            from fovea import backends
+
+            backends.get(self.device)  # a clear one-line error when the device is not there
         from fovea.train.techniques import validate_options
 
         validate_options(self, bad, number, integer)
@@ -274,6 +279,15 @@ def _loaders(cfg, x_train, y_train, x_val, y_val, image_shape, world=None):
     return train, train_eval, val
 
 
+def _on_device(cfg: TrainConfig, loader):
+    """``loader`` yielding its batches on ``cfg.device`` (None stays None; the CPU: as is)."""
+    if loader is None or cfg.device == "cpu":
+        return loader
+    from fovea.data import DeviceLoader
+
+    return DeviceLoader(loader, cfg.device)
+
+
 def _run_name(cfg: TrainConfig) -> str:
     dataset = cfg.dataset
     if dataset.startswith("folder:"):
@@ -384,7 +398,7 @@ def _now() -> str:
 
 # Options a resumed run may change: they do not change what it computes (--epochs moves the
 # end, which the schedule follows). Every other option is fixed by the run.
-RESUMABLE = ("epochs", "progress", "num_workers", "tensorboard")
+RESUMABLE = ("epochs", "progress", "num_workers", "tensorboard", "device")
 
 
 def _given_fields(cfg: TrainConfig) -> set[str]:
@@ -481,6 +495,10 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
     if cfg.drop_path:
         techniques.add_drop_path(model, cfg.drop_path)
     train_loader = techniques.wrap_loader(cfg, train_loader, data.num_classes)
+    if cfg.device != "cpu":  # the model and every batch on the device (batches prefetched)
+        model.to(cfg.device)
+        train_loader, train_eval, val_loader = (_on_device(cfg, loader) for loader in
+                                                (train_loader, train_eval, val_loader))
     params = model.parameters()
     if cfg.init or cfg.freeze != "none" or cfg.head_lr or cfg.backbone_lr:
         from fovea.models.transfer import setup_transfer
@@ -608,7 +626,7 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed, write: bool = T
                 "_final_state": final_state}
     save_weights(model.state_dict(), run_dir / "model.safetensors",
                  metadata={"model": cfg.model, "dataset": cfg.dataset})
-    test_loader = DataLoader(ArrayDataset(xs[2], data.y_test), batch_size=256)
+    test_loader = _on_device(cfg, DataLoader(ArrayDataset(xs[2], data.y_test), batch_size=256))
     test_acc, pred, true = accuracy(model, test_loader) if len(data.y_test) else (0.0, [], [])
     metrics = {
         "test_accuracy": test_acc,

@@ -194,9 +194,10 @@ class Trainer:
         self.step += 1
         ratio = float("nan")
         if before is not None:
-            upd = [float(np.sum((p._data - b).astype(np.float64) ** 2))
+            # array methods, not np.sum: the weights may live on a GPU
+            upd = [float(((p._data - b).astype(np.float64) ** 2).sum())
                    for p, b in zip(self.params, before)]
-            w = [float(np.sum(b.astype(np.float64) ** 2)) for b in before]
+            w = [float((b.astype(np.float64) ** 2).sum()) for b in before]
             ratio = math.sqrt(sum(upd)) / max(math.sqrt(sum(w)), 1e-12)
             self.last_ratios = {n: math.sqrt(u) / max(math.sqrt(v), 1e-12)
                                 for (n, _), u, v in zip(self.named_params, upd, w)}
