@@ -19,7 +19,7 @@ import numpy as np
 from fovea.data.dataset import Dataset
 
 __all__ = ["rle_encode", "rle_decode", "rle_to_string", "rle_from_string", "polygons_to_mask",
-           "annotation_to_mask", "load_coco", "write_coco", "CocoDetection"]
+           "mask_to_polygons", "annotation_to_mask", "load_coco", "write_coco", "CocoDetection"]
 
 
 def rle_encode(mask) -> dict:
@@ -113,6 +113,57 @@ def polygons_to_mask(polygons, height: int, width: int) -> np.ndarray:
     return mask.astype(np.uint8)
 
 
+def mask_to_polygons(mask) -> list[list[float]] | None:
+    """COCO polygons ``[[x1, y1, x2, y2, ...], ...]`` that trace an (H, W) mask exactly along
+    its pixel edges, or None when polygons cannot hold it (a mask with holes: COCO polygons
+    are a union of filled outlines).
+
+    Every side of a foreground pixel that borders background becomes a directed unit edge
+    (foreground on its left); the edges are chained into closed outlines, and straight runs
+    are merged into one segment. Rasterising the result with :func:`polygons_to_mask` (pixel
+    centres) gives the mask back exactly; pycocotools' rasteriser agrees up to boundary
+    pixels.
+    """
+    m = np.asarray(mask).astype(bool)
+    if m.ndim != 2:
+        raise ValueError(f"mask_to_polygons: expected an (H, W) mask, got shape {m.shape}")
+    if not m.any():
+        return []
+    p = np.pad(m, 1)
+    inner = p[1:-1, 1:-1]
+    r, c = np.nonzero(inner & ~p[:-2, 1:-1])      # top sides: (c+1, r) -> (c, r)
+    edges = [((x + 1, y), (x, y)) for y, x in zip(r.tolist(), c.tolist())]
+    r, c = np.nonzero(inner & ~p[2:, 1:-1])       # bottom sides: (c, r+1) -> (c+1, r+1)
+    edges += [((x, y + 1), (x + 1, y + 1)) for y, x in zip(r.tolist(), c.tolist())]
+    r, c = np.nonzero(inner & ~p[1:-1, :-2])      # left sides: (c, r) -> (c, r+1)
+    edges += [((x, y), (x, y + 1)) for y, x in zip(r.tolist(), c.tolist())]
+    r, c = np.nonzero(inner & ~p[1:-1, 2:])       # right sides: (c+1, r+1) -> (c+1, r)
+    edges += [((x + 1, y + 1), (x + 1, y)) for y, x in zip(r.tolist(), c.tolist())]
+    out: dict = {}
+    for a, b in edges:
+        out.setdefault(a, []).append(b)
+    polygons = []
+    while out:
+        start = next(iter(out))
+        loop, v = [start], start
+        while True:
+            nxt = out[v].pop()
+            if not out[v]:
+                del out[v]
+            if nxt == start:
+                break
+            loop.append(nxt)
+            v = nxt
+        pts = np.array(loop, np.float64)
+        prev, follow = np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0)
+        turn = (pts - prev)[:, 0] * (follow - pts)[:, 1] - (pts - prev)[:, 1] * (follow - pts)[:, 0]
+        pts = pts[turn != 0]  # keep the corners only
+        polygons.append(pts.reshape(-1).tolist())
+    if not np.array_equal(polygons_to_mask(polygons, *m.shape).astype(bool), m):
+        return None  # holes: the union of the outlines would fill them
+    return polygons
+
+
 def annotation_to_mask(ann: dict, height: int, width: int) -> np.ndarray:
     """The (H, W) uint8 mask of one annotation (polygons or RLE; a box when it has none)."""
     seg = ann.get("segmentation")
@@ -153,7 +204,8 @@ def check_coco(data: dict, where: str = "COCO data") -> None:
                              f"(expected [x, y, width >= 0, height >= 0])")
 
 
-def coco_dict(targets, image_sizes, categories, file_names=None, masks: bool = True) -> dict:
+def coco_dict(targets, image_sizes, categories, file_names=None, masks: bool = True,
+              mask_format: str = "rle") -> dict:
     """Build a COCO dict from torchvision-style targets.
 
     Args:
@@ -163,8 +215,12 @@ def coco_dict(targets, image_sizes, categories, file_names=None, masks: bool = T
         categories: names, category ``i + 1`` is ``categories[i]`` (id 0 is the background),
             or a list of ``{"id", "name"}`` dicts.
         file_names: optional file name per image.
-        masks: store instance masks as RLE segmentations (when targets have them).
+        masks: store instance masks as segmentations (when targets have them).
+        mask_format: ``"rle"`` (exact for any mask) or ``"polygon"`` (outlines along the
+            pixel edges, :func:`mask_to_polygons`; a mask with holes is stored as RLE).
     """
+    if mask_format not in ("rle", "polygon"):
+        raise ValueError(f"coco: mask_format must be 'rle' or 'polygon', got {mask_format!r}")
     if categories and isinstance(categories[0], str):
         categories = [{"id": i + 1, "name": n, "supercategory": "shape"}
                       for i, n in enumerate(categories)]
@@ -182,7 +238,8 @@ def coco_dict(targets, image_sizes, categories, file_names=None, masks: bool = T
             ann["area"] = ann["bbox"][2] * ann["bbox"][3]
             if masks and t.get("masks") is not None and len(t["masks"]):
                 m = np.asarray(t["masks"][k])
-                ann["segmentation"] = rle_encode(m)
+                polys = mask_to_polygons(m) if mask_format == "polygon" else None
+                ann["segmentation"] = polys if polys else rle_encode(m)
                 ann["area"] = float(m.astype(bool).sum())
             anns.append(ann)
     data = {"images": images, "annotations": anns, "categories": list(categories)}
@@ -191,13 +248,13 @@ def coco_dict(targets, image_sizes, categories, file_names=None, masks: bool = T
 
 
 def write_coco(path, targets, image_sizes, categories, file_names=None, images=None,
-               masks: bool = True) -> dict:
+               masks: bool = True, mask_format: str = "rle") -> dict:
     """Write a COCO JSON file (see :func:`coco_dict`) and, when ``images`` ((3, H, W) float
     arrays in [0, 1]) are given, the images as PNG files next to it. Returns the dict."""
     from PIL import Image
 
     path = Path(path)
-    data = coco_dict(targets, image_sizes, categories, file_names, masks)
+    data = coco_dict(targets, image_sizes, categories, file_names, masks, mask_format)
     if images is not None:
         for info, img in zip(data["images"], images):
             arr = (np.clip(np.asarray(img), 0, 1).transpose(1, 2, 0) * 255).round()
