@@ -200,14 +200,20 @@ def fovea_traced_train_step(model, x, y, lr: float = 0.01, momentum: float = 0.9
     return step
 
 
-def fovea_train_step(model, x, y, lr: float = 0.01, momentum: float = 0.9):
-    """A closure running one SGD training step of fovea ``model`` on (x, y)."""
+def fovea_train_step(model, x, y, lr: float = 0.01, momentum: float = 0.9,
+                     device: str | None = None):
+    """A closure running one SGD training step of fovea ``model`` on (x, y) (with ``device``:
+    model and batch moved there first)."""
     import fovea
     import fovea.nn.functional as F
 
+    if device is not None:
+        model.to(device)
     model.train()
     opt = fovea.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     xt, yt = fovea.tensor(x), fovea.tensor(y)
+    if device is not None:
+        xt, yt = xt.to(device), yt.to(device)
 
     def step():
         opt.zero_grad()
@@ -219,13 +225,18 @@ def fovea_train_step(model, x, y, lr: float = 0.01, momentum: float = 0.9):
     return step
 
 
-def torch_train_step(model, x, y, lr: float = 0.01, momentum: float = 0.9):
+def torch_train_step(model, x, y, lr: float = 0.01, momentum: float = 0.9,
+                     device: str | None = None):
     """The same step in PyTorch."""
     import torch
 
+    if device is not None:
+        model.to(device)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    if device is not None:
+        xt, yt = xt.to(device), yt.to(device)
     F = torch.nn.functional
 
     def step():

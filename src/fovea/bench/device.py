@@ -68,40 +68,16 @@ def batch(name: str, quick: bool):
 
 def fovea_step(model, x, y, device: str):
     """A closure: one SGD step of fovea ``model`` on (x, y), everything on ``device``."""
-    import fovea
-    import fovea.nn.functional as F
+    from fovea.bench.cases import fovea_train_step
 
-    model.to(device).train()
-    opt = fovea.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    xt, yt = fovea.tensor(x).to(device), fovea.tensor(y).to(device)
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xt), yt)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return fovea_train_step(model, x, y, device=device)
 
 
 def torch_step(twin, x, y, device: str):
     """The same step in PyTorch on ``device``."""
-    import torch
+    from fovea.bench.cases import torch_train_step
 
-    twin.to(device).train()
-    opt = torch.optim.SGD(twin.parameters(), lr=0.01, momentum=0.9)
-    xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
-    F = torch.nn.functional
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(twin(xt), yt)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return torch_train_step(twin, x, y, device=device)
 
 
 def _timed(step, sync, steps: int) -> float:

@@ -59,16 +59,10 @@ def batch_norm_train(x, weight, bias, eps: float):
     if not fused.usable(x):
         return generic.batch_norm_train(x, weight, bias, eps)
     xp = for_array(x).xp
-    view = ch.view(x)
     state = BatchNormState()
-    n = state.count = view.count
-    mean = ch.channel_sum(view) / n
-    xc = view.a - view.per_channel(mean)
-    var = ch.channel_dot(view, xc, xc) / n
-    inv_std = 1.0 / xp.sqrt(var + eps)
+    view, xc, inv_std = generic.batch_statistics(x, eps, state)
     scale = inv_std * weight if weight is not None else inv_std
     shift = bias if bias is not None else xp.zeros_like(scale)
     out = fused.kernel("bn_apply")(xc, _per_channel(view, scale, x.dtype),
                                    _per_channel(view, shift, x.dtype))
-    state.view, state.mean, state.var, state.inv_std, state._xc = view, mean, var, inv_std, xc
     return view.restore(out), state

@@ -58,23 +58,31 @@ def backward_from_centred(channels, view, xc, n, inv_std, g, weight, need_x: boo
     return gx, sum_gx, sum_g
 
 
+def batch_statistics(x, eps: float, state):
+    """The batch statistics of ``x`` (N, C, *) per channel, kept in ``state`` (a
+    :class:`BatchNormState` or a device's own): count, mean, biased variance, 1/σ and the
+    centred input. Returns ``(view, xc, inv_std)`` for the apply step."""
+    xp = for_array(x).xp
+    view = ch.view(x)
+    n = state.count = view.count
+    mean = ch.channel_sum(view) / n
+    xc = view.a - view.per_channel(mean)
+    var = ch.channel_dot(view, xc, xc) / n
+    inv_std = 1.0 / xp.sqrt(var + eps)
+    state.view, state.mean, state.var, state.inv_std, state._xc = view, mean, var, inv_std, xc
+    return view, xc, inv_std
+
+
 def batch_norm_train(x, weight, bias, eps: float):
     """y = (x - μ)·γσ⁻¹ + β with the batch statistics of ``x`` (N, C, *).
 
     Returns:
         (y, :class:`BatchNormState`).
     """
-    xp = for_array(x).xp
-    view = ch.view(x)
     state = BatchNormState()
-    n = state.count = view.count
-    mean = ch.channel_sum(view) / n
-    xc = view.a - view.per_channel(mean)
-    var = ch.channel_dot(view, xc, xc) / n
-    inv_std = 1.0 / xp.sqrt(var + eps)
+    view, xc, inv_std = batch_statistics(x, eps, state)
     scale = inv_std * weight if weight is not None else inv_std
     out = xc * view.per_channel(scale)
     if bias is not None:
         out += view.per_channel(bias)
-    state.view, state.mean, state.var, state.inv_std, state._xc = view, mean, var, inv_std, xc
     return view.restore(out), state
