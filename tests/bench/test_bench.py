@@ -70,7 +70,7 @@ def test_cases_have_unique_names_and_select_filters():
     names = [c.name for c in cases]
     assert len(names) == len(set(names))
     assert [c.name for c in C.select(cases, models_only=True)] == list(C.MODEL_SPECS) + [
-        f"{n}_traced" for n in C.TRACED_MODELS]
+        f"{n}_traced" for n in C.TRACED_MODELS] + ["lstm_lm", "gru_lm", "resnet20_saliency"]
     assert all(c.group == "layer" for c in C.select(cases, layers_only=True))
     picked = [c.name for c in C.select(cases, "relu:fwd, maxpool2x2:fwd+")]
     assert picked == ["maxpool2x2:fwd+bwd", "relu:fwd"]  # exact name, or substring
@@ -230,3 +230,23 @@ def test_markdown_marks_targets_met_or_missed():
     md = markdown({"environment": env, "config": {"threads": 2, "quick": False,
                                                   "command": "x"}, "cases": [case]})
     assert "| 1.50× | ≤ 1.2× ✗ |" in md and "| 1 / 2 |" in md
+
+
+def test_lecture_cases_compute_the_same_in_both_libraries():
+    """The LM steps start from the same weights (same loss) and the saliency maps agree;
+    the LM FLOP count is worked by hand for one layer."""
+    pytest.importorskip("torch")
+    from fovea.bench import lecture_cases as L
+
+    for case in L.lecture_cases():
+        f, flops_f = case.make("fovea", quick=True)
+        t, flops_t = case.make("torch", quick=True)
+        assert flops_f == flops_t > 0, case.name
+        a, b = f(), t()
+        if case.name.endswith("_lm"):
+            assert abs(a.item() - b.item()) < 1e-4, case.name
+        else:
+            np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-3, atol=1e-5)
+    s = {"batch": 2, "seq": 3, "vocab": 5, "embed": 4, "hidden": 6, "layers": 1}
+    # 4 gates x 6 units x (4 + 6) inputs + the 6 x 5 head, 2 FLOPs each, x3, x 2 x 3 steps
+    assert L.rnn_lm_flops("LSTM", s) == 3 * 2 * (4 * 6 * 10 + 6 * 5) * 2 * 3

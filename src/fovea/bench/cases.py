@@ -381,6 +381,9 @@ def all_cases() -> list[Case]:
     """Every case, models first, then each layer forward and forward + backward."""
     cases = [_model_case(name) for name in MODEL_SPECS]
     cases += [_traced_model_case(name) for name in TRACED_MODELS]
+    from fovea.bench.lecture_cases import lecture_cases  # (it builds on this module)
+
+    cases += lecture_cases()
     for spec in LAYER_SPECS:
         cases.append(_layer_case(spec, "forward"))
         cases.append(_layer_case(spec, "forward+backward"))
