@@ -116,7 +116,7 @@ def _saliency_case() -> Case:
 
         return saliency, flops
 
-    desc = "saliency: |∂ top score / ∂ x| through ResNet-20 (eval), 3×32×32, batch {n}"
+    desc = "saliency: abs(∂ top score / ∂ x) through ResNet-20 (eval), 3×32×32, batch {n}"
     return Case("resnet20_saliency", "model", "forward+backward",
                 desc.format(n=SALIENCY_BATCH), builder,
                 quick_description=desc.format(n=SALIENCY_QUICK))
