@@ -246,8 +246,11 @@ _CTRL_C = textwrap.dedent("""
 def test_ctrl_c_in_the_main_process_leaves_no_worker_behind(tmp_path):
     pid_file = tmp_path / "pids"
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # SIGINT's default action in the child, as in a terminal (a test run started in the
+    # background ignores SIGINT, and children inherit that)
     proc = subprocess.Popen([sys.executable, "-c", _CTRL_C, str(pid_file)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout.readline().strip() == "ready"
         proc.send_signal(signal.SIGINT)               # Ctrl-C reaches the main process only

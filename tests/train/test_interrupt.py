@@ -16,10 +16,17 @@ TRAIN = [sys.executable, "-m", "fovea.cli", "train", "--model", "two_layer", "--
          "--no-progress"]
 
 
+def _ctrl_c_delivered():
+    """In the child: Ctrl-C's default action, as in a terminal. (A test run started in the
+    background, ``pytest &`` from a script, ignores SIGINT, and children inherit that.)"""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(out):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen(TRAIN + ["--out", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_ctrl_c_delivered)
 
 
 def _wait_for_checkpoints(out, proc, n=2, timeout=120):
