@@ -243,6 +243,11 @@ _CTRL_C = textwrap.dedent("""
 """)
 
 
+def _ctrl_c_delivered():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_ctrl_c_in_the_main_process_leaves_no_worker_behind(tmp_path):
     pid_file = tmp_path / "pids"
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -250,7 +255,7 @@ def test_ctrl_c_in_the_main_process_leaves_no_worker_behind(tmp_path):
     # background ignores SIGINT, and children inherit that)
     proc = subprocess.Popen([sys.executable, "-c", _CTRL_C, str(pid_file)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=_ctrl_c_delivered)
     try:
         assert proc.stdout.readline().strip() == "ready"
         proc.send_signal(signal.SIGINT)               # Ctrl-C reaches the main process only
@@ -258,7 +263,7 @@ def test_ctrl_c_in_the_main_process_leaves_no_worker_behind(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err, (proc.returncode, err[-2000:])
     pids = [int(p) for p in pid_file.read_text().split()]
     assert len(pids) == 2 and _wait_gone(pids)
 
