@@ -13,7 +13,12 @@ import pytest
 from fovea.train.checkpoint import load_checkpoint, read_latest
 
 TRAIN = [sys.executable, "-m", "fovea.cli", "train", "--model", "two_layer", "--epochs", "400",
-         "--no-progress"]
+         "--num-workers", "0", "--no-progress"]
+# --num-workers 0: these tests are about the training loop and its checkpoints. With worker
+# processes, the digits' tiny epochs are mostly pool start-up and teardown, and a Ctrl-C that
+# lands in the teardown can be swallowed by CPython ("Exception ignored in
+# _ConnectionBase.__del__", seen in CI); tests/data/test_data_workers.py covers Ctrl-C with
+# workers.
 
 
 def _ctrl_c_delivered():
@@ -57,7 +62,7 @@ def test_sigkill_leaves_the_last_checkpoint_loadable_and_resumable(tmp_path):
     assert all(np.isfinite(a).all() for a in ck["model"].values())
     leftovers = [p.name for p in (out / "checkpoints").iterdir() if p.name.startswith(".")]
     assert len(leftovers) <= 1  # at most the one temporary directory being written
-    r = subprocess.run(TRAIN[:-3] + ["--epochs", str(epoch + 1), "--resume", str(out),
+    r = subprocess.run(TRAIN[:6] + ["--epochs", str(epoch + 1), "--resume", str(out),
                                      "--no-progress"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -70,8 +75,7 @@ def test_ctrl_c_exits_130_and_keeps_the_checkpoint(tmp_path):
     out = tmp_path / "run"
     proc = _start(out)
     _wait_for_checkpoints(out, proc, n=1)
-    # A second press 20 s later if the first did not stop it: in two full CI runs on a loaded
-    # machine one Ctrl-C went unanswered (the cause is not found yet; alone the test passes).
+    # A second press 20 s later if the first did not stop it (see the note at TRAIN).
     presses = 0
     for presses in (1, 2):
         proc.send_signal(signal.SIGINT)
