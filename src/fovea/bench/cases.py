@@ -145,7 +145,9 @@ def model_flops(model, x: np.ndarray) -> float:
     return total[0]
 
 
-def _model_case(name: str) -> Case:
+def _model_case(name: str, traced: bool = False) -> Case:
+    """A training step of ``name``: fovea's eager step, or (``traced``) the same step traced
+    once with fovea.jit; PyTorch runs its eager step in both."""
     batch, quick_batch, (c, h, w), desc = MODEL_SPECS[name]
 
     def builder(framework: str, quick: bool):
@@ -154,11 +156,14 @@ def _model_case(name: str) -> Case:
         fm = build_fovea_model(name)
         flops = model_flops(fm, x)
         if framework == "fovea":
-            return fovea_train_step(fm, x, y), flops
+            step = fovea_traced_train_step if traced else fovea_train_step
+            return step(fm, x, y), flops
         return torch_train_step(build_torch_twin(name, fm), x, y), flops
 
-    return Case(name, "model", "step", desc.format(n=batch), builder, memory=True,
-                quick_description=desc.format(n=quick_batch))
+    tag = " (fovea: fovea.jit.trace_train_step)" if traced else ""
+    return Case(f"{name}_traced" if traced else name, "model", "step",
+                desc.format(n=batch) + tag, builder, memory=True,
+                quick_description=desc.format(n=quick_batch) + tag)
 
 
 # The same steps traced once with fovea.jit (PyTorch runs its eager step, as in the cases above).
@@ -166,20 +171,7 @@ TRACED_MODELS = ("mlp", "three_layer_convnet", "resnet20")
 
 
 def _traced_model_case(name: str) -> Case:
-    batch, quick_batch, (c, h, w), desc = MODEL_SPECS[name]
-
-    def builder(framework: str, quick: bool):
-        n = quick_batch if quick else batch
-        x, y = _images(name, n, c, h, w)
-        fm = build_fovea_model(name)
-        flops = model_flops(fm, x)
-        if framework == "fovea":
-            return fovea_traced_train_step(fm, x, y), flops
-        return torch_train_step(build_torch_twin(name, fm), x, y), flops
-
-    tag = " (fovea: fovea.jit.trace_train_step)"
-    return Case(f"{name}_traced", "model", "step", desc.format(n=batch) + tag, builder,
-                memory=True, quick_description=desc.format(n=quick_batch) + tag)
+    return _model_case(name, traced=True)
 
 
 def fovea_traced_train_step(model, x, y, lr: float = 0.01, momentum: float = 0.9):
