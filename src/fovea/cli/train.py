@@ -76,6 +76,14 @@ def register(sub) -> None:
     _add_technique_options(p)
     p.add_argument("--config", metavar="FILE", default=None,
                    help="a TOML file with the same keys (command-line options override it)")
+    p.add_argument("--train-eval-size", type=int, default=None, metavar="N",
+                   help="measure the per-epoch training accuracy on a fixed random sample of N "
+                        "training images (default: all; the pass costs a third of an epoch "
+                        "of a small ResNet)")
+    p.add_argument("--tta", default=None, choices=("none", "flip"),
+                   help="also report the test accuracy with test-time augmentation: flip "
+                        "averages the softmax of each image and its mirror "
+                        "(metrics.json test_accuracy_tta)")
     p.add_argument("--overfit-small", action="store_true",
                    help="sanity check: train on 20 examples without regularisation; must "
                         "reach 100%% training accuracy")

@@ -45,6 +45,7 @@ from fovea.train.checkpoint import (
 )
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
+TTA_MODES = ("none", "flip")  # flip: average the scores of the image and its mirror
 SCHEDULES = ("none", "step", "cosine", "exponential", "inverse_time", "onecycle", "plateau",
              "warmup_cosine")
 AUGMENTATIONS = ("crop", "flip", "affine", "jitter", "cutout")
@@ -89,6 +90,10 @@ class TrainConfig:
     max_norm: float | None = None  # max-norm constraint after each step
     snapshots: int | None = None  # snapshot ensemble: this many cosine cycles
     device: str = "cpu"  # where the model trains: cpu or cuda (docs/gpu.md)
+    # The per-epoch training accuracy on a fixed random sample of this many training images
+    # (None: all of them; a pass over 60,000 images costs a third of a ResNet-20 epoch).
+    train_eval_size: int | None = None
+    tta: str = "none"  # test-time augmentation of the test accuracy: none or flip
 
     def validate(self) -> TrainConfig:
         """Check every option; raises ValueError naming the option as the command line does."""
@@ -144,6 +149,11 @@ class TrainConfig:
             from fovea import backends
 
             backends.get(self.device)  # a clear one-line error when the device is not there
+        if self.train_eval_size is not None and not (integer(self.train_eval_size)
+                                                     and self.train_eval_size >= 1):
+            bad("--train-eval-size", self.train_eval_size, "an integer >= 1 (training images)")
+        if self.tta not in TTA_MODES:
+            bad("--tta", self.tta, "one of " + ", ".join(TTA_MODES))
         from fovea.train.techniques import validate_options
 
         validate_options(self, bad, number, integer)
@@ -274,6 +284,11 @@ def _loaders(cfg, x_train, y_train, x_val, y_val, image_shape, world=None):
         train = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed,
                            num_workers=cfg.num_workers)
     eval_bs = max(256, cfg.batch_size)
+    if cfg.train_eval_size is not None and cfg.train_eval_size < len(y_train):
+        # a fixed sample (the same every epoch and on resume), in the data's order
+        pick = np.sort(np.random.default_rng(cfg.seed).choice(
+            len(y_train), cfg.train_eval_size, replace=False))
+        x_train, y_train = x_train[pick], y_train[pick]
     train_eval = DataLoader(ArrayDataset(x_train, y_train), batch_size=eval_bs)
     val = DataLoader(ArrayDataset(x_val, y_val), batch_size=eval_bs) if len(y_val) else None
     return train, train_eval, val
@@ -645,6 +660,8 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed, write: bool = T
         "parameters": model.num_parameters(),
     }
     metrics.update(ema_metrics)
+    if cfg.tta != "none" and len(data.y_test):
+        metrics["test_accuracy_tta"] = accuracy(model, test_loader, tta=cfg.tta)[0]
     if resumed:
         metrics["resumed"] = True
     write_metrics(run_dir / "metrics.json", metrics)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import fovea
+import fovea.nn.functional as F
 from fovea.train.checkpoint import load_checkpoint, save_checkpoint
 
 
@@ -66,14 +67,25 @@ def expected_initial_loss(kind: str, num_classes: int) -> float:
     raise ValueError(f"expected_initial_loss: unknown loss kind {kind!r}")
 
 
-def accuracy(model, loader) -> tuple[float, np.ndarray, np.ndarray]:
-    """Accuracy of ``model`` (in eval mode) over ``loader``; also predictions and labels."""
+def accuracy(model, loader, tta: str = "none") -> tuple[float, np.ndarray, np.ndarray]:
+    """Accuracy of ``model`` (in eval mode) over ``loader``; also predictions and labels.
+
+    ``tta="flip"``: test-time augmentation (Lecture 7: average the predictions over a fixed
+    set of transformed copies): the softmax of each image and of its left-right mirror are
+    averaged before the argmax.
+    """
+    if tta not in ("none", "flip"):
+        raise ValueError(f"accuracy: invalid tta {tta!r}: expected none or flip")
     was_training = model.training
     model.eval()
     preds, labels = [], []
     with fovea.no_grad():
         for x, y in loader:
-            preds.append(model(x).argmax(dim=1).numpy())
+            scores = model(x)
+            if tta == "flip":
+                scores = (F.softmax(scores, dim=1)
+                          + F.softmax(model(fovea.flip(x, dims=(-1,))), dim=1))
+            preds.append(scores.argmax(dim=1).numpy())
             labels.append(np.asarray(y.numpy() if isinstance(y, fovea.Tensor) else y))
     model.train(was_training)
     p, t = np.concatenate(preds), np.concatenate(labels)

@@ -59,6 +59,21 @@ def test_relu_and_its_gradient_equal_the_cpu_family(jit, shape):
         _same(generic.elementwise.relu_grad(_dev(y), _dev(g)), want)
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+def test_leaky_relu_and_its_gradient_equal_the_cpu_family(jit, shape):
+    rng = np.random.default_rng(1)
+    s = 0.2
+    for x, g in zip(_layouts(rng, shape), _layouts(rng, shape)):
+        x[..., 0] = np.nan  # NaN stays NaN
+        x[..., 1] = 0  # the gradient at 0 is the slope's, as PyTorch's
+        y = cpu.elementwise.leaky_relu(x, s)
+        np.testing.assert_array_equal(y, np.where(x > 0, x, s * x))
+        _same(generic.elementwise.leaky_relu(_dev(x), s), y)
+        want = cpu.elementwise.leaky_relu_grad(x, g, s)
+        np.testing.assert_array_equal(want, np.where(x > 0, g, s * g))
+        _same(generic.elementwise.leaky_relu_grad(_dev(x), _dev(g), s), want)
+
+
 # --- channels and norm ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("shape", [(6, 4), (5, 3, 7)] + SHAPES)

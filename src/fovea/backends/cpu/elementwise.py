@@ -1,10 +1,13 @@
-"""Fused elementwise kernels (Numba, see :mod:`.numba`): ReLU's forward and backward.
+"""Fused elementwise kernels (Numba, see :mod:`.numba`): ReLU's and leaky ReLU's forward
+and backward.
 
 Interface (raw arrays in, raw arrays out; :mod:`fovea.backends.generic.elementwise` has the
 same)::
 
     relu(x)          # max(x, 0) in x's memory layout; NaN stays NaN
     relu_grad(y, g)  # g where y > 0 else 0 (y: ReLU's output)
+    leaky_relu(x, slope)          # x where x > 0 else slope·x; NaN stays NaN
+    leaky_relu_grad(x, g, slope)  # g where x > 0 else slope·g (x: the input)
 
 Each takes a compiled pass when one applies (Numba on, a large float array in a layout the
 kernels take) and NumPy otherwise; the tests compare both paths.
@@ -21,7 +24,7 @@ import numpy as np
 from fovea.backends.cpu.layout import axis_order, empty, flat, nhwc_rows, rows_base
 from fovea.backends.cpu.numba import enabled, kernel
 
-__all__ = ["relu", "relu_grad"]
+__all__ = ["relu", "relu_grad", "leaky_relu", "leaky_relu_grad"]
 
 prange = range  # replaced by numba.prange when a kernel is compiled
 
@@ -47,6 +50,27 @@ def _relu_grad_rows(y, g, b, l, out):
             out[i, j, k] = g[i, j, k] if y[i, j, k] > 0 else 0
 
 
+@kernel
+def _leaky(x, s, out):
+    for i in prange(x.size):
+        v = x[i]
+        out[i] = v if v > 0 else v * s  # NaN * s stays NaN
+
+
+@kernel
+def _leaky_grad(x, g, s, out):
+    for i in prange(x.size):
+        out[i] = g[i] if x[i] > 0 else g[i] * s
+
+
+@kernel
+def _leaky_grad_rows(x, g, s, b, l, out):
+    for r in prange(out.shape[0] * b):
+        i, j = r // b, r % b
+        for k in range(l):
+            out[i, j, k] = g[i, j, k] if x[i, j, k] > 0 else g[i, j, k] * s
+
+
 def relu(x: np.ndarray) -> np.ndarray:
     """max(x, 0) in x's memory layout."""
     out = _relu_compiled(x) if enabled(x) else None
@@ -59,8 +83,23 @@ def relu_grad(y: np.ndarray, g: np.ndarray) -> np.ndarray:
     return _masked(g, y > 0) if out is None else out
 
 
-def _relu_compiled(x: np.ndarray) -> np.ndarray | None:
-    """One parallel pass, or None when x is not dense in some axis order."""
+def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
+    """x where x > 0 else slope·x, in x's memory layout."""
+    s = x.dtype.type(slope)
+    out = _relu_compiled(x, _leaky, s) if enabled(x) else None
+    return np.where(x > 0, x, x * s) if out is None else out
+
+
+def leaky_relu_grad(x: np.ndarray, g: np.ndarray, slope: float) -> np.ndarray:
+    """g where x > 0 else slope·g (x: leaky ReLU's input; slope at 0, as in PyTorch)."""
+    s = g.dtype.type(slope)
+    out = _relu_grad_compiled(x, g, _leaky_grad, _leaky_grad_rows, s) if enabled(g) else None
+    return np.where(x > 0, g, g * s) if out is None else out
+
+
+def _relu_compiled(x: np.ndarray, fn=_relu, *extra) -> np.ndarray | None:
+    """One parallel pass of ``fn(x, *extra, out)``, or None when x is not dense in some
+    axis order."""
     src = flat(x)
     if src is None:
         return None
@@ -68,26 +107,28 @@ def _relu_compiled(x: np.ndarray) -> np.ndarray | None:
     dst = flat(out)
     if dst is None:
         return None
-    _relu(src, dst)
+    fn(src, *extra, dst)
     return out
 
 
-def _relu_grad_compiled(y: np.ndarray, g: np.ndarray) -> np.ndarray | None:
-    """One parallel pass, or None: y and g must be dense in one layout or both channels-last
-    (crops allowed); the result is channels-last in the second case."""
+def _relu_grad_compiled(y: np.ndarray, g: np.ndarray, fn=_relu_grad, rows_fn=_relu_grad_rows,
+                        *extra) -> np.ndarray | None:
+    """One parallel pass of ``fn(y, g, *extra, out)``, or None: y and g must be dense in one
+    layout or both channels-last (crops allowed); the result is channels-last in the second
+    case."""
     if y.dtype != g.dtype or y.shape != g.shape:
         return None
     ys, gs = flat(y), flat(g)
     if y.strides == g.strides and ys is not None and gs is not None:
         out = np.empty_like(g)
-        _relu_grad(ys, gs, flat(out))
+        fn(ys, gs, *extra, flat(out))
         return out
     # Channels-last crops (a convolution's output or input gradient): rows of (W, C).
     y3, g3 = nhwc_rows(y), nhwc_rows(g)
     if y3 is None or g3 is None:
         return None
     out = np.empty(y3.shape, dtype=y.dtype)
-    _relu_grad_rows(rows_base(y3), rows_base(g3), y3.shape[1], y3.shape[2], out)
+    rows_fn(rows_base(y3), rows_base(g3), *extra, y3.shape[1], y3.shape[2], out)
     n, c, h, w = y.shape
     return np.moveaxis(out.reshape(n, h, w, c), -1, 1)
 

@@ -6,6 +6,7 @@ Interface::
 
     relu(x)          # max(x, 0); NaN stays NaN
     relu_grad(y, g)  # g where y > 0 else 0 (y: ReLU's output)
+    leaky_relu(x, slope), leaky_relu_grad(x, g, slope)  # the generic expressions
 """
 
 from __future__ import annotations
@@ -26,3 +27,7 @@ def relu_grad(y, g):
     if fused.usable(g) and type(y) is type(g):
         return fused.kernel("relu_grad")(y, g)
     return generic.relu_grad(y, g)
+
+
+leaky_relu = generic.leaky_relu  # (a where on the device; no fused kernel yet)
+leaky_relu_grad = generic.leaky_relu_grad

@@ -1,10 +1,12 @@
-"""Elementwise kernels, generic: ReLU's forward and backward as array-module expressions
+"""Elementwise kernels, generic: ReLU's and leaky ReLU's forward and backward as array-module expressions
 (the interface of :mod:`fovea.backends.cpu.elementwise`, results on the argument's device).
 
 Interface::
 
     relu(x)          # max(x, 0); NaN stays NaN
     relu_grad(y, g)  # g where y > 0 else 0 (y: ReLU's output); subgradient 0 at 0
+    leaky_relu(x, slope)          # x where x > 0 else slope·x; NaN stays NaN
+    leaky_relu_grad(x, g, slope)  # g where x > 0 else slope·g (x: the input)
 """
 
 from __future__ import annotations
@@ -21,3 +23,13 @@ def relu_grad(y, g):
     """g where y > 0 else 0, in g's dtype (an infinite g gives 0 where y <= 0, as the
     compiled CPU kernel and PyTorch do)."""
     return for_arrays(y, g).xp.where(y > 0, g, g.dtype.type(0))
+
+
+def leaky_relu(x, slope: float):
+    """x where x > 0 else slope·x, x's shape and dtype."""
+    return for_array(x).xp.where(x > 0, x, x * x.dtype.type(slope))
+
+
+def leaky_relu_grad(x, g, slope: float):
+    """g where x > 0 else slope·g (x: leaky ReLU's input), in g's dtype."""
+    return for_arrays(x, g).xp.where(x > 0, g, g * g.dtype.type(slope))
