@@ -27,14 +27,14 @@ def runs(tmp_path_factory):
         assert main(["train", "--epochs", "3", "--out", str(root / "good"), *FAST]) == 0
         assert main(["train", "--epochs", "2", "--lr", "0.01",
                      "--out", str(root / "sweep" / "fast"), *FAST]) == 0
-        real = run_module._Progress.on_epoch_end
+        real = run_module.RunStatus.on_epoch_end
 
         def stop(self, trainer):
             real(self, trainer)
             if trainer.epoch == 1:
                 raise KeyboardInterrupt
 
-        mp.setattr(run_module._Progress, "on_epoch_end", stop)
+        mp.setattr(run_module.RunStatus, "on_epoch_end", stop)
         assert main(["train", "--epochs", "3", "--out", str(root / "stopped"), *FAST]) == 130
 
         def fail(self, trainer):
@@ -42,7 +42,7 @@ def runs(tmp_path_factory):
             if trainer.epoch == 1:
                 raise OSError("disk went away")
 
-        mp.setattr(run_module._Progress, "on_epoch_end", fail)
+        mp.setattr(run_module.RunStatus, "on_epoch_end", fail)
         assert main(["train", "--epochs", "3", "--out", str(root / "broken"), *FAST]) == 2
     quiet.close()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],

@@ -21,17 +21,17 @@ FAST = ["--model", "two_layer", "--no-progress"]
 @pytest.fixture
 def interrupted(tmp_path, monkeypatch, capsys):
     """A 3-epoch run stopped by Ctrl-C after its first epoch's checkpoint."""
-    real = run_module._Progress.on_epoch_end
+    real = run_module.RunStatus.on_epoch_end
 
     def stop_after_one(self, trainer):
         real(self, trainer)
         if trainer.epoch == 1:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_module._Progress, "on_epoch_end", stop_after_one)
+    monkeypatch.setattr(run_module.RunStatus, "on_epoch_end", stop_after_one)
     out = tmp_path / "run"
     assert main(["train", "--epochs", "3", "--out", str(out), *FAST]) == 130
-    monkeypatch.setattr(run_module._Progress, "on_epoch_end", real)
+    monkeypatch.setattr(run_module.RunStatus, "on_epoch_end", real)
     capsys.readouterr()
     return out
 

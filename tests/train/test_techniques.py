@@ -32,17 +32,17 @@ def _weights(path):
 def test_a_run_with_every_technique_resumes_exactly(tmp_path, monkeypatch, capsys):
     full = tmp_path / "full"
     assert main(["train", "--epochs", "2", "--out", str(full), *ALL, *FAST]) == 0
-    real = run_module._Progress.on_epoch_end
+    real = run_module.RunStatus.on_epoch_end
 
     def stop_after_one(self, trainer):
         real(self, trainer)
         if trainer.epoch == 1:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_module._Progress, "on_epoch_end", stop_after_one)
+    monkeypatch.setattr(run_module.RunStatus, "on_epoch_end", stop_after_one)
     cut = tmp_path / "cut"
     assert main(["train", "--epochs", "2", "--out", str(cut), *ALL, *FAST]) == 130
-    monkeypatch.setattr(run_module._Progress, "on_epoch_end", real)
+    monkeypatch.setattr(run_module.RunStatus, "on_epoch_end", real)
     assert (cut / "checkpoints" / "epoch-0001" / "ema.safetensors").is_file()
     assert main(["train", "--resume", str(cut), "--no-progress"]) == 0
     for name in ("model.safetensors", "snapshots/cycle-1.safetensors",
@@ -134,3 +134,45 @@ def test_mixing_loader_repeats_its_batches_for_an_epoch_and_differs_between_epoc
 def test_bad_technique_options_are_refused_naming_the_option(tmp_path, capsys, flag, value):
     assert main(["train", flag, value, "--out", str(tmp_path / "r"), *FAST]) == 2
     assert flag in capsys.readouterr().err
+
+
+def test_flip_tta_averages_the_softmax_of_the_image_and_its_mirror():
+    """Oracle: the softmax of the model on x and on x[..., ::-1], averaged by hand in NumPy."""
+    from fovea.data import ArrayDataset, DataLoader
+    from fovea.train.trainer import accuracy
+
+    fovea.manual_seed(0)
+    model = fovea.nn.Sequential(fovea.nn.Flatten(), fovea.nn.Linear(12, 3))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 1, 3, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 40)
+    w, b = model[1].weight.detach().numpy(), model[1].bias.detach().numpy()
+
+    def softmax(s):
+        e = np.exp(s - s.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    p = softmax(x.reshape(40, -1) @ w.T + b) + softmax(x[..., ::-1].reshape(40, -1) @ w.T + b)
+    loader = DataLoader(ArrayDataset(x, y), batch_size=16)
+    acc, pred, _ = accuracy(model, loader, tta="flip")
+    np.testing.assert_array_equal(pred, p.argmax(1))
+    assert acc == pytest.approx((p.argmax(1) == y).mean())
+    plain = (x.reshape(40, -1) @ w.T + b).argmax(1)
+    assert (pred != plain).any()  # the mirror changes some predictions: the test can fail
+    with pytest.raises(ValueError, match="tta"):
+        accuracy(model, loader, tta="crop")
+
+
+def test_train_eval_size_samples_the_training_accuracy_and_tta_is_reported(tmp_path):
+    out = tmp_path / "r"
+    assert main(["train", "--epochs", "1", "--out", str(out), "--train-eval-size", "37",
+                 "--tta", "flip", *FAST]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    # the training accuracy is a count over 37 images
+    assert round(m["final_train_accuracy"] * 37, 6) == round(m["final_train_accuracy"] * 37)
+    assert 0 <= m["test_accuracy_tta"] <= 1
+    cfg = run_module.TrainConfig(train_eval_size=0)
+    with pytest.raises(ValueError, match="--train-eval-size"):
+        cfg.validate()
+    with pytest.raises(ValueError, match="--tta"):
+        run_module.TrainConfig(tta="crops").validate()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import socket
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -40,7 +38,7 @@ from fovea.train.checkpoint import (
     save_checkpoint,
     save_weights,
 )
-from fovea.train.run import _now  # the run.json timestamps of fovea train
+from fovea.train.run import RunStatus, _now  # run.json as fovea train keeps it
 from fovea.train.trainer import _isatty
 
 
@@ -169,13 +167,10 @@ def train(cfg: CaptionConfig, resume_dir=None, log=print) -> dict:
                                                   optimizer="adam"),
                 "vocab": vocab.words, "max_length": max_length, "started": _now(),
                 "seconds": 0.0}
-    before = float(info.get("seconds") or 0.0)
+    run_status = RunStatus(run_dir, info, t0)  # run.json's status and wall time
 
     def write_info(status, **extra):
-        info.update(status=status, updated=_now(), pid=os.getpid(), host=socket.gethostname(),
-                    seconds=round(before + time.perf_counter() - t0, 2), epochs_done=epoch,
-                    **extra)
-        atomic_write_text(run_dir / "run.json", json.dumps(info, indent=2) + "\n")
+        run_status.write(status, epochs_done=epoch, **extra)
 
     write_info("running")
     train_set = data.train
@@ -230,7 +225,8 @@ def train(cfg: CaptionConfig, resume_dir=None, log=print) -> dict:
     metrics = _evaluate(model, data, cfg.beam_size, "test")
     metrics.update(epochs=epoch, final_loss=history["epoch_loss"][-1],
                    parameters=model.num_parameters(), model=info["config"]["model"],
-                   dataset=cfg.dataset, seconds=round(before + time.perf_counter() - t0, 2))
+                   dataset=cfg.dataset,
+                   seconds=round(run_status.before + time.perf_counter() - t0, 2))
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     _report(model, data, history, run_dir, cfg)
     write_info("complete", test_bleu4=metrics["greedy"]["bleu4"])

@@ -340,12 +340,12 @@ def train_generative(cfg: GenConfig, resume_dir=None, log=print, given=(),
         given: names of options the caller set explicitly (for the resume message).
         overwrite: replace the run in an existing ``cfg.out``.
     """
-    from fovea.train.run import _Progress, _read_run_json, _RunDir
+    from fovea.train.run import RunDirClaim, RunStatus, read_run_json
 
     claim, info = None, None
     if resume_dir is not None:
         run_dir = Path(resume_dir)
-        info = _read_run_json(run_dir)
+        info = read_run_json(run_dir)
         if read_latest(run_dir) is None:
             raise CheckpointError(f"{run_dir}: no complete checkpoint to resume from")
         saved = GenConfig(**info["config"])
@@ -359,7 +359,7 @@ def train_generative(cfg: GenConfig, resume_dir=None, log=print, given=(),
         cfg = saved
     cfg.validate()
     if resume_dir is None:
-        claim = _RunDir(cfg, overwrite)
+        claim = RunDirClaim(cfg, overwrite)
     t0 = time.perf_counter()
     fovea.manual_seed(cfg.seed)
     data = load_generative_data(cfg.dataset, cfg.model, cfg.seed, cfg.data_dir, cfg.max_train,
@@ -373,7 +373,7 @@ def train_generative(cfg: GenConfig, resume_dir=None, log=print, given=(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     else:
         info["config"] = asdict(cfg)
-    progress = _Progress(run_dir, info, t0)
+    progress = RunStatus(run_dir, info, t0)
     try:
         metrics = _fit(cfg, nets, opts, data, run_dir, progress, resume_dir is not None, log)
     except BaseException as exc:

@@ -39,10 +39,10 @@ class _Meta:
 
 def load_generative_run(run_dir) -> tuple[GenConfig, Nets, dict]:
     """The configuration, trained networks (eval mode) and run.json of a generative run."""
-    from fovea.train.run import _read_run_json, check_finite
+    from fovea.train.run import check_finite, read_run_json
 
     run_dir = Path(run_dir)
-    info = _read_run_json(run_dir)
+    info = read_run_json(run_dir)
     if info.get("kind") != "generative":
         raise ValueError(f"{run_dir}: not a `fovea generate train` run (no kind "
                          f"'generative' in run.json)")

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import socket
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -41,7 +39,7 @@ from fovea.train.checkpoint import (
     save_checkpoint,
     save_weights,
 )
-from fovea.train.run import _now  # the run.json timestamps of fovea train
+from fovea.train.run import RunStatus, _now  # run.json as fovea train keeps it
 from fovea.train.trainer import _isatty
 
 
@@ -228,13 +226,10 @@ def train(cfg: LMConfig, resume_dir=None, log=print) -> dict:
                                              epochs=cfg.steps),
                 "vocab": vocab.chars, "started": _now(), "seconds": 0.0,
                 "train_chars": len(train_text), "val_chars": len(val_text)}
-    before = float(info.get("seconds") or 0.0)
+    run_status = RunStatus(run_dir, info, t0)  # run.json's status and wall time
 
     def write_info(status, **extra):
-        info.update(status=status, updated=_now(), pid=os.getpid(), host=socket.gethostname(),
-                    seconds=round(before + time.perf_counter() - t0, 2), epochs_done=step,
-                    **extra)
-        atomic_write_text(run_dir / "run.json", json.dumps(info, indent=2) + "\n")
+        run_status.write(status, epochs_done=step, **extra)
 
     write_info("running")
     bar = None
@@ -289,7 +284,7 @@ def train(cfg: LMConfig, resume_dir=None, log=print) -> dict:
     if bar is not None:
         bar.close()
     metrics = _finish(cfg, model, vocab, train_ids, val_ids, history, run_dir, info, step)
-    metrics["seconds"] = round(before + time.perf_counter() - t0, 2)
+    metrics["seconds"] = round(run_status.before + time.perf_counter() - t0, 2)
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     write_info("complete", val_bpc=metrics["val_bpc"])
     metrics["run_dir"] = str(run_dir)

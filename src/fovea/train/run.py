@@ -329,7 +329,7 @@ def default_run_dir(cfg: TrainConfig, root="runs") -> Path:
             k += 1
 
 
-class _RunDir:
+class RunDirClaim:
     """The run directory of a new run: where it is, and how to undo its creation.
 
     ``abandon()`` removes what this start created (never a directory that existed before: an
@@ -474,7 +474,7 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
     claim = None
     if resume_dir is not None:
         run_dir = Path(resume_dir)
-        saved = _read_run_json(run_dir)
+        saved = read_run_json(run_dir)
         latest = read_latest(run_dir)
         if latest is None:
             raise CheckpointError(f"{run_dir}: no complete checkpoint to resume from")
@@ -486,7 +486,7 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
         cfg.validate()
     else:
         # refuses an existing --out before the slow work
-        claim = _RunDir(cfg, overwrite) if world.is_main else None
+        claim = RunDirClaim(cfg, overwrite) if world.is_main else None
         _absolute_data_paths(cfg)
     t0 = time.perf_counter()
     fovea.manual_seed(cfg.seed)
@@ -537,7 +537,7 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
     else:
         run_info = saved
         run_info["config"] = asdict(cfg)
-    progress, tb = _Progress(run_dir, run_info, t0, active=world.is_main), None
+    progress, tb = RunStatus(run_dir, run_info, t0, active=world.is_main), None
     # (ranks > 0 keep what techniques write, e.g. snapshots, in a private temporary folder)
     scratch = None if world.is_main else Path(tempfile.mkdtemp(prefix="fovea-rank"))
     try:
@@ -597,7 +597,7 @@ def _silent(*args, **kwargs) -> None:
     """The log of ranks > 0: rank 0 speaks for the run."""
 
 
-class _Progress:
+class RunStatus:
     """Keeps ``run.json``'s status, epochs done, best accuracy and wall time up to date."""
 
     def __init__(self, run_dir: Path, info: dict, t0: float, active: bool = True):
@@ -690,7 +690,7 @@ def _replay_schedule(cfg, optimizer, trainer, steps_per_epoch):
     return scheduler
 
 
-def _read_run_json(run_dir: Path) -> dict:
+def read_run_json(run_dir: Path) -> dict:
     path = run_dir / "run.json"
     if not path.is_file():
         raise CheckpointError(f"{path}: missing; is {run_dir} a fovea run directory?")
@@ -716,7 +716,7 @@ def load_run(run_dir):
     from fovea.models import build_model
 
     run_dir = Path(run_dir)
-    info = _read_run_json(run_dir)
+    info = read_run_json(run_dir)
     c, h, w = info["image_shape"]
     model = build_model(info["config"]["model"], c, (h, w), info["num_classes"])
     load_model_weights(model, run_dir / "model.safetensors")

@@ -58,6 +58,15 @@ def _leaky(x, s, out):
 
 
 @kernel
+def _leaky_rows(x, s, b, l, out):
+    for r in prange(out.shape[0] * b):
+        i, j = r // b, r % b
+        for k in range(l):
+            v = x[i, j, k]
+            out[i, j, k] = v if v > 0 else v * s
+
+
+@kernel
 def _leaky_grad(x, g, s, out):
     for i in prange(x.size):
         out[i] = g[i] if x[i] > 0 else g[i] * s
@@ -86,7 +95,14 @@ def relu_grad(y: np.ndarray, g: np.ndarray) -> np.ndarray:
 def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
     """x where x > 0 else slope·x, in x's memory layout."""
     s = x.dtype.type(slope)
-    out = _relu_compiled(x, _leaky, s) if enabled(x) else None
+    out = None
+    if enabled(x):
+        out = _relu_compiled(x, _leaky, s)
+        if out is None and (x3 := nhwc_rows(x)) is not None:  # a channels-last crop
+            out = np.empty(x3.shape, dtype=x.dtype)
+            _leaky_rows(rows_base(x3), s, x3.shape[1], x3.shape[2], out)
+            n, c, h, w = x.shape
+            out = np.moveaxis(out.reshape(n, h, w, c), -1, 1)
     return np.where(x > 0, x, x * s) if out is None else out
 
 

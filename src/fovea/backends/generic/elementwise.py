@@ -1,5 +1,6 @@
-"""Elementwise kernels, generic: ReLU's and leaky ReLU's forward and backward as array-module expressions
-(the interface of :mod:`fovea.backends.cpu.elementwise`, results on the argument's device).
+"""Elementwise kernels, generic: ReLU's and leaky ReLU's forward and backward as array-module
+expressions (the interface of :mod:`fovea.backends.cpu.elementwise`, results on the argument's
+device).
 
 Interface::
 

@@ -142,8 +142,16 @@ class Grid:
 
 def tap_matrices(weight: np.ndarray) -> np.ndarray:
     """(O, C, kh, kw) -> (kh·kw, C, O): the matrix each tap multiplies by."""
+    # NOTE: two copies (taps to the front, then a transpose per tap) measured 2x faster than
+    # one whose innermost loop strides over O (0.7 vs 1.5 ms for DCGAN's 256x128x4x4).
+    return np.ascontiguousarray(tap_matrices_transposed(weight).transpose(0, 2, 1))
+
+
+def tap_matrices_transposed(weight: np.ndarray) -> np.ndarray:
+    """(O, C, kh, kw) -> (kh·kw, O, C): the tap matrices of the input gradient (the weight
+    with O and C swapped), in one copy."""
     o, c, kh, kw = weight.shape
-    return np.ascontiguousarray(weight.transpose(2, 3, 1, 0)).reshape(kh * kw, c, o)
+    return np.ascontiguousarray(weight.transpose(2, 3, 0, 1)).reshape(kh * kw, o, c)
 
 
 # --- the per-tap product: a matrix product, or per-channel for depthwise ---------------------
@@ -151,8 +159,9 @@ def tap_matrices(weight: np.ndarray) -> np.ndarray:
 class _Dense:
     """Y[rows] (+)= X[rows] @ W_tap; weight (O, C, kh, kw)."""
 
-    def __init__(self, weight: np.ndarray):
-        self.wt = tap_matrices(weight)
+    def __init__(self, weight: np.ndarray, transposed: bool = False):
+        # transposed: the product of the weight with O and C swapped (input gradients)
+        self.wt = tap_matrices_transposed(weight) if transposed else tap_matrices(weight)
         self.c_in, self.c_out = self.wt.shape[1], self.wt.shape[2]
 
     def acc(self, a, t: int, out, accumulate: bool, tmp=None) -> None:
@@ -332,11 +341,11 @@ def _flipped(weight: np.ndarray, g: Geometry, n: int, ho: int, wo: int, h: int, 
     pads = _flip_pads(g)
     if min(pads) < 0:
         return None
-    flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1])
+    flipped = weight[:, :, ::-1, ::-1]
     if g.groups > 1:
-        prod = _Depthwise(flipped, g.groups, transposed=True)
+        prod = _Depthwise(np.ascontiguousarray(flipped), g.groups, transposed=True)
     else:
-        prod = _Dense(np.ascontiguousarray(flipped.transpose(1, 0, 2, 3)))
+        prod = _Dense(flipped, transposed=True)
     gt = Geometry(g.kh, g.kw, 1, 1, g.dh, g.dw, *pads, g.groups)
     return prod, Grid(gt, n, ho, wo, h, w)
 
@@ -415,7 +424,7 @@ def _grad_input_strided(gy, weight, g: Geometry, h: int, w: int, jit: bool) -> n
     if g.groups > 1:
         prod = _Depthwise(weight, g.groups, transposed=True)
     else:
-        prod = _Dense(np.ascontiguousarray(weight.transpose(1, 0, 2, 3)))
+        prod = _Dense(weight, transposed=True)
     c = prod.c_out
     hp, wp = h + g.pt + g.pb, w + g.pl + g.pr
     qh, qw = (g.kh - 1) * g.dh // g.sh, (g.kw - 1) * g.dw // g.sw
