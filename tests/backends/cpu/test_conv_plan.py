@@ -63,6 +63,20 @@ def test_select_chooses_the_forward_kernel_by_geometry_dtype_and_flags(case, jit
         assert plan.weight_grad_kind == want  # the weight gradient reuses the forward's buffers
 
 
+@pytest.mark.parametrize("jit", [True, False])
+def test_small_images_with_many_channels_take_im2col(jit):
+    """A 3x3 convolution with padding 1 on 2x2 images computes 9 grid positions per 4 outputs
+    with shifted products: im2col wastes nothing there; on 16x16 images (1.13 positions per
+    output) the shifted products stay."""
+    with config.override(jit=jit):
+        small = _select(_geo(), c=64, o=64, h=2, w=2, dtype=np.float32)
+        large = _select(_geo(), c=64, o=64, h=16, w=16, dtype=np.float32)
+        few = _select(_geo(), c=16, o=16, h=2, w=2, dtype=np.float32)
+    assert small.forward_kind == "im2col" and small.input_grad_kind == "im2col", small
+    assert large.forward_kind == ("llvm" if jit and LLVM else "taps"), large
+    assert few.forward_kind == ("llvm" if jit and LLVM else "taps"), few  # few channels
+
+
 def test_the_input_gradient_is_chosen_for_its_own_product():
     """conv 3 -> 32 (an RGB layer): the input gradient is a 32 -> 3 product, which the
     generated kernels cannot vectorise (3 output channels), but BLAS taps can't take (3 < 8)."""

@@ -74,6 +74,22 @@ def test_leaky_relu_and_its_gradient_equal_the_cpu_family(jit, shape):
         _same(generic.elementwise.leaky_relu_grad(_dev(x), _dev(g), s), want)
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+def test_hardtanh_and_its_gradient_equal_the_cpu_family(jit, shape):
+    rng = np.random.default_rng(2)
+    lo, hi = -0.5, 1.0
+    for x, g in zip(_layouts(rng, shape), _layouts(rng, shape)):
+        x[..., 0] = np.nan  # NaN stays NaN (np.clip); its gradient is 0
+        x[..., 1] = lo  # at the ends the gradient is 0, as PyTorch's
+        x[..., 2] = hi
+        y = cpu.elementwise.hardtanh(x, lo, hi)
+        np.testing.assert_array_equal(y, np.clip(x, lo, hi))
+        _same(generic.elementwise.hardtanh(_dev(x), lo, hi), y)
+        want = cpu.elementwise.hardtanh_grad(x, g, lo, hi)
+        np.testing.assert_array_equal(want, np.where((x > lo) & (x < hi), g, 0))
+        _same(generic.elementwise.hardtanh_grad(_dev(x), _dev(g), lo, hi), want)
+
+
 # --- channels and norm ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("shape", [(6, 4), (5, 3, 7)] + SHAPES)

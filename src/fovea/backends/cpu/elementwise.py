@@ -1,5 +1,5 @@
-"""Fused elementwise kernels (Numba, see :mod:`.numba`): ReLU's and leaky ReLU's forward
-and backward.
+"""Fused elementwise kernels (Numba, see :mod:`.numba`): the forward and backward of ReLU,
+leaky ReLU and hardtanh (ReLU6).
 
 Interface (raw arrays in, raw arrays out; :mod:`fovea.backends.generic.elementwise` has the
 same)::
@@ -8,6 +8,8 @@ same)::
     relu_grad(y, g)  # g where y > 0 else 0 (y: ReLU's output)
     leaky_relu(x, slope)          # x where x > 0 else slope·x; NaN stays NaN
     leaky_relu_grad(x, g, slope)  # g where x > 0 else slope·g (x: the input)
+    hardtanh(x, lo, hi)           # clip(x, lo, hi); NaN stays NaN
+    hardtanh_grad(x, g, lo, hi)   # g where lo < x < hi else 0 (x: the input)
 
 Each takes a compiled pass when one applies (Numba on, a large float array in a layout the
 kernels take) and NumPy otherwise; the tests compare both paths.
@@ -24,7 +26,7 @@ import numpy as np
 from fovea.backends.cpu.layout import axis_order, empty, flat, nhwc_rows, rows_base
 from fovea.backends.cpu.numba import enabled, kernel
 
-__all__ = ["relu", "relu_grad", "leaky_relu", "leaky_relu_grad"]
+__all__ = ["relu", "relu_grad", "leaky_relu", "leaky_relu_grad", "hardtanh", "hardtanh_grad"]
 
 prange = range  # replaced by numba.prange when a kernel is compiled
 
@@ -67,6 +69,38 @@ def _leaky_rows(x, s, b, l, out):
 
 
 @kernel
+def _hardtanh(x, lo, hi, out):
+    for i in prange(x.size):
+        v = x[i]
+        out[i] = lo if v < lo else (hi if v > hi else v)  # NaN stays NaN, as np.clip
+
+
+@kernel
+def _hardtanh_rows(x, lo, hi, b, l, out):
+    for r in prange(out.shape[0] * b):
+        i, j = r // b, r % b
+        for k in range(l):
+            v = x[i, j, k]
+            out[i, j, k] = lo if v < lo else (hi if v > hi else v)
+
+
+@kernel
+def _hardtanh_grad(x, g, lo, hi, out):
+    for i in prange(x.size):
+        v = x[i]
+        out[i] = g[i] if v > lo and v < hi else 0
+
+
+@kernel
+def _hardtanh_grad_rows(x, g, lo, hi, b, l, out):
+    for r in prange(out.shape[0] * b):
+        i, j = r // b, r % b
+        for k in range(l):
+            v = x[i, j, k]
+            out[i, j, k] = g[i, j, k] if v > lo and v < hi else 0
+
+
+@kernel
 def _leaky_grad(x, g, s, out):
     for i in prange(x.size):
         out[i] = g[i] if x[i] > 0 else g[i] * s
@@ -95,14 +129,7 @@ def relu_grad(y: np.ndarray, g: np.ndarray) -> np.ndarray:
 def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
     """x where x > 0 else slope·x, in x's memory layout."""
     s = x.dtype.type(slope)
-    out = None
-    if enabled(x):
-        out = _relu_compiled(x, _leaky, s)
-        if out is None and (x3 := nhwc_rows(x)) is not None:  # a channels-last crop
-            out = np.empty(x3.shape, dtype=x.dtype)
-            _leaky_rows(rows_base(x3), s, x3.shape[1], x3.shape[2], out)
-            n, c, h, w = x.shape
-            out = np.moveaxis(out.reshape(n, h, w, c), -1, 1)
+    out = _unary_compiled(x, _leaky, _leaky_rows, s) if enabled(x) else None
     return np.where(x > 0, x, x * s) if out is None else out
 
 
@@ -111,6 +138,33 @@ def leaky_relu_grad(x: np.ndarray, g: np.ndarray, slope: float) -> np.ndarray:
     s = g.dtype.type(slope)
     out = _relu_grad_compiled(x, g, _leaky_grad, _leaky_grad_rows, s) if enabled(g) else None
     return np.where(x > 0, g, g * s) if out is None else out
+
+
+def hardtanh(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """x clipped to [lo, hi] in x's memory layout (NaN stays NaN)."""
+    a, b = x.dtype.type(lo), x.dtype.type(hi)
+    out = _unary_compiled(x, _hardtanh, _hardtanh_rows, a, b) if enabled(x) else None
+    return np.clip(x, a, b) if out is None else out
+
+
+def hardtanh_grad(x: np.ndarray, g: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """g where lo < x < hi else 0 (x: hardtanh's input; 0 at the ends, as PyTorch)."""
+    a, b = x.dtype.type(lo), x.dtype.type(hi)
+    out = (_relu_grad_compiled(x, g, _hardtanh_grad, _hardtanh_grad_rows, a, b)
+           if enabled(g) else None)
+    return np.where((x > a) & (x < b), g, g.dtype.type(0)) if out is None else out
+
+
+def _unary_compiled(x: np.ndarray, flat_fn, rows_fn, *extra) -> np.ndarray | None:
+    """``flat_fn(x, *extra, out)`` over a dense x, or ``rows_fn`` over the (W, C) rows of a
+    channels-last crop (the result then channels-last and dense), or None."""
+    out = _relu_compiled(x, flat_fn, *extra)
+    if out is None and (x3 := nhwc_rows(x)) is not None:
+        out = np.empty(x3.shape, dtype=x.dtype)
+        rows_fn(rows_base(x3), *extra, x3.shape[1], x3.shape[2], out)
+        n, c, h, w = x.shape
+        out = np.moveaxis(out.reshape(n, h, w, c), -1, 1)
+    return out
 
 
 def _relu_compiled(x: np.ndarray, fn=_relu, *extra) -> np.ndarray | None:

@@ -7,6 +7,7 @@ Interface::
     relu(x)          # max(x, 0); NaN stays NaN
     relu_grad(y, g)  # g where y > 0 else 0 (y: ReLU's output)
     leaky_relu(x, slope), leaky_relu_grad(x, g, slope)  # the generic expressions
+    hardtanh(x, lo, hi), hardtanh_grad(x, g, lo, hi)    # the generic expressions
 """
 
 from __future__ import annotations
@@ -31,3 +32,5 @@ def relu_grad(y, g):
 
 leaky_relu = generic.leaky_relu  # (a where on the device; no fused kernel yet)
 leaky_relu_grad = generic.leaky_relu_grad
+hardtanh = generic.hardtanh
+hardtanh_grad = generic.hardtanh_grad

@@ -337,12 +337,14 @@ class Hardtanh(Function):
     def forward(ctx, x, lo, hi):
         ctx.lo, ctx.hi = lo, hi
         ctx.save_for_backward(x)
-        return ctx.xp.clip(x, lo, hi)
+        return ctx.kernels.elementwise.hardtanh(x, lo, hi)  # one compiled pass on the CPU
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return ctx.xp.where((x > ctx.lo) & (x < ctx.hi), g, 0 * g)
+        if ctx.recording:  # double backward: differentiable ops
+            return ctx.xp.where((x > ctx.lo) & (x < ctx.hi), g, 0 * g)
+        return ctx.kernels.elementwise.hardtanh_grad(x, g, ctx.lo, ctx.hi)
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0,

@@ -77,6 +77,27 @@ def _product_kind(c_in: int, c_out: int, g: Geometry, dtype, depthwise: bool) ->
     return "taps" if min(c_in, c_out) >= MIN_TAP_CHANNELS else None
 
 
+# The shifted products compute every position of a padded output grid and discard the
+# padding's; on small images that is most of the work (a 2x2 output with padding 1: 9 grid
+# positions per 4 outputs). Above this ratio one im2col product wastes nothing and measured
+# faster (forward + backward, one thread: ResNet-18's 512-channel 2x2 layer 59 -> 44 ms, its
+# 256-channel 4x4 layer 31 -> 24 ms; at ratios up to 1.31, as ResNet-20's 7x7 stage, the
+# shifted products stay faster).
+MAX_GRID_WASTE = 1.4
+
+
+MIN_IM2COL_CHANNELS = 64  # below, BLAS's im2col product is too thin to win (kept as measured)
+
+
+def _wasteful(g: Geometry, n: int, c: int, h: int, w: int, o: int, ho: int, wo: int) -> bool:
+    """Whether im2col beats the shifted products: both channel counts at least
+    :data:`MIN_IM2COL_CHANNELS` and more than :data:`MAX_GRID_WASTE` grid positions per
+    real output."""
+    if min(c, o) < MIN_IM2COL_CHANNELS or g.groups != 1:
+        return False
+    return T.Grid(g, n, h, w, ho, wo).length > MAX_GRID_WASTE * n * ho * wo
+
+
 def select(geometry: Geometry, x_shape: tuple, weight_shape: tuple, dtype,
            out_hw: tuple[int, int] | None = None) -> ConvPlan:
     """The plan for y = conv(x, W) with x of ``x_shape`` (N, C, H, W) and W of
@@ -112,12 +133,17 @@ class ConvPlan:
         self.o, self.ho, self.wo = weight_shape[0], ho, wo
         depthwise = I2C.is_depthwise(weight_shape, g.groups)
         fwd = _product_kind(c, self.o, g, dtype, depthwise)
+        wasteful = _wasteful(g, n, c, h, w, self.o, ho, wo)
+        if fwd in ("llvm", "taps") and wasteful:
+            fwd = None  # small images: most grid positions would be padding
         if fwd is None:
             pointwise = g.kh == g.kw == 1 and not g.padded
             self._wide = I2C.wide_block(g, wo)
             fwd = "wide" if self._wide > 1 and not pointwise else "im2col"
         self.forward_kind = fwd
         bwd = _product_kind(self.o, c, g, dtype, depthwise)
+        if bwd in ("llvm", "taps") and wasteful:
+            bwd = None
         if bwd is None or not T.grad_input_applies(g):
             bwd = "depthwise_im2col" if depthwise else "im2col"
         self.input_grad_kind = bwd
