@@ -164,7 +164,10 @@ def test_a_collapsed_generator_stops_with_a_clear_message(tmp_path, monkeypatch)
 def test_bad_options_are_refused_before_anything_is_written(tmp_path):
     for kw, msg in ((dict(model="pixelcnn", dataset="8gaussians"), "toy sets"),
                     (dict(model="vae", lr=-1.0), "--lr -1.0"),
-                    (dict(model="gan"), "--model 'gan'")):
+                    (dict(model="gan"), "--model 'gan'"),
+                    (dict(model="wgan-gp", gp_weight=-1.0), "--gp-weight -1.0"),
+                    (dict(model="wgan-gp", lr_decay="cosine"), "--lr-decay 'cosine': "
+                                                                "expected none or linear")):
         with pytest.raises(ValueError, match=msg):
             train_generative(GenConfig(out=str(tmp_path / "x"), **kw))
     assert not (tmp_path / "x").exists()
@@ -247,11 +250,11 @@ def test_model_defaults_follow_the_papers_recipes():
     # λ = 0.1) with lr 1e-3 decayed linearly to 0; on images the paper's 1e-4 and λ = 10
     wgan = GenConfig(model="wgan-gp", dataset="8gaussians").validate()
     assert (wgan.lr, wgan.n_critic, wgan.gp_weight, wgan.hidden, wgan.latent, wgan.batch_size,
-            wgan.lr_decay) == (1e-3, 5, 0.1, 512, 2, 256, "linear")
+            wgan.lr_decay, wgan.epochs) == (1e-3, 5, 0.1, 512, 2, 256, "linear", 20)
     assert gen_run.DEFAULTS["wgan-gp"]["betas"] == (0.5, 0.9)
     img = GenConfig(model="wgan-gp", dataset="mnist5k").validate()
-    assert (img.lr, img.gp_weight, img.hidden, img.latent, img.batch_size, img.lr_decay) == (
-        1e-4, 10.0, 32, 64, 64, "none")
+    assert (img.lr, img.gp_weight, img.hidden, img.latent, img.batch_size, img.lr_decay,
+            img.epochs) == (1e-4, 10.0, 32, 64, 64, "none", 10)
     toy_dcgan = GenConfig(model="dcgan", dataset="25gaussians").validate()
     assert (toy_dcgan.lr, toy_dcgan.hidden, toy_dcgan.lr_decay) == (2e-4, 128, "none")
     assert gen_run.DEFAULTS["dcgan"]["betas"] == (0.5, 0.999)

@@ -13,7 +13,7 @@ def register(sub) -> None:
     """Add ``fovea generate train|sample|interpolate|arithmetic|evaluate`` to the ``fovea``
     parser."""
     from fovea.data.splits import DATASET_NAMES
-    from fovea.generative.run import GEN_MODELS, GenConfig
+    from fovea.generative.run import GEN_MODELS, TOY_WGAN_DEFAULTS, GenConfig
     from fovea.generative.toy import TOY_SETS
 
     d = GenConfig()
@@ -28,7 +28,9 @@ def register(sub) -> None:
     t.add_argument("--dataset", default=None,
                    help=", ".join((*DATASET_NAMES, *TOY_SETS)) + f" (default {d.dataset})")
     t.add_argument("--data-dir", default=None, help="where downloaded data sets are cached")
-    t.add_argument("--epochs", type=int, default=None, help=f"default {d.epochs}")
+    t.add_argument("--epochs", type=int, default=None,
+                   help=f"default 10 (wgan-gp on toy sets: {TOY_WGAN_DEFAULTS['epochs']} of "
+                        "100,000 points)")
     t.add_argument("--batch-size", type=int, default=None,
                    help="default: the model's recipe (wgan-gp on toy sets: 256)")
     t.add_argument("--lr", type=float, default=None,

@@ -71,8 +71,8 @@ DEFAULTS = {
 # 0.9), 5 critic steps), with a larger learning rate decayed linearly to 0 over the run (the
 # paper's CIFAR-10 schedule) to fit a CPU budget of minutes instead of 100,000 generator
 # iterations; see docs/generative.md for the measurements behind the numbers.
-TOY_WGAN_DEFAULTS = dict(lr=1e-3, batch_size=256, latent=2, hidden=512, gp_weight=0.1,
-                         lr_decay="linear")
+TOY_WGAN_DEFAULTS = dict(epochs=20, lr=1e-3, batch_size=256, latent=2, hidden=512,
+                         gp_weight=0.1, lr_decay="linear")
 LR_DECAYS = ("none", "linear")
 RESUMABLE = ("epochs", "progress")
 # The collapse check starts with the second epoch and after this many generator updates: an
@@ -93,7 +93,7 @@ class GenConfig:
     model: str = "vae"
     dataset: str = "mnist5k"
     data_dir: str | None = None
-    epochs: int = 10
+    epochs: int | None = None    # 10, or TOY_WGAN_DEFAULTS["epochs"] for wgan-gp on toy sets
     batch_size: int | None = None
     lr: float | None = None
     latent: int | None = None    # z's dimension (the code's for ae)
@@ -122,10 +122,10 @@ class GenConfig:
 
         if self.model not in GEN_MODELS:
             bad("model", self.model, "one of " + ", ".join(GEN_MODELS))
-        d = dict(DEFAULTS[self.model], gp_weight=10.0, lr_decay="none")
+        d = dict(DEFAULTS[self.model], epochs=10, gp_weight=10.0, lr_decay="none")
         if self.dataset in TOY_SETS:
             d = dict(d, **TOY_WGAN_DEFAULTS) if self.model == "wgan-gp" else dict(d, hidden=128)
-        for name in ("batch_size", "lr", "latent", "hidden", "gp_weight", "lr_decay"):
+        for name in ("epochs", "batch_size", "lr", "latent", "hidden", "gp_weight", "lr_decay"):
             if getattr(self, name) is None:
                 setattr(self, name, d[name])
         for name in ("epochs", "batch_size", "hidden", "layers", "n_critic"):
