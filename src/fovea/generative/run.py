@@ -66,12 +66,13 @@ DEFAULTS = {
     "wgan-gp": dict(lr=1e-4, betas=(0.5, 0.9), batch_size=64, latent=64, hidden=32),
     "pixelcnn": dict(lr=1e-3, betas=(0.9, 0.999), batch_size=64, latent=0, hidden=64),
 }
-# WGAN-GP on the toy sets: the WGAN-GP paper's toy recipe (its gan_toy.py: 512-wide MLPs with
-# three hidden ReLU layers, no normalisation, 2-d noise, batch 256, λ = 0.1, Adam β = (0.5,
-# 0.9), 5 critic steps), with a larger learning rate decayed linearly to 0 over the run (the
-# paper's CIFAR-10 schedule) to fit a CPU budget of minutes instead of 100,000 generator
-# iterations; see docs/generative.md for the measurements behind the numbers.
-TOY_WGAN_DEFAULTS = dict(epochs=20, lr=1e-3, batch_size=256, latent=2, hidden=512,
+# WGAN-GP on the toy sets: the WGAN-GP paper's toy recipe (its gan_toy.py: MLPs with three
+# hidden ReLU layers, no normalisation, 2-d noise, batch 256, λ = 0.1, Adam β = (0.5, 0.9),
+# 5 critic steps) fitted to a CPU budget of minutes instead of 100,000 generator iterations:
+# width 256 instead of 512 (4x cheaper a step; at equal wall time it reached more of the
+# modes' mass), lr 1e-3 instead of 1e-4, decayed linearly to 0 over the run (the paper's
+# CIFAR-10 schedule); see docs/generative.md for the measurements behind the numbers.
+TOY_WGAN_DEFAULTS = dict(epochs=60, lr=1e-3, batch_size=256, latent=2, hidden=256,
                          gp_weight=0.1, lr_decay="linear")
 LR_DECAYS = ("none", "linear")
 RESUMABLE = ("epochs", "progress")
