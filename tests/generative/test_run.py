@@ -246,11 +246,11 @@ def test_gan_metrics_with_a_classifier_run(cli_runs, tmp_path):
 def test_model_defaults_follow_the_papers_recipes():
     vae = GenConfig(model="vae").validate()
     assert (vae.lr, vae.batch_size, vae.hidden, vae.latent) == (1e-3, 128, 400, 20)
-    # WGAN-GP on the toy sets: the paper's toy script (512 wide, 2-d noise, batch 256,
-    # λ = 0.1) with lr 1e-3 decayed linearly to 0; on images the paper's 1e-4 and λ = 10
+    # WGAN-GP on the toy sets: the paper's toy script (2-d noise, batch 256, λ = 0.1) at
+    # width 256, lr 1e-3 decayed linearly to 0; on images the paper's 1e-4 and λ = 10
     wgan = GenConfig(model="wgan-gp", dataset="8gaussians").validate()
     assert (wgan.lr, wgan.n_critic, wgan.gp_weight, wgan.hidden, wgan.latent, wgan.batch_size,
-            wgan.lr_decay, wgan.epochs) == (1e-3, 5, 0.1, 512, 2, 256, "linear", 20)
+            wgan.lr_decay, wgan.epochs) == (1e-3, 5, 0.1, 256, 2, 256, "linear", 60)
     assert gen_run.DEFAULTS["wgan-gp"]["betas"] == (0.5, 0.9)
     img = GenConfig(model="wgan-gp", dataset="mnist5k").validate()
     assert (img.lr, img.gp_weight, img.hidden, img.latent, img.batch_size, img.lr_decay,

@@ -38,7 +38,7 @@ def register(sub) -> None:
     t.add_argument("--latent", type=int, default=None,
                    help="latent / code dimension (wgan-gp on toy sets: 2)")
     t.add_argument("--hidden", type=int, default=None,
-                   help="MLP width (vae, ae, toy-set GANs: wgan-gp 512, dcgan/lsgan 128), "
+                   help="MLP width (vae, ae, toy-set GANs: wgan-gp 256, dcgan/lsgan 128), "
                         "base channels (image GANs, pixelcnn)")
     t.add_argument("--lr-decay", default=None, choices=("none", "linear"),
                    help="linear: the learning rate falls linearly to 0 over the run "
