@@ -50,12 +50,13 @@ def save_scatter(points: np.ndarray, path, centers: np.ndarray | None = None,
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.4, label="samples")
     if centers is not None:
-        ax.scatter(centers[:, 0], centers[:, 1], marker="x", c="red", s=30, label="modes")
+        ax.scatter(centers[:, 0], centers[:, 1], marker="x", c="red", s=30,
+                   label="modes, 3σ circles" if radius else "modes")
         for c in centers if radius else ():
             ax.add_patch(plt.Circle(tuple(c), radius, fill=False, color="red", lw=0.6))
     ax.set_aspect("equal")
-    ax.set_title(title)
-    ax.legend(loc="upper right", fontsize=7)
+    ax.set_title(title, pad=16)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 0.99), ncol=2, fontsize=7, frameon=False)
     _save(fig, path)
 
 
