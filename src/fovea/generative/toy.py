@@ -8,7 +8,7 @@ final division by the data's per-coordinate standard deviation:
 * ``25gaussians``: a 5×5 grid of modes at {−4, −2, 0, 2, 4}², std 0.05, all divided by 2.828:
   modes 0.707 apart, std 0.05 / 2.828 ≈ 0.01768.
 
-:func:`mode_statistics` scores samples as VEEGAN does (Srivastava et al., 2017, §5.1, 2,500
+:func:`mode_statistics` scores samples as VEEGAN does (Srivastava et al., 2017, 2,500
 samples; the same rule as PacGAN's code): a sample is of *high quality* when it lies within
 3 standard deviations (the data's, after the scaling) of its nearest mode; a mode is *covered*
 (captured) when it is the nearest mode of at least one high-quality sample. Because one stray
