@@ -69,8 +69,8 @@ DEFAULTS = {
 # WGAN-GP on the toy sets: the WGAN-GP paper's toy recipe (its gan_toy.py: MLPs with three
 # hidden ReLU layers, no normalisation, 2-d noise, batch 256, λ = 0.1, Adam β = (0.5, 0.9),
 # 5 critic steps) fitted to a CPU budget of minutes instead of 100,000 generator iterations:
-# width 256 instead of 512 (4x cheaper a step; at equal wall time it reached more of the
-# modes' mass), lr 1e-3 instead of 1e-4, decayed linearly to 0 over the run (the paper's
+# width 256 instead of 512 (4x cheaper a step; at equal wall time narrower nets put more of
+# their mass on the modes), lr 1e-3 instead of 1e-4, decayed linearly to 0 over the run (the paper's
 # CIFAR-10 schedule); see docs/generative.md for the measurements behind the numbers.
 TOY_WGAN_DEFAULTS = dict(epochs=60, lr=1e-3, batch_size=256, latent=2, hidden=256,
                          gp_weight=0.1, lr_decay="linear")
