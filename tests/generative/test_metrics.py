@@ -6,6 +6,7 @@ import pytest
 import fovea
 from fovea import nn
 from fovea.generative import (
+    TOY_SETS,
     ClassifierFeatures,
     feature_statistics,
     frechet_distance,
@@ -80,14 +81,52 @@ def test_real_toy_samples_cover_every_mode_with_high_quality(name, modes):
     assert toy_centers(name).shape == (modes, 2)
     s = mode_statistics(toy_sample(name, 5000, 0), name)
     assert s["modes"] == modes and s["modes_covered"] == modes
+    assert s["modes_covered_strict"] == modes and sum(s["per_mode"]) == round(
+        5000 * s["high_quality"])
     # within 3σ of a 2-d Gaussian's centre: P(χ₂ ≤ 3) = 1 − exp(−9/2) ≈ 0.9889
     assert s["high_quality"] == pytest.approx(1 - np.exp(-4.5), abs=0.005)
 
 
+@pytest.mark.parametrize("name, radius, spacing, std", [
+    ("8gaussians", 2 / 1.414, None, 0.02 / 1.414),      # the WGAN-GP toy script's scaling
+    ("25gaussians", None, 2 / 2.828, 0.05 / 2.828)])
+def test_toy_sets_are_the_papers_after_its_scaling_and_the_metric_uses_their_std(
+        name, radius, spacing, std):
+    c = toy_centers(name)
+    if radius is not None:
+        np.testing.assert_allclose(np.hypot(c[:, 0], c[:, 1]), radius)
+    else:
+        np.testing.assert_allclose(np.unique(np.round(c[:, 0], 9)), spacing * np.arange(-2, 3))
+    assert TOY_SETS[name] == pytest.approx(std)
+    x = toy_sample(name, 200_000, 1).astype(np.float64)
+    off = x - c[np.sqrt(((x[:, None] - c[None]) ** 2).sum(-1)).argmin(1)]
+    assert off.std(axis=0) == pytest.approx([std, std], rel=0.01)  # σ is the data's own
+
+
+def test_mode_statistics_worked_by_hand():
+    sigma, c = TOY_SETS["8gaussians"], toy_centers("8gaussians")
+    radial = c / np.linalg.norm(c, axis=1, keepdims=True)
+    # mode 0: 60 samples on it; mode 1: 2 samples at 2.9σ; mode 2: 10 samples at 4σ
+    pts = np.concatenate([np.repeat(c[:1], 60, 0), np.repeat(c[1:2] + 2.9 * sigma * radial[1:2],
+                                                             2, 0),
+                          np.repeat(c[2:3] + 4 * sigma * radial[2:3], 10, 0)])
+    s = mode_statistics(pts, "8gaussians", min_fraction=0.2)
+    # 72 samples: fair share 9 per mode, 20 % of it 1.8 -> a mode needs 2 for the strict count
+    assert s == {"modes": 8, "modes_covered": 2, "modes_covered_strict": 2,
+                 "strict_min_samples": 2, "high_quality": 62 / 72,
+                 "per_mode": [60, 2, 0, 0, 0, 0, 0, 0]}
+    # one high-quality sample covers a mode under VEEGAN's rule, not under the strict count
+    s = mode_statistics(pts[:61], "8gaussians")
+    assert (s["modes_covered"], s["modes_covered_strict"], s["per_mode"][:2]) == (2, 1, [60, 1])
+    # 2,500 samples (evaluate): 25 modes need 20 each for the strict count, 8 modes 63
+    assert mode_statistics(np.zeros((2500, 2)), "25gaussians")["strict_min_samples"] == 20
+    assert mode_statistics(np.zeros((2500, 2)), "8gaussians")["strict_min_samples"] == 63
+
+
 def test_a_collapsed_or_blurry_generator_scores_badly_on_the_toy_sets():
     one_mode = np.tile(toy_centers("8gaussians")[:1], (1000, 1))
-    assert mode_statistics(one_mode, "8gaussians") == {"modes": 8, "modes_covered": 1,
-                                                       "high_quality": 1.0}
+    s = mode_statistics(one_mode, "8gaussians")
+    assert (s["modes_covered"], s["modes_covered_strict"], s["high_quality"]) == (1, 1, 1.0)
     between = np.zeros((100, 2))  # the circle's centre: far from every mode
     assert mode_statistics(between, "8gaussians")["high_quality"] == 0.0
     with pytest.raises(ValueError, match="unknown toy set"):

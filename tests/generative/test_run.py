@@ -11,7 +11,7 @@ import fovea
 from fovea.cli import main
 from fovea.generative import run as gen_run
 from fovea.generative.run import GEN_MODELS, GenConfig, GeneratorCollapsed, train_generative
-from fovea.train.checkpoint import load_weights, read_latest
+from fovea.train.checkpoint import load_checkpoint, load_weights, read_latest
 from fovea.train.trainer import TrainingDiverged
 
 SMALL = dict(dataset="digits", max_train=64, hidden=8, latent=4, layers=1, progress=False)
@@ -48,6 +48,82 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path):
         b = load_weights(tmp_path / "b" / model / "model.safetensors")
         for k in a:
             np.testing.assert_array_equal(a[k], b[k], err_msg=f"{model} {k}")
+
+
+def test_a_resumed_wgan_keeps_its_critic_cycle(tmp_path):
+    # 3 batches per epoch and a generator step after every 2nd critic step: the cycle crosses
+    # the epoch boundary, so a resume that restarted it would update G at other steps
+    kw = dict(model="wgan-gp", max_train=192, n_critic=2)
+    train_generative(_cfg(tmp_path=tmp_path / "a", epochs=2, **kw), log=lambda *a: None)
+    train_generative(_cfg(tmp_path=tmp_path / "b", epochs=1, **kw), log=lambda *a: None)
+    train_generative(GenConfig(model="wgan-gp", epochs=2, progress=False),
+                     resume_dir=tmp_path / "b" / "wgan-gp", given={"epochs"},
+                     log=lambda *a: None)
+    a = load_weights(tmp_path / "a" / "wgan-gp" / "model.safetensors")
+    b = load_weights(tmp_path / "b" / "wgan-gp" / "model.safetensors")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_the_linear_decay_reaches_the_optimizers_and_a_longer_resume_says_so(tmp_path):
+    kw = dict(model="wgan-gp", max_train=192, n_critic=2, lr=1e-3, lr_decay="linear")
+    train_generative(_cfg(tmp_path=tmp_path, epochs=2, **kw), log=lambda *a: None)
+    ck = load_checkpoint(tmp_path / "wgan-gp")
+    # 6 steps: the last one (t = 5) used lr · (1 − 5/6), in both optimizers
+    assert [g["lr"] for g in ck["optimizer"]["param_groups"]] == pytest.approx([1e-3 / 6] * 2)
+    logs = []
+    train_generative(GenConfig(model="wgan-gp", epochs=3, progress=False),
+                     resume_dir=tmp_path / "wgan-gp", given={"epochs"}, log=logs.append)
+    assert any("decays to 0 over 3 epochs instead of 2" in m for m in logs)
+    ck = load_checkpoint(tmp_path / "wgan-gp")
+    assert [g["lr"] for g in ck["optimizer"]["param_groups"]] == pytest.approx([1e-3 / 9] * 2)
+
+
+def test_wgan_critic_steps_and_generator_steps_follow_the_n_critic_cycle(tmp_path,
+                                                                           monkeypatch):
+    calls = []
+    real_loss = gen_run.losses.generator_loss
+
+    def counting(fake, kind):
+        calls.append(kind)
+        return real_loss(fake, kind)
+
+    monkeypatch.setattr(gen_run.losses, "generator_loss", counting)
+    m = train_generative(_cfg("wgan-gp", tmp_path, max_train=64 * 7, batch_size=64, epochs=2,
+                              n_critic=3), log=lambda *a: None)
+    assert calls == ["wasserstein"] * (14 // 3)  # 14 critic steps -> 4 generator steps
+    assert "g_loss" in m["per_epoch"][0] and m["per_epoch"][0]["gp"] >= 0
+
+
+def test_the_critic_learns_to_score_real_points_above_generated_ones():
+    cfg = GenConfig(model="wgan-gp", dataset="8gaussians", hidden=32, n_critic=10**6,
+                    lr=1e-3).validate()
+    fovea.manual_seed(0)
+    nets = gen_run.build_nets(cfg, (2,), 0)
+    opts = gen_run.build_optimizers(cfg, nets)
+    stepper = gen_run._Stepper(cfg, nets, opts, lambda report: None)
+    real = fovea.tensor(np.full((64, 2), 1.0, np.float32))
+    for _ in range(50):
+        stepper(real, None)
+    with fovea.no_grad():
+        fake = nets.generator(fovea.randn(256, cfg.latent))
+        gap = nets.discriminator(real).mean().item() - nets.discriminator(fake).mean().item()
+    assert gap > 0.1  # the critic maximises E D(x) − E D(G(z)): real points score higher
+
+
+def test_a_toy_run_records_mode_scores_per_epoch_and_evaluate_reports_every_mode(tmp_path):
+    from fovea.generative.tools import evaluate_run
+
+    m = train_generative(GenConfig(model="wgan-gp", dataset="8gaussians", max_train=512,
+                                   hidden=16, epochs=1, out=str(tmp_path / "toy"),
+                                   progress=False), log=lambda *a: None)
+    row = m["per_epoch"][0]
+    assert {"modes_covered", "modes_covered_strict", "high_quality"} <= set(row)
+    assert m["modes_covered"] == row["modes_covered"]
+    res = evaluate_run(tmp_path / "toy", log=lambda *a: None)
+    assert res["samples"] == 2500 and len(res["per_mode"]) == 8
+    assert res["strict_min_samples"] == 63
+    assert res["high_quality"] == pytest.approx(sum(res["per_mode"]) / 2500)
 
 
 def test_a_non_finite_discriminator_loss_stops_and_keeps_the_last_good_checkpoint(
@@ -88,7 +164,10 @@ def test_a_collapsed_generator_stops_with_a_clear_message(tmp_path, monkeypatch)
 def test_bad_options_are_refused_before_anything_is_written(tmp_path):
     for kw, msg in ((dict(model="pixelcnn", dataset="8gaussians"), "toy sets"),
                     (dict(model="vae", lr=-1.0), "--lr -1.0"),
-                    (dict(model="gan"), "--model 'gan'")):
+                    (dict(model="gan"), "--model 'gan'"),
+                    (dict(model="wgan-gp", gp_weight=-1.0), "--gp-weight -1.0"),
+                    (dict(model="wgan-gp", lr_decay="cosine"), "--lr-decay 'cosine': "
+                                                                "expected none or linear")):
         with pytest.raises(ValueError, match=msg):
             train_generative(GenConfig(out=str(tmp_path / "x"), **kw))
     assert not (tmp_path / "x").exists()
@@ -167,8 +246,17 @@ def test_gan_metrics_with_a_classifier_run(cli_runs, tmp_path):
 def test_model_defaults_follow_the_papers_recipes():
     vae = GenConfig(model="vae").validate()
     assert (vae.lr, vae.batch_size, vae.hidden, vae.latent) == (1e-3, 128, 400, 20)
+    # WGAN-GP on the toy sets: the paper's toy script (2-d noise, batch 256, λ = 0.1) at
+    # width 256, lr 1e-3 decayed linearly to 0; on images the paper's 1e-4 and λ = 10
     wgan = GenConfig(model="wgan-gp", dataset="8gaussians").validate()
-    assert (wgan.lr, wgan.n_critic, wgan.gp_weight, wgan.hidden) == (1e-4, 5, 10.0, 128)
+    assert (wgan.lr, wgan.n_critic, wgan.gp_weight, wgan.hidden, wgan.latent, wgan.batch_size,
+            wgan.lr_decay, wgan.epochs) == (1e-3, 5, 0.1, 256, 2, 256, "linear", 60)
+    assert gen_run.DEFAULTS["wgan-gp"]["betas"] == (0.5, 0.9)
+    img = GenConfig(model="wgan-gp", dataset="mnist5k").validate()
+    assert (img.lr, img.gp_weight, img.hidden, img.latent, img.batch_size, img.lr_decay,
+            img.epochs) == (1e-4, 10.0, 32, 64, 64, "none", 10)
+    toy_dcgan = GenConfig(model="dcgan", dataset="25gaussians").validate()
+    assert (toy_dcgan.lr, toy_dcgan.hidden, toy_dcgan.lr_decay) == (2e-4, 128, "none")
     assert gen_run.DEFAULTS["dcgan"]["betas"] == (0.5, 0.999)
     assert GenConfig(model="dcgan", lr=3e-4).validate().lr == 3e-4  # an option overrides
 
@@ -184,4 +272,5 @@ def test_each_model_gets_its_data_scale():
     assert gan.x_train.min() == -1 and gan.x_train.max() == 1
     np.testing.assert_allclose(gan.to_unit(gan.x_train), grey, atol=1e-6)
     toy = load_generative_data("25gaussians", "wgan-gp", seed=1)
-    assert toy.x_train.shape == (20_000, 2) and toy.is_toy
+    assert toy.x_train.shape == (100_000, 2) and toy.is_toy
+    assert load_generative_data("25gaussians", "wgan-gp", max_train=300).x_train.shape == (300, 2)

@@ -13,7 +13,7 @@ def register(sub) -> None:
     """Add ``fovea generate train|sample|interpolate|arithmetic|evaluate`` to the ``fovea``
     parser."""
     from fovea.data.splits import DATASET_NAMES
-    from fovea.generative.run import GEN_MODELS, GenConfig
+    from fovea.generative.run import GEN_MODELS, TOY_WGAN_DEFAULTS, GenConfig
     from fovea.generative.toy import TOY_SETS
 
     d = GenConfig()
@@ -28,12 +28,21 @@ def register(sub) -> None:
     t.add_argument("--dataset", default=None,
                    help=", ".join((*DATASET_NAMES, *TOY_SETS)) + f" (default {d.dataset})")
     t.add_argument("--data-dir", default=None, help="where downloaded data sets are cached")
-    t.add_argument("--epochs", type=int, default=None, help=f"default {d.epochs}")
-    t.add_argument("--batch-size", type=int, default=None, help="default: the model's recipe")
-    t.add_argument("--lr", type=float, default=None, help="default: the model's recipe")
-    t.add_argument("--latent", type=int, default=None, help="latent / code dimension")
+    t.add_argument("--epochs", type=int, default=None,
+                   help=f"default 10 (wgan-gp on toy sets: {TOY_WGAN_DEFAULTS['epochs']} of "
+                        "100,000 points)")
+    t.add_argument("--batch-size", type=int, default=None,
+                   help="default: the model's recipe (wgan-gp on toy sets: 256)")
+    t.add_argument("--lr", type=float, default=None,
+                   help="default: the model's recipe (wgan-gp on toy sets: 1e-3)")
+    t.add_argument("--latent", type=int, default=None,
+                   help="latent / code dimension (wgan-gp on toy sets: 2)")
     t.add_argument("--hidden", type=int, default=None,
-                   help="MLP width (vae, ae), base channels (GANs, pixelcnn)")
+                   help="MLP width (vae, ae, toy-set GANs: wgan-gp 256, dcgan/lsgan 128), "
+                        "base channels (image GANs, pixelcnn)")
+    t.add_argument("--lr-decay", default=None, choices=("none", "linear"),
+                   help="linear: the learning rate falls linearly to 0 over the run "
+                        "(default: linear for wgan-gp on toy sets, none otherwise)")
     t.add_argument("--arch", default=None, choices=("mlp", "conv"), help="ae: architecture")
     t.add_argument("--noise", type=float, default=None,
                    help="ae: denoising noise std (default 0: a plain autoencoder)")
@@ -45,7 +54,8 @@ def register(sub) -> None:
                    help="vae/cvae/ae: binarised pixels (x > 0.5; pixelcnn always binarises)")
     t.add_argument("--n-critic", type=int, default=None, help="wgan-gp: critic steps per "
                    "generator step (default 5)")
-    t.add_argument("--gp-weight", type=float, default=None, help="wgan-gp: λ (default 10)")
+    t.add_argument("--gp-weight", type=float, default=None,
+                   help="wgan-gp: λ (default 10; 0.1 on toy sets, the paper's toy value)")
     t.add_argument("--max-train", type=int, default=None,
                    help="train on the first N training images only (quick runs)")
     t.add_argument("--seed", type=int, default=None, help="default 0")
@@ -114,7 +124,8 @@ def register(sub) -> None:
 
 
 _OPTIONS = ("dataset", "data_dir", "epochs", "batch_size", "lr", "latent", "hidden", "arch",
-            "noise", "likelihood", "layers", "n_critic", "gp_weight", "max_train", "seed", "out")
+            "noise", "likelihood", "layers", "n_critic", "gp_weight", "lr_decay", "max_train",
+            "seed", "out")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -138,7 +149,8 @@ def _train(args: argparse.Namespace) -> int:
         m = train_generative(cfg, resume_dir=args.resume, given=given, overwrite=args.overwrite)
     except TrainingDiverged as exc:
         raise UserError(f"training stopped: {exc}") from None
-    shown = {k: round(v, 4) for k, v in m.items() if k.startswith("test_")}
+    shown = {k: round(v, 4) for k, v in m.items()
+             if k.startswith("test_") or k in ("modes_covered", "high_quality")}
     print(f"{m['model']} on {m['dataset']}: {m['epochs']} epochs in {m['seconds']:.1f}s "
           + (json.dumps(shown) if shown else ""))
     print(f"run written to {m['run_dir']}")

@@ -3,8 +3,9 @@
 * VAEs and autoencoders: pixels in [0, 1] (the reference recipe's BCE targets);
 * GANs: pixels in [−1, 1] (the generator ends in tanh);
 * PixelCNN: binarised pixels, x > 0.5 (the Bernoulli likelihood needs 0/1 values);
-* toy sets (``8gaussians``, ``25gaussians``): 20,000 training and 2,000 test points drawn
-  with the run's seed, (N, 2).
+* toy sets (``8gaussians``, ``25gaussians``): 100,000 training points (the size of the
+  WGAN-GP toy script's 25-Gaussian set; an epoch is 390 batches of 256) and 2,000 test points
+  drawn with the run's seed, (N, 2).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fovea.generative.toy import TOY_SETS, toy_sample
 
 __all__ = ["GenerativeData", "load_generative_data"]
 
-TOY_TRAIN, TOY_TEST = 20_000, 2_000
+TOY_TRAIN, TOY_TEST = 100_000, 2_000
 
 
 @dataclass
@@ -58,8 +59,10 @@ def load_generative_data(dataset: str, model: str, seed: int = 0, data_dir=None,
     Bernoulli likelihood is a normalised one (the literature's "binarised MNIST")."""
     if dataset in TOY_SETS:
         rng = np.random.default_rng(seed)
-        return GenerativeData(dataset, toy_sample(dataset, TOY_TRAIN, rng),
-                              np.zeros(TOY_TRAIN, np.int64), toy_sample(dataset, TOY_TEST, rng),
+        x_train = toy_sample(dataset, TOY_TRAIN, rng)
+        x_test = toy_sample(dataset, TOY_TEST, rng)
+        x_train = x_train if max_train is None else x_train[:max_train]
+        return GenerativeData(dataset, x_train, np.zeros(len(x_train), np.int64), x_test,
                               np.zeros(TOY_TEST, np.int64), [], "points")
     from fovea.data import load_dataset
 

@@ -41,26 +41,31 @@ def save_grid(images: np.ndarray, path, nrow: int = 8, scale: int | None = None)
 
 
 def save_scatter(points: np.ndarray, path, centers: np.ndarray | None = None,
-                 title: str = "") -> None:
-    """Write a scatter plot of 2-D points (N, 2), with the modes as crosses."""
+                 title: str = "", radius: float | None = None) -> None:
+    """Write a scatter plot of 2-D points (N, 2), with the modes as crosses and, given a
+    ``radius``, a circle of that radius around each (the high-quality region, 3σ)."""
     from fovea.train.report import _figure, _save
 
     plt = _figure()
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.4, label="samples")
     if centers is not None:
-        ax.scatter(centers[:, 0], centers[:, 1], marker="x", c="red", s=30, label="modes")
+        ax.scatter(centers[:, 0], centers[:, 1], marker="x", c="red", s=30,
+                   label="modes, 3σ circles" if radius else "modes")
+        for c in centers if radius else ():
+            ax.add_patch(plt.Circle(tuple(c), radius, fill=False, color="red", lw=0.6))
     ax.set_aspect("equal")
-    ax.set_title(title)
-    ax.legend(loc="upper right", fontsize=7)
+    ax.set_title(title, pad=16)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 0.99), ncol=2, fontsize=7, frameon=False)
     _save(fig, path)
 
 
 def save_samples(samples: np.ndarray, path, data, nrow: int = 8) -> None:
     """A run's samples: a grid for images, a scatter plot (with the modes) for toy points."""
     if data.is_toy:
-        from fovea.generative.toy import toy_centers
+        from fovea.generative.toy import TOY_SETS, toy_centers
 
-        save_scatter(samples, path, toy_centers(data.name), title=data.name)
+        save_scatter(samples, path, toy_centers(data.name), title=data.name,
+                     radius=3 * TOY_SETS[data.name])
     else:
         save_grid(samples, path, nrow=nrow)

@@ -180,7 +180,7 @@ def evaluate_run(run_dir, classifier=None, n: int = 1000, iw_samples: int = 5000
     * GANs on toy sets: modes covered and the fraction of high-quality samples (2,500 samples).
     """
     from fovea.generative import metrics as M
-    from fovea.generative.toy import mode_statistics, toy_centers
+    from fovea.generative.toy import TOY_SETS, mode_statistics, toy_centers
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     t0 = time.perf_counter()
@@ -234,7 +234,9 @@ def evaluate_run(run_dir, classifier=None, n: int = 1000, iw_samples: int = 5000
             pts = nets.generator(z).numpy()
             res.update(mode_statistics(pts, data.name), samples=2500)
             save_scatter(pts, Path(run_dir) / "evaluation-samples.png", toy_centers(data.name),
-                         title=f"{cfg.model} on {data.name}")
+                         title=f"{cfg.model} on {data.name}: {res['modes_covered']}/"
+                               f"{res['modes']} modes, {res['high_quality']:.1%} within 3σ",
+                         radius=3 * TOY_SETS[data.name])
         else:
             if classifier is None:
                 raise ValueError("evaluate: GAN metrics need --classifier RUN_DIR: a `fovea "
