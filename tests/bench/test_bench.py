@@ -250,3 +250,27 @@ def test_lecture_cases_compute_the_same_in_both_libraries():
     s = {"batch": 2, "seq": 3, "vocab": 5, "embed": 4, "hidden": 6, "layers": 1}
     # 4 gates x 6 units x (4 + 6) inputs + the 6 x 5 head, 2 FLOPs each, x3, x 2 x 3 steps
     assert L.rnn_lm_flops("LSTM", s) == 3 * 2 * (4 * 6 * 10 + 6 * 5) * 2 * 3
+
+
+def test_partial_suite_runs_do_not_replace_the_recorded_results():
+    """python -m benchmarks: a full run writes benchmarks/results/, a run of some cases
+    benchmarks/results/partial/, and --out wins over both."""
+    import argparse
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "__main__.py"
+    spec = importlib.util.spec_from_file_location("benchmarks_main", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    parser = argparse.ArgumentParser()
+    mod.bench_cli.add_arguments(parser, default_out="R")
+
+    def folder(*argv):
+        return mod.output_folder(parser.parse_args(list(argv)), "R")
+
+    assert folder() == "R"
+    assert folder("--repeats", "3") == "R"
+    for argv in (["--only", "mlp"], ["--models-only"], ["--layers-only"], ["--quick"]):
+        assert folder(*argv) == str(Path("R") / "partial"), argv
+    assert folder("--only", "mlp", "--out", "X") == "X"
