@@ -226,7 +226,7 @@ def train(cfg: CaptionConfig, resume_dir=None, log=print) -> dict:
     metrics.update(epochs=epoch, final_loss=history["epoch_loss"][-1],
                    parameters=model.num_parameters(), model=info["config"]["model"],
                    dataset=cfg.dataset,
-                   seconds=round(run_status.before + time.perf_counter() - t0, 2))
+                   seconds=run_status.elapsed())
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     _report(model, data, history, run_dir, cfg)
     write_info("complete", test_bleu4=metrics["greedy"]["bleu4"])

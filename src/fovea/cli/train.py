@@ -14,6 +14,7 @@ def register(sub) -> None:
     from fovea.data.splits import DATASET_NAMES
     from fovea.models import MODELS
     from fovea.train.run import OPTIMIZERS, SCHEDULES, TrainConfig
+    from fovea.train.trainer import TTA_MODES
 
     d = TrainConfig()
     p = sub.add_parser(
@@ -80,7 +81,7 @@ def register(sub) -> None:
                    help="measure the per-epoch training accuracy on a fixed random sample of N "
                         "training images (default: all; the pass costs a third of an epoch "
                         "of a small ResNet)")
-    p.add_argument("--tta", default=None, choices=("none", "flip"),
+    p.add_argument("--tta", default=None, choices=TTA_MODES,
                    help="also report the test accuracy with test-time augmentation: flip "
                         "averages the softmax of each image and its mirror "
                         "(metrics.json test_accuracy_tta)")

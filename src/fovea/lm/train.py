@@ -284,7 +284,7 @@ def train(cfg: LMConfig, resume_dir=None, log=print) -> dict:
     if bar is not None:
         bar.close()
     metrics = _finish(cfg, model, vocab, train_ids, val_ids, history, run_dir, info, step)
-    metrics["seconds"] = round(run_status.before + time.perf_counter() - t0, 2)
+    metrics["seconds"] = run_status.elapsed()
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     write_info("complete", val_bpc=metrics["val_bpc"])
     metrics["run_dir"] = str(run_dir)

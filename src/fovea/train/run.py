@@ -45,7 +45,6 @@ from fovea.train.checkpoint import (
 )
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
-TTA_MODES = ("none", "flip")  # flip: average the scores of the image and its mirror
 SCHEDULES = ("none", "step", "cosine", "exponential", "inverse_time", "onecycle", "plateau",
              "warmup_cosine")
 AUGMENTATIONS = ("crop", "flip", "affine", "jitter", "cutout")
@@ -152,6 +151,8 @@ class TrainConfig:
         if self.train_eval_size is not None and not (integer(self.train_eval_size)
                                                      and self.train_eval_size >= 1):
             bad("--train-eval-size", self.train_eval_size, "an integer >= 1 (training images)")
+        from fovea.train.trainer import TTA_MODES
+
         if self.tta not in TTA_MODES:
             bad("--tta", self.tta, "one of " + ", ".join(TTA_MODES))
         from fovea.train.techniques import validate_options
@@ -606,13 +607,16 @@ class RunStatus:
         self.started = False
         self.active = active  # False on ranks > 0 of a distributed run: rank 0 writes
 
+    def elapsed(self) -> float:
+        """The run's wall time so far, earlier sessions included (seconds, 2 decimals)."""
+        return round(self.before + time.perf_counter() - self.t0, 2)
+
     def write(self, status: str, **extra) -> None:
         self.started = True
         if not self.active:
             return
         self.info.update(status=status, updated=_now(), pid=os.getpid(),
-                         host=socket.gethostname(),
-                         seconds=round(self.before + time.perf_counter() - self.t0, 2), **extra)
+                         host=socket.gethostname(), seconds=self.elapsed(), **extra)
         if status != "failed":
             self.info.pop("error", None)
         atomic_write_text(self.run_dir / "run.json", json.dumps(self.info, indent=2) + "\n")

@@ -67,6 +67,9 @@ def expected_initial_loss(kind: str, num_classes: int) -> float:
     raise ValueError(f"expected_initial_loss: unknown loss kind {kind!r}")
 
 
+TTA_MODES = ("none", "flip")  # test-time augmentation: flip averages an image and its mirror
+
+
 def accuracy(model, loader, tta: str = "none") -> tuple[float, np.ndarray, np.ndarray]:
     """Accuracy of ``model`` (in eval mode) over ``loader``; also predictions and labels.
 
@@ -74,8 +77,9 @@ def accuracy(model, loader, tta: str = "none") -> tuple[float, np.ndarray, np.nd
     set of transformed copies): the softmax of each image and of its left-right mirror are
     averaged before the argmax.
     """
-    if tta not in ("none", "flip"):
-        raise ValueError(f"accuracy: invalid tta {tta!r}: expected none or flip")
+    if tta not in TTA_MODES:
+        raise ValueError(f"accuracy: invalid tta {tta!r}: expected one of "
+                         f"{', '.join(TTA_MODES)}")
     was_training = model.training
     model.eval()
     preds, labels = [], []

@@ -116,49 +116,49 @@ def _leaky_grad_rows(x, g, s, b, l, out):
 
 def relu(x: np.ndarray) -> np.ndarray:
     """max(x, 0) in x's memory layout."""
-    out = _relu_compiled(x) if enabled(x) else None
+    out = _dense_pass(x, _relu) if enabled(x) else None
     return np.maximum(x, 0) if out is None else out
 
 
 def relu_grad(y: np.ndarray, g: np.ndarray) -> np.ndarray:
     """g where y > 0 else 0 (y: ReLU's output; subgradient 0 at 0, as in PyTorch)."""
-    out = _relu_grad_compiled(y, g) if enabled(g) else None
+    out = _pair_pass(y, g, _relu_grad, _relu_grad_rows) if enabled(g) else None
     return _masked(g, y > 0) if out is None else out
 
 
 def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
     """x where x > 0 else slope·x, in x's memory layout."""
     s = x.dtype.type(slope)
-    out = _unary_compiled(x, _leaky, _leaky_rows, s) if enabled(x) else None
+    out = _unary_pass(x, _leaky, _leaky_rows, s) if enabled(x) else None
     return np.where(x > 0, x, x * s) if out is None else out
 
 
 def leaky_relu_grad(x: np.ndarray, g: np.ndarray, slope: float) -> np.ndarray:
     """g where x > 0 else slope·g (x: leaky ReLU's input; slope at 0, as in PyTorch)."""
     s = g.dtype.type(slope)
-    out = _relu_grad_compiled(x, g, _leaky_grad, _leaky_grad_rows, s) if enabled(g) else None
+    out = _pair_pass(x, g, _leaky_grad, _leaky_grad_rows, s) if enabled(g) else None
     return np.where(x > 0, g, g * s) if out is None else out
 
 
 def hardtanh(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """x clipped to [lo, hi] in x's memory layout (NaN stays NaN)."""
     a, b = x.dtype.type(lo), x.dtype.type(hi)
-    out = _unary_compiled(x, _hardtanh, _hardtanh_rows, a, b) if enabled(x) else None
+    out = _unary_pass(x, _hardtanh, _hardtanh_rows, a, b) if enabled(x) else None
     return np.clip(x, a, b) if out is None else out
 
 
 def hardtanh_grad(x: np.ndarray, g: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """g where lo < x < hi else 0 (x: hardtanh's input; 0 at the ends, as PyTorch)."""
     a, b = x.dtype.type(lo), x.dtype.type(hi)
-    out = (_relu_grad_compiled(x, g, _hardtanh_grad, _hardtanh_grad_rows, a, b)
+    out = (_pair_pass(x, g, _hardtanh_grad, _hardtanh_grad_rows, a, b)
            if enabled(g) else None)
     return np.where((x > a) & (x < b), g, g.dtype.type(0)) if out is None else out
 
 
-def _unary_compiled(x: np.ndarray, flat_fn, rows_fn, *extra) -> np.ndarray | None:
+def _unary_pass(x: np.ndarray, flat_fn, rows_fn, *extra) -> np.ndarray | None:
     """``flat_fn(x, *extra, out)`` over a dense x, or ``rows_fn`` over the (W, C) rows of a
     channels-last crop (the result then channels-last and dense), or None."""
-    out = _relu_compiled(x, flat_fn, *extra)
+    out = _dense_pass(x, flat_fn, *extra)
     if out is None and (x3 := nhwc_rows(x)) is not None:
         out = np.empty(x3.shape, dtype=x.dtype)
         rows_fn(rows_base(x3), *extra, x3.shape[1], x3.shape[2], out)
@@ -167,7 +167,7 @@ def _unary_compiled(x: np.ndarray, flat_fn, rows_fn, *extra) -> np.ndarray | Non
     return out
 
 
-def _relu_compiled(x: np.ndarray, fn=_relu, *extra) -> np.ndarray | None:
+def _dense_pass(x: np.ndarray, fn, *extra) -> np.ndarray | None:
     """One parallel pass of ``fn(x, *extra, out)``, or None when x is not dense in some
     axis order."""
     src = flat(x)
@@ -181,8 +181,7 @@ def _relu_compiled(x: np.ndarray, fn=_relu, *extra) -> np.ndarray | None:
     return out
 
 
-def _relu_grad_compiled(y: np.ndarray, g: np.ndarray, fn=_relu_grad, rows_fn=_relu_grad_rows,
-                        *extra) -> np.ndarray | None:
+def _pair_pass(y: np.ndarray, g: np.ndarray, fn, rows_fn, *extra) -> np.ndarray | None:
     """One parallel pass of ``fn(y, g, *extra, out)``, or None: y and g must be dense in one
     layout or both channels-last (crops allowed); the result is channels-last in the second
     case."""
