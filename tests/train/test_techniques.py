@@ -130,10 +130,37 @@ def test_mixing_loader_repeats_its_batches_for_an_epoch_and_differs_between_epoc
 
 @pytest.mark.parametrize("flag,value", [("--ema", "1.5"), ("--mixup", "0"),
                                         ("--drop-path", "1"), ("--max-norm", "-1"),
-                                        ("--snapshots", "0")])
+                                        ("--snapshots", "0"), ("--label-smoothing", "1"),
+                                        ("--label-smoothing", "-0.1")])
 def test_bad_technique_options_are_refused_naming_the_option(tmp_path, capsys, flag, value):
     assert main(["train", flag, value, "--out", str(tmp_path / "r"), *FAST]) == 2
     assert flag in capsys.readouterr().err
+
+
+def test_label_smoothing_loss_is_the_smoothed_cross_entropy_worked_in_numpy():
+    """Oracle: (1 - eps)·(-log p_y) + eps/C·Σ_c(-log p_c), averaged over the batch."""
+    from fovea.train.techniques import loss_function
+
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((6, 4))
+    y = rng.integers(0, 4, 6)
+    logp = logits - logits.max(1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
+    want = np.mean(0.8 * -logp[np.arange(6), y] + 0.2 / 4 * -logp.sum(1))
+    cfg = run_module.TrainConfig(label_smoothing=0.2).validate()
+    got = loss_function(cfg)(fovea.tensor(logits), fovea.tensor(y)).item()
+    assert got == pytest.approx(want, rel=1e-12)
+    plain = loss_function(run_module.TrainConfig())(fovea.tensor(logits), fovea.tensor(y)).item()
+    assert plain == pytest.approx(np.mean(-logp[np.arange(6), y]), rel=1e-12)
+    assert abs(plain - got) > 1e-3  # the smoothing changes the loss: the test can fail
+
+
+def test_a_label_smoothed_run_records_its_option(tmp_path):
+    out = tmp_path / "r"
+    assert main(["train", "--epochs", "1", "--out", str(out), "--label-smoothing", "0.1",
+                 *FAST]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["label_smoothing"] == 0.1
 
 
 def test_flip_tta_averages_the_softmax_of_the_image_and_its_mirror():

@@ -107,6 +107,8 @@ def _add_technique_options(p) -> None:
     g.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="keep an exponential moving average of the weights (e.g. 0.999); "
                         "the run's weights are the average")
+    g.add_argument("--label-smoothing", type=float, default=None, metavar="EPS",
+                   help="train against (1 - EPS) one-hot + EPS uniform targets (e.g. 0.1)")
     g.add_argument("--mixup", type=float, default=None, metavar="ALPHA",
                    help="MixUp training batches, lambda ~ Beta(ALPHA, ALPHA) (e.g. 0.2)")
     g.add_argument("--cutmix", type=float, default=None, metavar="ALPHA",

@@ -88,6 +88,7 @@ class TrainConfig:
     drop_path: float | None = None  # stochastic depth of the last residual block
     max_norm: float | None = None  # max-norm constraint after each step
     snapshots: int | None = None  # snapshot ensemble: this many cosine cycles
+    label_smoothing: float = 0.0  # the loss's target: (1 - eps) one-hot + eps uniform
     device: str = "cpu"  # where the model trains: cpu or cuda (docs/gpu.md)
     # The per-epoch training accuracy on a fixed random sample of this many training images
     # (None: all of them; a pass over 60,000 images costs a third of a ResNet-20 epoch).
@@ -542,7 +543,7 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
     # (ranks > 0 keep what techniques write, e.g. snapshots, in a private temporary folder)
     scratch = None if world.is_main else Path(tempfile.mkdtemp(prefix="fovea-rank"))
     try:
-        trainer = Trainer(model, nn.functional.cross_entropy, optimizer, train_loader,
+        trainer = Trainer(model, techniques.loss_function(cfg), optimizer, train_loader,
                           val_loader, scheduler, num_classes=data.num_classes,
                           train_eval_loader=train_eval, grad_clip=cfg.grad_clip,
                           early_stopping=cfg.early_stopping, run_dir=run_dir,

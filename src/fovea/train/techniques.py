@@ -1,5 +1,5 @@
 """The lectures' training techniques as pieces of ``fovea train`` (``--ema``, ``--mixup``,
-``--cutmix``, ``--drop-path``, ``--max-norm``, ``--snapshots``).
+``--cutmix``, ``--drop-path``, ``--max-norm``, ``--snapshots``, ``--label-smoothing``).
 
 Each is a small object that :func:`fovea.train.run.train` plugs in, so the run keeps its
 directory, checkpoints and exact resume:
@@ -29,6 +29,7 @@ import numpy as np
 from fovea.train.checkpoint import save_weights
 
 __all__ = ["EMA", "MaxNorm", "MixingLoader", "Snapshots", "add_drop_path", "build_mixing",
+           "loss_function",
            "residual_blocks", "snapshot_lr"]
 
 
@@ -205,6 +206,8 @@ def validate_options(cfg, bad, number, integer) -> None:
         bad("--drop-path", cfg.drop_path, "a probability in [0, 1)")
     if cfg.max_norm is not None and not (number(cfg.max_norm) and cfg.max_norm > 0):
         bad("--max-norm", cfg.max_norm, "a positive bound on each unit's weight norm")
+    if not (number(cfg.label_smoothing) and 0 <= cfg.label_smoothing < 1):
+        bad("--label-smoothing", cfg.label_smoothing, "a number in [0, 1), e.g. 0.1")
     if cfg.snapshots is not None:
         if not (integer(cfg.snapshots) and cfg.snapshots >= 1):
             bad("--snapshots", cfg.snapshots, "an integer >= 1 (cosine cycles)")
@@ -230,6 +233,16 @@ def callbacks(cfg, model, run_dir, steps_per_epoch: int) -> list:
         out.append(Snapshots(cfg.snapshots, cfg.epochs, steps_per_epoch, cfg.lr, run_dir,
                              {"model": cfg.model, "dataset": cfg.dataset}))
     return out
+
+
+def loss_function(cfg):
+    """The training loss: cross-entropy, with ``--label-smoothing`` ε when it is > 0."""
+    from functools import partial
+
+    from fovea.nn.functional import cross_entropy
+
+    eps = float(cfg.label_smoothing)
+    return partial(cross_entropy, label_smoothing=eps) if eps else cross_entropy
 
 
 def finish_ema(trainer, model, xs, data) -> dict:
