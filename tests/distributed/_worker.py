@@ -147,6 +147,58 @@ def gradients(rank: int, size: int, bucket_mb: str = "25") -> None:
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=0, atol=1e-12)
 
 
+def local_bn(rank: int, size: int) -> None:
+    """``fovea train --no-sync-bn`` (World.wrap(model, sync_bn=False)): each process
+    normalises with its own shard's statistics; the gradients are the mean of what each
+    process would compute alone on its shard, and every forward starts from rank 0's running
+    statistics (float64, two steps)."""
+    from fovea.train.distributed_run import World
+
+    fovea.set_default_dtype(fovea.float64)
+    per = 3
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((per * size, 2, 5, 5)) + np.arange(per * size)[:, None, None, None]
+    y = rng.integers(0, 3, per * size)
+    fovea.manual_seed(rank)
+    world = World(rank, size)
+    model = world.wrap(Net(), sync_bn=False)
+    assert type(model.bn) is nn.BatchNorm2d
+    refs = [Net() for _ in range(size)]  # one plain replica per shard, rank 0's weights
+    for ref in refs:
+        ref.load_state_dict(model.state_dict())
+    for _step in range(2):
+        model.zero_grad()
+        xs = [fovea.tensor(x[r * per:(r + 1) * per]) for r in range(size)]
+        ys = [fovea.tensor(y[r * per:(r + 1) * per]) for r in range(size)]
+        nn.functional.cross_entropy(model(xs[rank]), ys[rank]).backward()
+        # every replica starts the step from rank 0's running statistics
+        start = {k: v.numpy().copy() for k, v in refs[0].bn.state_dict().items()}
+        for ref in refs:
+            ref.zero_grad()
+            ref.bn.load_state_dict({k: fovea.tensor(v) for k, v in start.items()})
+        for r, ref in enumerate(refs):
+            nn.functional.cross_entropy(ref(xs[r]), ys[r]).backward()
+        for (name, p), *qs in zip(model.named_parameters(), *(r.parameters() for r in refs)):
+            want = np.mean([q.grad.numpy() for q in qs], axis=0)
+            np.testing.assert_allclose(p.grad.numpy(), want, rtol=0, atol=1e-12, err_msg=name)
+        # this process's running statistics: rank 0's before the step, then its own shard's
+        np.testing.assert_allclose(model.bn.running_mean.numpy(),
+                                   refs[rank].bn.running_mean.numpy(), rtol=0, atol=1e-12)
+        if size > 1 and rank == 1:
+            assert not np.allclose(model.bn.running_mean.numpy(),
+                                   refs[0].bn.running_mean.numpy())  # the shards differ
+        with fovea.no_grad():
+            for p, *qs in zip(model.parameters(), *(r.parameters() for r in refs)):
+                p -= 0.1 * p.grad
+                for q in qs:
+                    q -= 0.1 * p.grad
+    # an eval forward: every process now holds rank 0's buffers
+    model.eval()
+    model(fovea.tensor(x[:1]))
+    np.testing.assert_allclose(model.bn.running_var.numpy(), refs[0].bn.running_var.numpy(),
+                               rtol=0, atol=1e-12)
+
+
 def unused(rank: int, size: int) -> None:
     """find_unused_parameters: a branch used only on rank 0 still reduces correctly."""
     fovea.set_default_dtype(fovea.float64)
@@ -182,7 +234,7 @@ def silent(rank: int, size: int) -> None:
 
 
 CASES = {"collectives": collectives, "gradients": gradients, "unused": unused, "die": die,
-         "silent": silent}
+         "silent": silent, "local_bn": local_bn}
 
 if __name__ == "__main__":
     dist.init_process_group("mpi")

@@ -26,6 +26,10 @@ def test_ddp_syncbn_gradients_equal_one_process_on_the_whole_batch(nproc, bucket
     _ok(worker(nproc, "gradients", bucket_mb, timeout=90), "gradients", nproc)
 
 
+def test_local_batch_norm_averages_per_shard_gradients_and_shares_rank_0_buffers():
+    _ok(worker(2, "local_bn", timeout=90), "local_bn", 2)
+
+
 def test_find_unused_parameters():
     _ok(worker(3, "unused"), "unused", 3)
 

@@ -21,7 +21,8 @@ def _parse(argv):
 
 def test_child_argv_round_trips_the_options():
     argv = ["train", "--nproc", "2", "--model", "mlp", "--epochs", "3", "--lr", "0.01",
-            "--tensorboard", "--no-progress", "--augment", "crop,flip", "--out", "x y"]
+            "--tensorboard", "--no-progress", "--augment", "crop,flip", "--out", "x y",
+            "--no-sync-bn"]
     args = _parse(argv)
     child = train_cli.child_argv(args)
     assert "--nproc" not in child and "--debug" not in child

@@ -89,6 +89,10 @@ def register(sub) -> None:
                    help="sanity check: train on 20 examples without regularisation; must "
                         "reach 100%% training accuracy")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-sync-bn", dest="sync_bn", action="store_const", const=False,
+                   default=None,
+                   help="with --nproc: each process's own batch statistics (PyTorch DDP's "
+                        "default, no collective per layer) instead of SyncBatchNorm")
     p.add_argument("--nproc", type=int, default=None, metavar="N",
                    help="data-parallel training on N local processes through mpiexec (the "
                         "distributed extra); --batch-size stays the global batch. Under your "
@@ -163,8 +167,8 @@ def child_argv(args: argparse.Namespace) -> list[str]:
         value = getattr(args, action.dest, None)
         if value is None or value == action.default or value is argparse.SUPPRESS:
             continue
-        if isinstance(action, argparse._StoreTrueAction):
-            if value is True:
+        if isinstance(action, argparse._StoreConstAction):  # flags (store_true among them)
+            if value == action.const:
                 argv.append(action.option_strings[-1])
         else:
             argv += [action.option_strings[-1], str(value)]

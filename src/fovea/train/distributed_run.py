@@ -3,7 +3,8 @@
 Every process runs the same ``train()``: the same data splits, the same model (rank 0's
 initial weights broadcast), its own shard of each epoch (``DistributedSampler``, the
 ``--batch-size`` divided among the processes: it is the *global* batch), batch norm as
-``SyncBatchNorm`` and gradients averaged by ``DistributedDataParallel``'s hooks, so the
+``SyncBatchNorm`` (or, with ``--no-sync-bn``, each process's own batch statistics and rank
+0's running statistics) and gradients averaged by ``DistributedDataParallel``'s hooks, so the
 replicas stay identical and every process takes the same decisions (best epoch, early
 stopping). Only rank 0 writes: the run directory, checkpoints, run.json, metrics, the
 report, TensorBoard, logs and progress bars. Resuming needs the run directory readable by
@@ -30,16 +31,26 @@ class World:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def wrap(self, model):
-        """SyncBatchNorm for every batch norm, and DDP's gradient averaging attached to the
-        model's parameters; returns the model itself (whose ``state_dict`` keys stay those
-        of a single-process run: checkpoints do not depend on the process count)."""
+    def wrap(self, model, sync_bn: bool = True):
+        """SyncBatchNorm for every batch norm (``sync_bn``), and DDP's gradient averaging
+        attached to the model's parameters; returns the model itself (whose ``state_dict``
+        keys stay those of a single-process run: checkpoints do not depend on the process
+        count).
+
+        ``sync_bn=False`` keeps each process's batch statistics (PyTorch DDP's default, and
+        no collective per layer); rank 0's buffers (running statistics) are then copied to
+        every process before each forward, as DDP's ``broadcast_buffers`` does, so that the
+        replicas evaluate alike and take the same decisions, and a resumed run (whose
+        processes all read rank 0's checkpoint) continues as the uninterrupted one."""
         if self.size == 1:
             return model
         from fovea import nn
         from fovea.nn.parallel import DistributedDataParallel
 
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        if sync_bn:
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        else:
+            model.register_forward_pre_hook(_broadcast_buffers)
         # Forward runs through the model itself: the averaging happens in the parameters'
         # post-accumulate hooks, and SyncBatchNorm keeps the buffers equal everywhere.
         self.ddp = DistributedDataParallel(model, broadcast_buffers=False)
@@ -74,6 +85,15 @@ class World:
 
             if _group.comm is not None:
                 _group.comm.Abort(int(code) or 1)
+
+
+def _broadcast_buffers(module, inputs) -> None:
+    """Forward pre-hook: ``module``'s buffers become rank 0's on every process."""
+    from fovea import distributed as dist
+
+    works = [dist.broadcast(b, 0, async_op=True) for b in module.buffers() if b is not None]
+    for w in works:
+        w.wait()
 
 
 def world() -> World:

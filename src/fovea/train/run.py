@@ -90,6 +90,7 @@ class TrainConfig:
     snapshots: int | None = None  # snapshot ensemble: this many cosine cycles
     label_smoothing: float = 0.0  # the loss's target: (1 - eps) one-hot + eps uniform
     device: str = "cpu"  # where the model trains: cpu or cuda (docs/gpu.md)
+    sync_bn: bool = True  # --nproc > 1: batch statistics over the global batch
     # The per-epoch training accuracy on a fixed random sample of this many training images
     # (None: all of them; a pass over 60,000 images costs a third of a ResNet-20 epoch).
     train_eval_size: int | None = None
@@ -523,7 +524,8 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
         # a resumed run's weights come from its checkpoint, not from --init
         params = setup_transfer(model, cfg.init if resume_dir is None else None, cfg.freeze,
                                 cfg.lr, cfg.head_lr, cfg.backbone_lr, log)
-    model = world.wrap(model)  # several processes: SyncBatchNorm, gradients averaged
+    # several processes: SyncBatchNorm (unless --no-sync-bn), gradients averaged
+    model = world.wrap(model, sync_bn=cfg.sync_bn)
     optimizer = build_optimizer(cfg, params)
     # --snapshots sets the learning rate itself, per step (cosine cycles with restarts).
     scheduler = None if cfg.snapshots else build_scheduler(cfg, optimizer, len(train_loader))
@@ -634,7 +636,7 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed, write: bool = T
     from fovea.data import ArrayDataset, DataLoader
     from fovea.train.report import write_metrics, write_report
     from fovea.train.techniques import finish_ema
-    from fovea.train.trainer import accuracy
+    from fovea.train.trainer import predictions
 
     history = trainer.fit(cfg.epochs)
     final_state = {k: v._data.copy() for k, v in model.state_dict().items()}
@@ -647,7 +649,10 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed, write: bool = T
     save_weights(model.state_dict(), run_dir / "model.safetensors",
                  metadata={"model": cfg.model, "dataset": cfg.dataset})
     test_loader = _on_device(cfg, DataLoader(ArrayDataset(xs[2], data.y_test), batch_size=256))
-    test_acc, pred, true = accuracy(model, test_loader) if len(data.y_test) else (0.0, [], [])
+    # one pass for the plain and the test-time-augmented accuracy (--tta)
+    pred, pred_tta, true = (predictions(model, test_loader, cfg.tta) if len(data.y_test)
+                            else ([], None, []))
+    test_acc = float(np.mean(np.asarray(pred) == true)) if len(true) else 0.0
     metrics = {
         "test_accuracy": test_acc,
         "val_accuracy": history.best_val_acc,
@@ -665,8 +670,8 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed, write: bool = T
         "parameters": model.num_parameters(),
     }
     metrics.update(ema_metrics)
-    if cfg.tta != "none" and len(data.y_test):
-        metrics["test_accuracy_tta"] = accuracy(model, test_loader, tta=cfg.tta)[0]
+    if pred_tta is not None:
+        metrics["test_accuracy_tta"] = float(np.mean(pred_tta == true))
     if resumed:
         metrics["resumed"] = True
     write_metrics(run_dir / "metrics.json", metrics)

@@ -77,23 +77,41 @@ def accuracy(model, loader, tta: str = "none") -> tuple[float, np.ndarray, np.nd
     set of transformed copies): the softmax of each image and of its left-right mirror are
     averaged before the argmax.
     """
+    plain, augmented, labels = predictions(model, loader, tta)
+    p = plain if augmented is None else augmented
+    return _share(p, labels), p, labels
+
+
+def predictions(model, loader, tta: str = "none"):
+    """One pass of ``model`` (in eval mode) over ``loader``: ``(plain, augmented, labels)``.
+
+    ``plain``: the argmax of each image's scores; ``augmented``: with ``tta="flip"`` the
+    argmax of the averaged softmax of the image and its mirror (the image's own forward is
+    computed once for both), else None; ``labels``: the loader's labels.
+    """
     if tta not in TTA_MODES:
         raise ValueError(f"accuracy: invalid tta {tta!r}: expected one of "
                          f"{', '.join(TTA_MODES)}")
     was_training = model.training
     model.eval()
-    preds, labels = [], []
+    plain, augmented, labels = [], [], []
     with fovea.no_grad():
         for x, y in loader:
             scores = model(x)
+            plain.append(scores.argmax(dim=1).numpy())
             if tta == "flip":
-                scores = (F.softmax(scores, dim=1)
-                          + F.softmax(model(fovea.flip(x, dims=(-1,))), dim=1))
-            preds.append(scores.argmax(dim=1).numpy())
+                mean = (F.softmax(scores, dim=1)
+                        + F.softmax(model(fovea.flip(x, dims=(-1,))), dim=1))
+                augmented.append(mean.argmax(dim=1).numpy())
             labels.append(np.asarray(y.numpy() if isinstance(y, fovea.Tensor) else y))
     model.train(was_training)
-    p, t = np.concatenate(preds), np.concatenate(labels)
-    return float((p == t).mean()) if len(t) else 0.0, p, t
+    aug = np.concatenate(augmented) if tta != "none" else None
+    return np.concatenate(plain), aug, np.concatenate(labels)
+
+
+def _share(pred: np.ndarray, labels: np.ndarray) -> float:
+    """The fraction of predictions equal to the labels (0.0 for an empty set)."""
+    return float((pred == labels).mean()) if len(labels) else 0.0
 
 
 class Trainer:
