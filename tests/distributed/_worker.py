@@ -192,11 +192,37 @@ def local_bn(rank: int, size: int) -> None:
                 p -= 0.1 * p.grad
                 for q in qs:
                     q -= 0.1 * p.grad
-    # an eval forward: every process now holds rank 0's buffers
+    # evaluation forwards do not synchronise (rank 0 evaluates the test set alone) ...
     model.eval()
-    model(fovea.tensor(x[:1]))
+    if rank == 0:
+        model(fovea.tensor(x[:1]))
+    # ... World.accuracy does, first: every process then holds rank 0's buffers
+    xs_, ys_ = world.shard(x, y)
+    world.accuracy(model, [(fovea.tensor(xs_), fovea.tensor(ys_))])  # one float64 batch
     np.testing.assert_allclose(model.bn.running_var.numpy(), refs[0].bn.running_var.numpy(),
                                rtol=0, atol=1e-12)
+
+
+def sharded_accuracy(rank: int, size: int) -> None:
+    """World.accuracy over World.shard's shares == accuracy over the whole set, on every
+    process (an odd set size: the shares differ in length)."""
+    from fovea.data import ArrayDataset, DataLoader
+    from fovea.train.distributed_run import World
+    from fovea.train.trainer import accuracy
+
+    fovea.manual_seed(0)  # the same weights everywhere
+    model = Net()
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((37, 2, 5, 5)).astype(np.float32)
+    y = rng.integers(0, 3, 37)
+    world = World(rank, size)
+    xs, ys = world.shard(x, y)
+    assert len(ys) in (37 // size, 37 // size + 1)
+    got, pred, labels = world.accuracy(model, DataLoader(ArrayDataset(xs, ys), batch_size=8))
+    want, all_pred, _ = accuracy(model, DataLoader(ArrayDataset(x, y), batch_size=8))
+    assert got == want, (got, want)
+    np.testing.assert_array_equal(pred, all_pred[rank::size])
+    assert 0 < want < 1  # some right, some wrong: a wrong count would show
 
 
 def unused(rank: int, size: int) -> None:
@@ -234,7 +260,7 @@ def silent(rank: int, size: int) -> None:
 
 
 CASES = {"collectives": collectives, "gradients": gradients, "unused": unused, "die": die,
-         "silent": silent, "local_bn": local_bn}
+         "silent": silent, "local_bn": local_bn, "sharded_accuracy": sharded_accuracy}
 
 if __name__ == "__main__":
     dist.init_process_group("mpi")

@@ -30,6 +30,10 @@ def test_local_batch_norm_averages_per_shard_gradients_and_shares_rank_0_buffers
     _ok(worker(2, "local_bn", timeout=90), "local_bn", 2)
 
 
+def test_each_process_evaluates_its_share_and_the_counts_add_up():
+    _ok(worker(3, "sharded_accuracy"), "sharded_accuracy", 3)
+
+
 def test_find_unused_parameters():
     _ok(worker(3, "unused"), "unused", 3)
 

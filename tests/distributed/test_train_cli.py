@@ -87,6 +87,27 @@ def test_train_on_2_processes_then_resume_on_1(tmp_path, capsys):
     assert metrics["test_accuracy"] > 0.5
 
 
+@pytest.mark.slow  # two interpreters and mpiexec: ~20 s on an idle 2-core machine
+def test_a_local_batch_norm_run_with_ema_and_tta_completes_on_2_processes(tmp_path):
+    # Regression: rank 0's test evaluation alone must not start a collective (the buffer
+    # broadcast of --no-sync-bn runs before training forwards and sharded evaluations only).
+    mpiexec_or_skip()
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "fovea", "train", "--nproc", "2", "--no-sync-bn",
+           "--model", "small_cnn", "--epochs", "2", "--ema", "0.9", "--tta", "flip",
+           "--train-eval-size", "101", "--num-workers", "0", "--out", str(out), "--no-progress"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=mpi_env(),
+                          cwd=str(ROOT))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "complete" and info["config"]["sync_bn"] is False
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0.5 < metrics["test_accuracy"] <= 1 and 0.5 < metrics["test_accuracy_tta"] <= 1
+    # the sharded training-accuracy sample: a count over 101 images
+    assert round(metrics["final_train_accuracy"] * 101, 6) == \
+        round(metrics["final_train_accuracy"] * 101)
+
+
 def test_an_error_on_rank_0_is_one_line_and_stops_the_job(tmp_path):
     mpiexec_or_skip()
     (tmp_path / "taken").mkdir()

@@ -26,6 +26,7 @@ class World:
     rank: int = 0
     size: int = 1
     ddp: object = None
+    local_bn_model: object = None  # wrap(..., sync_bn=False)'s model: buffers from rank 0
 
     @property
     def is_main(self) -> bool:
@@ -39,9 +40,11 @@ class World:
 
         ``sync_bn=False`` keeps each process's batch statistics (PyTorch DDP's default, and
         no collective per layer); rank 0's buffers (running statistics) are then copied to
-        every process before each forward, as DDP's ``broadcast_buffers`` does, so that the
-        replicas evaluate alike and take the same decisions, and a resumed run (whose
-        processes all read rank 0's checkpoint) continues as the uninterrupted one."""
+        every process before each training forward, as DDP's ``broadcast_buffers`` does, and
+        before each :meth:`accuracy`, so that the replicas evaluate alike and take the same
+        decisions, and a resumed run (whose processes all read rank 0's checkpoint)
+        continues as the uninterrupted one. Evaluation forwards do not synchronise: rank 0
+        evaluates the test set alone."""
         if self.size == 1:
             return model
         from fovea import nn
@@ -50,11 +53,41 @@ class World:
         if sync_bn:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         else:
-            model.register_forward_pre_hook(_broadcast_buffers)
+            model.register_forward_pre_hook(_broadcast_buffers_in_training)
+            self.local_bn_model = model
         # Forward runs through the model itself: the averaging happens in the parameters'
         # post-accumulate hooks, and SyncBatchNorm keeps the buffers equal everywhere.
         self.ddp = DistributedDataParallel(model, broadcast_buffers=False)
         return model
+
+    def shard(self, x, y):
+        """This process's share of an evaluation set (every ``size``-th example from
+        ``rank``): the shares are disjoint and cover the set, with no padding."""
+        if self.size == 1:
+            return x, y
+        return x[self.rank::self.size], y[self.rank::self.size]
+
+    def accuracy(self, model, loader, tta: str = "none"):
+        """:func:`fovea.train.trainer.accuracy` over every process's shard (``loader``
+        holds this process's, from :meth:`shard`): the correct and total counts are summed
+        over the processes, so each gets the accuracy of the whole set. Predictions and
+        labels returned are this process's."""
+        from fovea.train.trainer import accuracy
+
+        if self.local_bn_model is not None:
+            _broadcast_buffers(self.local_bn_model)
+        acc, pred, labels = accuracy(model, loader, tta)
+        if self.size == 1:
+            return acc, pred, labels
+        import numpy as np
+
+        import fovea
+        from fovea import distributed as dist
+
+        counts = fovea.tensor(np.array([(pred == labels).sum(), len(labels)], dtype=np.float64))
+        dist.all_reduce(counts)
+        right, total = counts.numpy()
+        return (float(right / total) if total else 0.0), pred, labels
 
     def local_batch(self, batch_size: int) -> int:
         if batch_size % self.size:
@@ -87,8 +120,14 @@ class World:
                 _group.comm.Abort(int(code) or 1)
 
 
-def _broadcast_buffers(module, inputs) -> None:
-    """Forward pre-hook: ``module``'s buffers become rank 0's on every process."""
+def _broadcast_buffers_in_training(module, inputs) -> None:
+    """Forward pre-hook: in training mode, ``module``'s buffers become rank 0's."""
+    if module.training:
+        _broadcast_buffers(module)
+
+
+def _broadcast_buffers(module) -> None:
+    """``module``'s buffers become rank 0's on every process (a collective)."""
     from fovea import distributed as dist
 
     works = [dist.broadcast(b, 0, async_op=True) for b in module.buffers() if b is not None]

@@ -292,6 +292,10 @@ def _loaders(cfg, x_train, y_train, x_val, y_val, image_shape, world=None):
         pick = np.sort(np.random.default_rng(cfg.seed).choice(
             len(y_train), cfg.train_eval_size, replace=False))
         x_train, y_train = x_train[pick], y_train[pick]
+    if world is not None and world.size > 1:
+        # each process evaluates its share; World.accuracy adds the counts up
+        (x_train, y_train), (x_val, y_val) = (world.shard(x_train, y_train),
+                                              world.shard(x_val, y_val))
     train_eval = DataLoader(ArrayDataset(x_train, y_train), batch_size=eval_bs)
     val = DataLoader(ArrayDataset(x_val, y_val), batch_size=eval_bs) if len(y_val) else None
     return train, train_eval, val
@@ -550,6 +554,7 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
                           train_eval_loader=train_eval, grad_clip=cfg.grad_clip,
                           early_stopping=cfg.early_stopping, run_dir=run_dir,
                           config=asdict(cfg), progress=cfg.progress, log=log,
+                          accuracy_fn=world.accuracy,
                           callbacks=[progress, *techniques.callbacks(
                               cfg, model, scratch or run_dir, len(train_loader)),
                               *callbacks])

@@ -140,6 +140,9 @@ class Trainer:
         callbacks: objects with optional methods ``on_step(trainer, loss)`` (after each
             update) and ``on_epoch_end(trainer)`` (after each epoch's checkpoint), e.g. the
             TensorBoard logger of :mod:`fovea.train.tensorboard`.
+        accuracy_fn: ``accuracy_fn(model, loader)`` returning ``(fraction, ...)`` for the
+            per-epoch accuracies (default :func:`accuracy`; a data-parallel run passes
+            :meth:`fovea.train.distributed_run.World.accuracy`).
     """
 
     def __init__(self, model, loss_fn: Callable, optimizer, train_loader: Iterable,
@@ -148,7 +151,7 @@ class Trainer:
                  loss_kind: str | None = "softmax", grad_clip: float | None = None,
                  early_stopping: int | None = None, run_dir=None, config: dict | None = None,
                  progress: bool = True, explosion_factor: float = 3.0, log=print,
-                 callbacks: Iterable = ()):
+                 callbacks: Iterable = (), accuracy_fn: Callable | None = None):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.train_loader, self.val_loader, self.scheduler = train_loader, val_loader, scheduler
         self.train_eval_loader = train_eval_loader or train_loader
@@ -162,6 +165,9 @@ class Trainer:
         self.named_params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         self.params = [p for _, p in self.named_params]
         self.callbacks = list(callbacks)
+        # accuracy(model, loader) -> (fraction, ...): a data-parallel run's counts each
+        # process's shard of the evaluation sets and adds the counts up
+        self.accuracy = accuracy_fn or accuracy
         self.step = 0  # updates done so far (the global step of logs)
         # The last measured ‖Δw‖/‖w‖ per parameter name (empty until measured).
         self.last_ratios: dict[str, float] = {}
@@ -286,8 +292,8 @@ class Trainer:
     def _end_epoch(self, losses, ratios, layers=None) -> None:
         self._check_weights()
         h = self.history
-        train_acc = accuracy(self.model, self.train_eval_loader)[0]
-        val_acc = accuracy(self.model, self.val_loader)[0] if self.val_loader else train_acc
+        train_acc = self.accuracy(self.model, self.train_eval_loader)[0]
+        val_acc = self.accuracy(self.model, self.val_loader)[0] if self.val_loader else train_acc
         h.train_acc.append(train_acc)
         h.val_acc.append(val_acc)
         h.epoch_loss.append(float(np.mean(losses)) if losses else float("nan"))
