@@ -163,6 +163,25 @@ def test_a_label_smoothed_run_records_its_option(tmp_path):
     assert run["config"]["label_smoothing"] == 0.1
 
 
+def test_no_validation_trains_on_the_validation_images_too(tmp_path):
+    from fovea.data import load_dataset
+
+    data = load_dataset("digits")
+    merged = data.without_validation()
+    assert len(merged.y_val) == 0 and len(merged.y_train) == len(data.y_train) + len(data.y_val)
+    np.testing.assert_array_equal(merged.x_train[len(data.y_train):], data.x_val)
+    np.testing.assert_array_equal(merged.x_test, data.x_test)
+    out = tmp_path / "r"
+    assert main(["train", "--epochs", "1", "--out", str(out), "--no-validation",
+                 "--train-eval-size", "1437", *FAST]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["val_accuracy"] is None and 0 < m["test_accuracy"] <= 1
+    # every labelled image is in the training accuracy's count: 1,257 + 180 = 1,437
+    assert round(m["final_train_accuracy"] * 1437, 6) == round(m["final_train_accuracy"] * 1437)
+    with pytest.raises(ValueError, match="--early-stopping"):
+        run_module.TrainConfig(validation=False, early_stopping=2).validate()
+
+
 def test_flip_tta_averages_the_softmax_of_the_image_and_its_mirror():
     """Oracle: the softmax of the model on x and on x[..., ::-1], averaged by hand in NumPy."""
     from fovea.data import ArrayDataset, DataLoader

@@ -89,6 +89,10 @@ def register(sub) -> None:
                    help="sanity check: train on 20 examples without regularisation; must "
                         "reach 100%% training accuracy")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-validation", dest="validation", action="store_const", const=False,
+                   default=None,
+                   help="train on the training and validation splits together (a final "
+                        "model once the options are chosen); no per-epoch validation")
     p.add_argument("--no-sync-bn", dest="sync_bn", action="store_const", const=False,
                    default=None,
                    help="with --nproc: each process's own batch statistics (PyTorch DDP's "
@@ -220,7 +224,8 @@ def _run(args, quiet: bool = False) -> int:
         raise UserError(f"training diverged: {exc}") from None
     if quiet:  # ranks > 0: rank 0 reports
         return 0
-    print(f"test accuracy {m['test_accuracy']:.4f} (val {m['val_accuracy']:.4f}, train "
+    val = "none" if m["val_accuracy"] is None else f"{m['val_accuracy']:.4f}"
+    print(f"test accuracy {m['test_accuracy']:.4f} (val {val}, train "
           f"{m['train_accuracy']:.4f}) after {m['epochs']} epochs in {m['seconds']:.1f}s")
     if cfg.overfit_small:
         ok = m["final_train_accuracy"] == 1.0

@@ -37,6 +37,14 @@ class DatasetSplits:
     def num_classes(self) -> int:
         return len(self.classes)
 
+    def without_validation(self) -> DatasetSplits:
+        """The same data with the validation images moved into the training split (after
+        the training images) and an empty validation split: the final model of a recipe
+        whose options were chosen on the validation split trains on every labelled image."""
+        return DatasetSplits(self.name, np.concatenate([self.x_train, self.x_val]),
+                             np.concatenate([self.y_train, self.y_val]), self.x_val[:0],
+                             self.y_val[:0], self.x_test, self.y_test, list(self.classes))
+
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.x_train.shape[1:])

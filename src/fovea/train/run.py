@@ -91,6 +91,9 @@ class TrainConfig:
     label_smoothing: float = 0.0  # the loss's target: (1 - eps) one-hot + eps uniform
     device: str = "cpu"  # where the model trains: cpu or cuda (docs/gpu.md)
     sync_bn: bool = True  # --nproc > 1: batch statistics over the global batch
+    # False: the validation split joins the training split (no per-epoch validation; the
+    # best weights are then chosen by the training accuracy, and --ema's average wins)
+    validation: bool = True
     # The per-epoch training accuracy on a fixed random sample of this many training images
     # (None: all of them; a pass over 60,000 images costs a third of a ResNet-20 epoch).
     train_eval_size: int | None = None
@@ -134,6 +137,9 @@ class TrainConfig:
         if self.grad_clip is not None and not (number(self.grad_clip) and self.grad_clip > 0):
             bad("--grad-clip", self.grad_clip, "a positive finite number (the largest gradient "
                 "norm)")
+        if self.early_stopping is not None and not self.validation:
+            bad("--early-stopping", self.early_stopping, "no early stopping with "
+                "--no-validation (it watches the validation accuracy)")
         if self.early_stopping is not None and not (integer(self.early_stopping)
                                                     and self.early_stopping >= 1):
             bad("--early-stopping", self.early_stopping, "an integer >= 1 (epochs without a "
@@ -499,6 +505,8 @@ def train(cfg: TrainConfig, resume_dir=None, log=print, given=None,
     fovea.manual_seed(cfg.seed)
     data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed,
                         image_size=cfg.image_size, channels=cfg.channels)
+    if not cfg.validation:
+        data = data.without_validation()
     x_train, y_train = data.x_train, data.y_train
     if cfg.overfit_small:
         # Lecture 6: a model that cannot overfit 20 examples without regularisation is broken.
@@ -660,7 +668,7 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed, write: bool = T
     test_acc = float(np.mean(np.asarray(pred) == true)) if len(true) else 0.0
     metrics = {
         "test_accuracy": test_acc,
-        "val_accuracy": history.best_val_acc,
+        "val_accuracy": history.best_val_acc if len(data.y_val) else None,  # --no-validation
         "train_accuracy": history.train_acc[history.best_epoch - 1] if history.train_acc
         else 0.0,
         "final_train_accuracy": history.train_acc[-1] if history.train_acc else 0.0,

@@ -88,7 +88,8 @@ class TensorBoardLogger:
         if metrics is not None and cfg is not None:
             hp = {k: v for k, v in vars(cfg).items() if isinstance(v, bool | int | float | str)
                   and k not in ("progress", "tensorboard", "out", "num_workers")}
-            self.writer.add_hparams(hp, {"hparam/test_accuracy": metrics["test_accuracy"],
-                                         "hparam/val_accuracy": metrics["val_accuracy"]},
+            scores = {"hparam/test_accuracy": metrics["test_accuracy"],
+                      "hparam/val_accuracy": metrics["val_accuracy"]}
+            self.writer.add_hparams(hp, {k: v for k, v in scores.items() if v is not None},
                                     run_name="hparams")
         self.writer.close()
