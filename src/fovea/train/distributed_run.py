@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fovea.distributed import _mpi
+from fovea.nn.parallel.distributed import broadcast_from_rank_0
 
 
 @dataclass
@@ -26,7 +27,6 @@ class World:
     rank: int = 0
     size: int = 1
     ddp: object = None
-    local_bn_model: object = None  # wrap(..., sync_bn=False)'s model: buffers from rank 0
 
     @property
     def is_main(self) -> bool:
@@ -53,11 +53,12 @@ class World:
         if sync_bn:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         else:
-            model.register_forward_pre_hook(_broadcast_buffers_in_training)
-            self.local_bn_model = model
+            # a plain function, not a method: AveragedModel (--ema) deep-copies the hooks
+            model.register_forward_pre_hook(_buffers_from_rank_0_in_training)
         # Forward runs through the model itself: the averaging happens in the parameters'
-        # post-accumulate hooks, and SyncBatchNorm keeps the buffers equal everywhere.
-        self.ddp = DistributedDataParallel(model, broadcast_buffers=False)
+        # post-accumulate hooks, and SyncBatchNorm (or the hook above) keeps the buffers
+        # equal everywhere; ``broadcast_buffers`` records which (read by :meth:`accuracy`).
+        self.ddp = DistributedDataParallel(model, broadcast_buffers=not sync_bn)
         return model
 
     def shard(self, x, y):
@@ -74,8 +75,8 @@ class World:
         labels returned are this process's."""
         from fovea.train.trainer import accuracy
 
-        if self.local_bn_model is not None:
-            _broadcast_buffers(self.local_bn_model)
+        if self.ddp is not None and self.ddp.broadcast_buffers:
+            broadcast_from_rank_0(self.ddp.module.buffers())
         acc, pred, labels = accuracy(model, loader, tta)
         if self.size == 1:
             return acc, pred, labels
@@ -120,19 +121,10 @@ class World:
                 _group.comm.Abort(int(code) or 1)
 
 
-def _broadcast_buffers_in_training(module, inputs) -> None:
+def _buffers_from_rank_0_in_training(module, inputs) -> None:
     """Forward pre-hook: in training mode, ``module``'s buffers become rank 0's."""
     if module.training:
-        _broadcast_buffers(module)
-
-
-def _broadcast_buffers(module) -> None:
-    """``module``'s buffers become rank 0's on every process (a collective)."""
-    from fovea import distributed as dist
-
-    works = [dist.broadcast(b, 0, async_op=True) for b in module.buffers() if b is not None]
-    for w in works:
-        w.wait()
+        broadcast_from_rank_0(module.buffers())
 
 
 def world() -> World:

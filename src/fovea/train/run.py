@@ -649,7 +649,7 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed, write: bool = T
     from fovea.data import ArrayDataset, DataLoader
     from fovea.train.report import write_metrics, write_report
     from fovea.train.techniques import finish_ema
-    from fovea.train.trainer import predictions
+    from fovea.train.trainer import correct_fraction, predictions
 
     history = trainer.fit(cfg.epochs)
     final_state = {k: v._data.copy() for k, v in model.state_dict().items()}
@@ -665,9 +665,8 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed, write: bool = T
     # one pass for the plain and the test-time-augmented accuracy (--tta)
     pred, pred_tta, true = (predictions(model, test_loader, cfg.tta) if len(data.y_test)
                             else ([], None, []))
-    test_acc = float(np.mean(np.asarray(pred) == true)) if len(true) else 0.0
     metrics = {
-        "test_accuracy": test_acc,
+        "test_accuracy": correct_fraction(np.asarray(pred), np.asarray(true)),
         "val_accuracy": history.best_val_acc if len(data.y_val) else None,  # --no-validation
         "train_accuracy": history.train_acc[history.best_epoch - 1] if history.train_acc
         else 0.0,
@@ -684,7 +683,7 @@ def _finish(cfg, trainer, model, data, xs, run_dir, t0, resumed, write: bool = T
     }
     metrics.update(ema_metrics)
     if pred_tta is not None:
-        metrics["test_accuracy_tta"] = float(np.mean(pred_tta == true))
+        metrics["test_accuracy_tta"] = correct_fraction(pred_tta, true)
     if resumed:
         metrics["resumed"] = True
     write_metrics(run_dir / "metrics.json", metrics)

@@ -79,7 +79,7 @@ def accuracy(model, loader, tta: str = "none") -> tuple[float, np.ndarray, np.nd
     """
     plain, augmented, labels = predictions(model, loader, tta)
     p = plain if augmented is None else augmented
-    return _share(p, labels), p, labels
+    return correct_fraction(p, labels), p, labels
 
 
 def predictions(model, loader, tta: str = "none"):
@@ -109,7 +109,7 @@ def predictions(model, loader, tta: str = "none"):
     return np.concatenate(plain), aug, np.concatenate(labels)
 
 
-def _share(pred: np.ndarray, labels: np.ndarray) -> float:
+def correct_fraction(pred: np.ndarray, labels: np.ndarray) -> float:
     """The fraction of predictions equal to the labels (0.0 for an empty set)."""
     return float((pred == labels).mean()) if len(labels) else 0.0
 

@@ -49,6 +49,16 @@ class _Bucket:
         return self.buffer[self.offsets[i]:self.offsets[i + 1]]
 
 
+
+def broadcast_from_rank_0(tensors) -> None:
+    """Rank 0's values of ``tensors`` (None entries skipped) on every process, in place: one
+    non-blocking broadcast each, then waited for together."""
+    from fovea import distributed as dist
+
+    works = [dist.broadcast(t, 0, async_op=True) for t in tensors if t is not None]
+    for w in works:
+        w.wait()
+
 class DistributedDataParallel(Module):
     """Wrap ``module`` for data-parallel training (``torch.nn.parallel.DistributedDataParallel``).
 
@@ -117,15 +127,9 @@ class DistributedDataParallel(Module):
     # --- set-up ---------------------------------------------------------------------------
     def _sync_module_states(self) -> None:
         """Every process starts from rank 0's parameters and buffers."""
-        from fovea import distributed as dist
-
         if self.world_size == 1:
             return
-        tensors = list(self.module.parameters()) + [b for b in self.module.buffers()
-                                                    if b is not None]
-        works = [dist.broadcast(t, 0, async_op=True) for t in tensors]
-        for w in works:
-            w.wait()
+        broadcast_from_rank_0([*self.module.parameters(), *self.module.buffers()])
 
     def _make_buckets(self, params) -> list[_Bucket]:
         """Reverse parameter order, one dtype per bucket, the first capped at 1 MiB."""
@@ -152,12 +156,7 @@ class DistributedDataParallel(Module):
                 "in the last backward; pass find_unused_parameters=True if the model does "
                 "not use all its parameters in every step")
         if self.training and self.broadcast_buffers and self.world_size > 1:
-            from fovea import distributed as dist
-
-            works = [dist.broadcast(b, 0, async_op=True) for b in self.module.buffers()
-                     if b is not None]
-            for w in works:
-                w.wait()
+            broadcast_from_rank_0(self.module.buffers())
         out = self.module(*inputs, **kwargs)
         if self.find_unused_parameters and self.require_backward_grad_sync:
             self._mark_unused(out)
